@@ -1,0 +1,42 @@
+# testbeds — two commands for a fresh machine:
+#   make run    set up .venv (+ Debian BLAS), run the default grid offline, build results/report.html
+#   make test   set up the same way and run the test suite
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(abspath $(VENV)/bin)
+STAMP := $(VENV)/.installed
+export PATH := $(BIN):$(PATH)
+SNAKEMAKE := $(BIN)/snakemake
+
+.PHONY: setup run report test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml scripts/setup_system.sh
+	bash scripts/setup_system.sh
+	$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else f"testbeds needs Python 3.11, found {sys.version.split()[0]} (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+run: setup
+	$(SNAKEMAKE) --cores all
+	$(MAKE) report
+
+report: setup
+	$(SNAKEMAKE) --report results/report.html
+	@echo "report: $(abspath results/report.html)"
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(SNAKEMAKE) --lint
+
+bench: setup
+	$(BIN)/python benchmarks/matmul.py
+
+clean:
+	rm -rf results .snakemake

@@ -1,0 +1,29 @@
+#!/usr/bin/env python
+"""Evaluate a trained run directory and write its final.json."""
+
+import argparse
+import importlib
+import json
+from pathlib import Path
+
+import runargs  # noqa: F401  (puts src/ on the path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--run-dir", required=True, type=Path)
+    parser.add_argument("--data", required=True, type=Path, help="prepared data directory of the workload")
+    args = parser.parse_args()
+    with open(args.run_dir / "provenance.json") as handle:
+        run = json.load(handle)["config"]
+    if run["framework"] == "mlx":
+        from testbeds.blas import ensure_fast_blas
+
+        ensure_fast_blas(run["threads"])
+    workload = importlib.import_module(f"testbeds.{run['workload']}.evaluate")
+    final = workload.evaluate(args.run_dir, args.data)
+    print(f"{args.run_dir}: {final['status']} {final['primary_metric']} = {final['primary_value']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+#!/usr/bin/env python
+"""Train one run of the grid and write its run directory (metrics.csv, checkpoint/, ...).
+
+Examples:
+  python scripts/train.py --workload charlm --optimizer kbeta --seed 0 --data results/data/charlm/<key> \
+      --out /tmp/run --set train.steps=100
+"""
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+import runargs
+
+FRAMEWORK_SETUP = {"mlx": "testbeds.blas"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    runargs.add_run_arguments(parser)
+    parser.add_argument("--data", required=True, type=Path, help="prepared data directory of the workload")
+    parser.add_argument("--out", required=True, type=Path, help="run directory to write")
+    args = parser.parse_args()
+    run = runargs.resolve(args)
+    if run["framework"] == "mlx":
+        from testbeds.blas import ensure_fast_blas
+
+        ensure_fast_blas(run["threads"])
+    workload = importlib.import_module(f"testbeds.{run['workload']}.train")
+    summary = workload.train(run, args.data, args.out)
+    print(f"{args.out}: {summary['status']} after {summary['steps']} steps ({summary['stop_reason']})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Tidy tables of the grid, read only from the run contract files (final.json, metrics.csv)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+ID_COLUMNS = ["workload", "variant", "optimizer", "seed"]
+
+
+def load_final(path: str | Path) -> dict:
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def runs_table(final_paths: list[str | Path]) -> pd.DataFrame:
+    """One row per run: identity, status, primary metric, every final metric, cost, provenance."""
+    rows = []
+    for path in final_paths:
+        final = load_final(path)
+        row = {key: final[key] for key in ID_COLUMNS}
+        row.update(
+            status=final["status"],
+            primary_metric=final["primary_metric"],
+            primary_value=final["primary_value"],
+            direction=final["direction"],
+            steps=final["steps"],
+            stop_reason=final.get("stop_reason"),
+            wall_seconds=final["wall_seconds"],
+            device=final["device"],
+            data_source=final.get("data_source"),
+            config_hash=final["config_hash"],
+            run_dir=str(Path(path).parent),
+        )
+        row.update({f"metric.{k}": v for k, v in final["metrics"].items()})
+        row.update({f"throughput.{k}": v for k, v in final["throughput"].items()})
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame["primary_value"] = pd.to_numeric(frame["primary_value"], errors="coerce")
+    return frame.sort_values(ID_COLUMNS, kind="stable").reset_index(drop=True)
+
+
+def curves_table(final_paths: list[str | Path]) -> pd.DataFrame:
+    """One row per (run, logged step) with every logged metric."""
+    frames = []
+    for path in final_paths:
+        final = load_final(path)
+        curve = pd.read_csv(Path(path).parent / "metrics.csv")
+        for key in reversed(ID_COLUMNS):
+            curve.insert(0, key, final[key])
+        curve.insert(len(ID_COLUMNS), "status", final["status"])
+        frames.append(curve)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ID_COLUMNS)
+
+
+def data_sources(runs: pd.DataFrame) -> pd.DataFrame:
+    """Which data each workload was trained on (embedded corpus or the real data set)."""
+    return (runs.groupby(["workload", "data_source"], dropna=False).size().rename("runs").reset_index())

@@ -1,0 +1,77 @@
+"""Final evaluation of a charlm run: bits per character on the whole validation split."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import mlx.core as mx
+import numpy as np
+
+from testbeds.charlm.data import CharCorpus, validation_windows
+from testbeds.charlm.model import cross_entropy
+from testbeds.charlm.train import build_model, load_weights
+from testbeds.devices import resolve_mlx
+from testbeds.runio import Checkpoints, atomic_write_json, read_json
+
+LN2 = math.log(2.0)
+
+
+def validation_ce(model, tokens: np.ndarray, ctx: int, batch: int) -> float:
+    """Mean CE (nats) over every predicted character of ``tokens``, windows of ``ctx``."""
+    windows = validation_windows(tokens, ctx)
+    total, count = 0.0, 0
+    by_length: dict[int, list] = {}
+    for x, y in windows:
+        by_length.setdefault(len(x), []).append((x, y))
+    for pairs in by_length.values():
+        for i in range(0, len(pairs), batch):
+            x = np.stack([p[0] for p in pairs[i : i + batch]])
+            y = np.stack([p[1] for p in pairs[i : i + batch]])
+            total += cross_entropy(model(mx.array(x)), mx.array(y)).item() * y.size
+            count += y.size
+    return total / count
+
+
+def evaluate(run_dir: Path, data_dir: Path) -> dict:
+    """Write final.json for ``run_dir`` from its last checkpoint and train.json."""
+    run_dir = Path(run_dir)
+    prov, summary = read_json(run_dir / "provenance.json"), read_json(run_dir / "train.json")
+    run = prov["config"]
+    corpus = CharCorpus(data_dir)
+    metrics: dict = {"best_val_bpc_fixed_batch": summary["best_val_bpc"]}
+    status = summary["status"]
+    eval_seconds = 0.0
+    if status == "ok":
+        resolve_mlx(run["device"])
+        found = Checkpoints(run_dir).latest(prov["config_hash"])
+        if found is None or found[1]["step"] != summary["steps"]:
+            raise RuntimeError(f"{run_dir}: no valid checkpoint of the final step {summary['steps']}")
+        model = build_model(run, corpus.vocab_size)
+        load_weights(model, found[0] / "model.safetensors")
+        started = time.perf_counter()
+        ce = validation_ce(model, corpus.val, run["model"]["ctx"], run["eval"]["batch"])
+        eval_seconds = time.perf_counter() - started
+        metrics.update(val_loss=ce, val_bpc=ce / LN2, val_chars=int(len(corpus.val) - 1))
+        if not math.isfinite(ce):
+            status = "diverged"
+    final = {
+        "status": status,
+        "workload": run["workload"], "variant": run["variant"], "optimizer": run["optimizer"]["label"],
+        "seed": run["seed"],
+        "primary_metric": "val_bpc",
+        "primary_value": metrics.get("val_bpc", float("nan")) if status == "ok" else float("nan"),
+        "direction": "min",
+        "metrics": metrics,
+        "steps": summary["steps"],
+        "stop_reason": summary["stop_reason"],
+        "wall_seconds": summary["wall_seconds"],
+        "throughput": {"train_tokens_per_second": summary["tokens_per_second"],
+                       "eval_chars_per_second": metrics.get("val_chars", 0) / eval_seconds if eval_seconds else None},
+        "device": summary["device"],
+        "data_source": corpus.manifest["label"],
+        "config_hash": prov["config_hash"],
+    }
+    atomic_write_json(run_dir / "final.json", final)
+    return final

@@ -1,0 +1,181 @@
+"""Grid configuration: loading, validation, dotted overrides and per-run resolution.
+
+The same functions serve the Snakefile (which validates ``config`` before any job
+starts) and the scripts run on their own (``--config ... --set model.d_model=256``),
+so a run resolved either way is the same dictionary with the same hash.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+DEFAULT_CONFIG = REPO / "config" / "config.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the offending key in the message."""
+
+
+def deep_merge(base: dict, update: dict) -> dict:
+    """Merge ``update`` into a copy of ``base``: dicts merge, everything else replaces.
+
+    These are Snakemake's semantics for ``--configfile`` on top of ``configfile:``.
+    """
+    merged = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_config(paths: list[str | Path]) -> dict:
+    """Load and merge YAML config files, later files winning."""
+    config: dict = {}
+    for path in paths:
+        with open(path) as handle:
+            loaded = yaml.safe_load(handle) or {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: top level must be a mapping")
+        config = deep_merge(config, loaded)
+    return config
+
+
+def set_dotted(tree: dict, dotted_key: str, value: Any) -> None:
+    """Set ``tree['a']['b'] = value`` for ``dotted_key='a.b'``; the parent must exist."""
+    *parents, leaf = dotted_key.split(".")
+    node = tree
+    for i, part in enumerate(parents):
+        if not isinstance(node.get(part), dict):
+            raise ConfigError(f"unknown setting '{'.'.join(parents[: i + 1])}' in override '{dotted_key}'")
+        node = node[part]
+    if leaf not in node:
+        raise ConfigError(f"unknown setting '{dotted_key}'")
+    node[leaf] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse ``key.sub=value``; the value is read as YAML (numbers, lists, null)."""
+    if "=" not in text:
+        raise ConfigError(f"override '{text}' must look like key.sub=value")
+    key, raw = text.split("=", 1)
+    return key.strip(), yaml.safe_load(raw)
+
+
+def validate(config: dict) -> None:
+    """Check ``config`` against the JSON schema, then the cross-field rules.
+
+    Raises ConfigError naming the key. (The Snakefile uses snakemake.utils.validate
+    for the schema part, which reports the same key.)
+    """
+    import jsonschema
+
+    with open(SCHEMA) as handle:
+        schema = yaml.safe_load(handle)
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.path))
+    if errors:
+        first = errors[0]
+        where = ".".join(str(p) for p in first.path) or "(top level)"
+        raise ConfigError(f"config key '{where}': {first.message}")
+    check_consistency(config)
+
+
+def check_consistency(config: dict) -> None:
+    """The rules a JSON schema cannot state: references between sections and ranges."""
+    optimizers = config["optimizers"]
+    for name in config["grid"]["workloads"]:
+        if name not in config["workloads"]:
+            raise ConfigError(f"grid.workloads: '{name}' has no entry under 'workloads'")
+    for name, workload in config["workloads"].items():
+        for opt in workload["optimizers"]:
+            if opt not in optimizers:
+                raise ConfigError(
+                    f"workloads.{name}.optimizers: unknown optimizer '{opt}' (defined: {', '.join(sorted(optimizers))})"
+                )
+        baseline = workload.get("baseline")
+        if baseline is not None and baseline not in workload["optimizers"]:
+            raise ConfigError(f"workloads.{name}.baseline: '{baseline}' is not among its optimizers")
+        for variant, overrides in workload["variants"].items():
+            settings = workload_settings(workload)
+            for key, value in (overrides or {}).items():
+                try:
+                    set_dotted(settings, key, value)
+                except ConfigError as err:
+                    raise ConfigError(f"workloads.{name}.variants.{variant}: {err}") from None
+            check = WORKLOAD_CHECKS.get(name)
+            if check:
+                check(settings, f"workloads.{name}" + ("" if variant == "base" else f".variants.{variant}"))
+
+
+def check_charlm(settings: dict, where: str) -> None:
+    model, train = settings["model"], settings["train"]
+    if train["lmin"] > train["lmax"]:
+        raise ConfigError(f"{where}.train.lmin ({train['lmin']}) is larger than train.lmax ({train['lmax']})")
+    if train["lmax"] > model["ctx"]:
+        raise ConfigError(f"{where}.train.lmax ({train['lmax']}) is larger than model.ctx ({model['ctx']})")
+    if model["d_model"] % model["n_head"]:
+        raise ConfigError(f"{where}.model.d_model ({model['d_model']}) is not divisible by model.n_head")
+    from testbeds.schedule import parse_lr_schedule
+
+    try:
+        parse_lr_schedule(train["lr_schedule"])
+    except ValueError as err:
+        raise ConfigError(f"{where}.train.lr_schedule: {err}") from None
+
+
+WORKLOAD_CHECKS = {"charlm": check_charlm}
+
+SETTING_SECTIONS = ("data", "model", "train", "eval")
+
+
+def workload_settings(workload: dict) -> dict:
+    """The part of a workload entry that variants may override."""
+    return {k: copy.deepcopy(workload[k]) for k in SETTING_SECTIONS if k in workload}
+
+
+def resolve_run(config: dict, workload: str, variant: str, optimizer: str, seed: int) -> dict:
+    """The complete, self-contained settings of one run of the grid."""
+    entry = config["workloads"][workload]
+    if variant not in entry["variants"]:
+        raise ConfigError(f"workloads.{workload}.variants: no variant '{variant}'")
+    if optimizer not in entry["optimizers"]:
+        raise ConfigError(f"workloads.{workload}.optimizers: '{optimizer}' is not run for this workload")
+    settings = workload_settings(entry)
+    for key, value in (entry["variants"][variant] or {}).items():
+        set_dotted(settings, key, value)
+    return {
+        "workload": workload,
+        "variant": variant,
+        "optimizer": {"label": optimizer, **config["optimizers"][optimizer]},
+        "seed": int(seed),
+        "framework": entry["framework"],
+        "device": entry["device"],
+        "threads": entry["resources"]["threads"],
+        **settings,
+    }
+
+
+def config_hash(run: dict) -> str:
+    """A short, stable hash of a resolved run (key order does not matter)."""
+    text = json.dumps(run, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def grid_runs(config: dict) -> list[dict]:
+    """Every (workload, variant, optimizer, seed) of the grid, as wildcard dicts."""
+    return [
+        {"workload": w, "variant": v, "optimizer": o, "seed": s}
+        for w in config["grid"]["workloads"]
+        for v in config["workloads"][w]["variants"]
+        for o in config["workloads"][w]["optimizers"]
+        for s in config["grid"]["seeds"]
+    ]

@@ -1,0 +1,28 @@
+"""``device: auto | cpu | cuda | metal`` resolved per framework; an absent device is an error."""
+
+from __future__ import annotations
+
+DEVICES = ("auto", "cpu", "cuda", "metal")
+
+
+class DeviceError(RuntimeError):
+    pass
+
+
+def resolve_mlx(requested: str) -> str:
+    """Select the MLX device for ``requested`` and return the name of the one in use."""
+    import mlx.core as mx
+
+    gpu_backend = "metal" if mx.metal.is_available() else "cuda" if mx.cuda.is_available() else None
+    if requested not in DEVICES:
+        raise DeviceError(f"device '{requested}' is not one of {', '.join(DEVICES)}")
+    if requested == "auto":
+        requested = gpu_backend or "cpu"
+    if requested == "cpu":
+        mx.set_default_device(mx.cpu)
+        return "cpu"
+    if requested != gpu_backend:
+        seen = ", ".join(filter(None, ["cpu", gpu_backend]))
+        raise DeviceError(f"device '{requested}' was requested but MLX here has only: {seen}")
+    mx.set_default_device(mx.gpu)
+    return requested

@@ -1,0 +1,105 @@
+"""Optimisers for the MLX workloads: Adam/AdamW from mlx.optimizers, Kourkoutas-β from kbeta.
+
+kbeta's default per-array bucket keys on ``id(array)``; MLX makes new arrays every
+step, so its statistics table would grow each step and the gradient EMA would
+restart. ``BucketKeys`` gives keys that are stable across steps: the parameter's
+path (per-array), its shape (shape) or one key (global).
+"""
+
+from __future__ import annotations
+
+import mlx.core as mx
+import mlx.optimizers as optim
+from kbeta import KourkoutasSoftmaxFlex
+from mlx.utils import tree_flatten
+
+KBETA_OPTIONS = ("beta1", "beta2_max", "beta2_min", "eps", "alpha", "tiny_spike", "tiny_denom", "decay",
+                 "max_ratio", "adaptive_tiny", "bias_correction", "warmup_steps", "diagnostics")
+
+
+class BucketKeys:
+    """``layer_key_fn`` for KourkoutasSoftmaxFlex that does not depend on array identity."""
+
+    def __init__(self, mode: str):
+        if mode not in ("global", "shape", "per-array"):
+            raise ValueError(f"layer_bucket must be global, shape or per-array, not '{mode}'")
+        self.mode = mode
+        self._paths: dict[int, str] = {}
+
+    def bind(self, params: dict) -> None:
+        """Map the arrays about to be updated to their paths (per-array mode)."""
+        if self.mode == "per-array":
+            self._paths = {id(a): path.replace(".", "/") for path, a in tree_flatten(params)}
+
+    def __call__(self, p: mx.array) -> str:
+        if self.mode == "global":
+            return "global"
+        if self.mode == "shape":
+            return "shape:" + "x".join(str(n) for n in p.shape)
+        try:
+            return self._paths[id(p)]
+        except KeyError:
+            raise RuntimeError("BucketKeys.bind(params) must be called before each per-array update") from None
+
+
+def make_optimizer(spec: dict, learning_rate: float) -> optim.Optimizer:
+    """An MLX optimiser from a config entry (``algorithm`` plus its options)."""
+    algorithm = spec["algorithm"]
+    if algorithm == "adam":
+        return optim.Adam(learning_rate, betas=[spec["beta1"], spec["beta2"]], eps=spec["eps"], bias_correction=True)
+    if algorithm == "adamw":
+        return optim.AdamW(learning_rate, betas=[spec["beta1"], spec["beta2"]], eps=spec["eps"],
+                           weight_decay=spec.get("weight_decay", 0.01), bias_correction=True)
+    if algorithm == "kbeta":
+        options = {k: spec[k] for k in KBETA_OPTIONS if k in spec}
+        return KourkoutasSoftmaxFlex(learning_rate, layer_key_fn=BucketKeys(spec.get("layer_bucket", "global")), **options)
+    raise ValueError(f"unknown optimizer algorithm '{algorithm}'")
+
+
+def is_kbeta(opt: optim.Optimizer) -> bool:
+    return isinstance(opt, KourkoutasSoftmaxFlex)
+
+
+def init_state(opt: optim.Optimizer, params: dict) -> None:
+    """Create the whole optimiser state up front, so a compiled step sees a fixed state tree."""
+    opt.init(params)
+    if is_kbeta(opt):
+        keys = opt.layer_key_fn
+        keys.bind(params)
+        stats = opt.state["_layer_stats"]
+        for _, p in tree_flatten(params):
+            bucket = stats.setdefault(keys(p), {"grad_ema": mx.zeros([], dtype=p.dtype)})
+            if opt._diag:
+                bucket.setdefault("last_spike", mx.zeros([], dtype=p.dtype))
+                bucket.setdefault("last_beta2", mx.zeros([], dtype=p.dtype))
+
+
+def apply_update(opt: optim.Optimizer, model, grads: dict) -> None:
+    """``opt.update(model, grads)``, binding Kβ's per-array keys to this step's arrays."""
+    if is_kbeta(opt):
+        opt.layer_key_fn.bind(model.trainable_parameters())
+    opt.update(model, grads)
+
+
+def kbeta_buckets(opt: optim.Optimizer) -> dict[str, tuple[float, float]]:
+    """Last step's (sun-spike, β₂) per bucket; empty unless Kβ runs with diagnostics."""
+    if not (is_kbeta(opt) and opt._diag):
+        return {}
+    return {key: (float(st["last_spike"].item()), float(st["last_beta2"].item()))
+            for key, st in opt.state["_layer_stats"].items()}
+
+
+def state_arrays(opt: optim.Optimizer) -> dict[str, mx.array]:
+    return dict(tree_flatten(opt.state))
+
+
+def load_state(opt: optim.Optimizer, arrays: dict[str, mx.array]) -> None:
+    """Restore a state saved by ``state_arrays`` into an optimiser whose state was initialised."""
+    current = dict(tree_flatten(opt.state))
+    missing, extra = set(current) - set(arrays), set(arrays) - set(current)
+    if missing or extra:
+        raise ValueError(f"optimizer state does not match: missing {sorted(missing)[:3]}, unexpected {sorted(extra)[:3]}")
+    from mlx.utils import tree_unflatten
+
+    opt.state = tree_unflatten([(k, arrays[k].astype(current[k].dtype)) for k in current])
+    opt._initialized = True

@@ -1,0 +1,205 @@
+"""charlm (MLX): the model, bits per character, batches, Kβ buckets, the run contract, resume."""
+
+import csv
+import json
+import math
+
+import mlx.core as mx
+import numpy as np
+import pytest
+from conftest import tiny_run
+from testbeds.charlm import evaluate as charlm_eval
+from testbeds.charlm.data import BatchSampler, CharCorpus, validation_windows
+from testbeds.charlm.model import CharTransformer, cross_entropy
+from testbeds.charlm.train import Trainer, train
+from testbeds.optim import mlx_optim
+from testbeds.runio import MetricsLog, read_json
+
+
+def numpy_ce(logits: np.ndarray, targets: np.ndarray) -> float:
+    shifted = logits - logits.max(-1, keepdims=True)
+    logsumexp = np.log(np.exp(shifted).sum(-1)) + logits.max(-1)
+    return float(np.mean(logsumexp - np.take_along_axis(logits, targets[..., None], -1)[..., 0]))
+
+
+def test_cross_entropy_is_mean_logsumexp_minus_target_logit():
+    rng = np.random.default_rng(0)
+    logits, targets = rng.normal(size=(3, 7, 11)).astype(np.float32), rng.integers(0, 11, size=(3, 7))
+    assert cross_entropy(mx.array(logits), mx.array(targets)).item() == pytest.approx(numpy_ce(logits, targets), rel=1e-5)
+
+
+def test_validation_bpc_covers_every_character_once():
+    mx.random.seed(0)
+    model = CharTransformer(13, d_model=16, n_layer=1, n_head=2, ctx=8)
+    tokens = np.random.default_rng(1).integers(0, 13, size=45)
+    windows = validation_windows(tokens, 8)
+    assert sum(len(y) for _, y in windows) == len(tokens) - 1
+    assert np.array_equal(np.concatenate([y for _, y in windows]), tokens[1:])
+    by_hand = sum(numpy_ce(np.array(model(mx.array(x[None]))), y[None]) * len(y) for x, y in windows) / (len(tokens) - 1)
+    assert charlm_eval.validation_ce(model, tokens, ctx=8, batch=2) == pytest.approx(by_hand, rel=1e-5)
+
+
+def test_model_is_causal():
+    mx.random.seed(0)
+    model = CharTransformer(20, d_model=16, n_layer=2, n_head=2, ctx=16)
+    x = np.random.default_rng(0).integers(0, 20, size=(1, 16))
+    changed = x.copy()
+    changed[0, 10] = (changed[0, 10] + 1) % 20
+    a, b = np.array(model(mx.array(x))), np.array(model(mx.array(changed)))
+    assert np.array_equal(a[0, :10], b[0, :10])
+    assert not np.allclose(a[0, 10:], b[0, 10:])
+
+
+def test_batch_lengths_are_bucketed_capped_and_resumable():
+    tokens = np.arange(5000) % 50
+    sampler = BatchSampler(tokens, batch=3, lmin=5, lmax=60, len_bucket=16, ctx=48, deterministic=False, seed=4)
+    lengths = [sampler.next()[0].shape[1] for _ in range(50)]
+    assert set(lengths) <= {16, 32, 48} and len(set(lengths)) > 1
+    state = sampler.state()
+    ahead = [sampler.next() for _ in range(3)]
+    sampler.restore(state)
+    again = [sampler.next() for _ in range(3)]
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(ahead, again))
+    fixed = BatchSampler(tokens, batch=3, lmin=5, lmax=60, len_bucket=16, ctx=48, deterministic=True, seed=4)
+    x, y = fixed.next()
+    assert x.shape == (3, 48) and np.array_equal(x[:, 1:], y[:, :-1])
+
+
+@pytest.mark.parametrize("mode, expected", [("per-array", "params"), ("shape", "shapes"), ("global", 1)])
+def test_kbeta_buckets_are_stable_across_steps(config, small_corpus, tmp_path, mode, expected):
+    run = tiny_run(config, "kbeta")
+    run["optimizer"]["layer_bucket"] = mode
+    trainer = Trainer(run, small_corpus, tmp_path, log=lambda m: None)
+    params = dict(__import__("mlx.utils", fromlist=["tree_flatten"]).tree_flatten(trainer.model.trainable_parameters()))
+    want = {"params": len(params), "shapes": len({p.shape for p in params.values()}), 1: 1}[expected]
+    step = trainer.make_step()
+    emas = []
+    for _ in range(4):
+        x, y = trainer.sampler.next()
+        mx.eval(step(mx.array(x), mx.array(y), mx.array(1e-3)), trainer.opt.state)
+        stats = trainer.opt.state["_layer_stats"]
+        assert len(stats) == want
+        emas.append(float(next(iter(stats.values()))["grad_ema"].item()))
+    alpha = run["optimizer"]["alpha"]
+    assert emas[0] > 0 and emas[-1] > emas[0] * alpha  # the EMA accumulates instead of restarting
+
+
+def test_kbeta_default_id_keys_would_grow(config, small_corpus, tmp_path):
+    """The trap BucketKeys avoids: kbeta's id() keys give new buckets every step."""
+    from kbeta import KourkoutasSoftmaxFlex
+    import mlx.nn as nn
+
+    mx.random.seed(0)
+    model = nn.Linear(4, 4)
+    opt = KourkoutasSoftmaxFlex(learning_rate=1e-3)
+    grad = nn.value_and_grad(model, lambda m, x: (m(x) ** 2).sum())
+    sizes = []
+    for _ in range(3):
+        _, g = grad(model, mx.ones((2, 4)))
+        opt.update(model, g)
+        mx.eval(model.parameters(), opt.state)
+        sizes.append(len(opt.state["_layer_stats"]))
+    assert sizes[-1] > sizes[0]
+
+
+def test_training_writes_the_run_contract(config, small_corpus, tmp_path):
+    run = tiny_run(config, "kbeta", steps=24, eval_every=8)
+    summary = train(run, small_corpus, tmp_path, log=lambda m: None)
+    assert summary["status"] == "ok" and summary["steps"] == 24
+    rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
+    assert [int(r["step"]) for r in rows] == [1] + list(range(2, 25, 2))
+    assert {"step", "wall_seconds", "train_loss", "lr", "val_bpc", "beta2_mean", "sunspike_mean"} <= set(rows[0])
+    evals = [r for r in rows if r["val_bpc"]]
+    assert [int(r["step"]) for r in evals] == [1, 8, 16, 24]
+    assert float(evals[-1]["val_bpc"]) < float(evals[0]["val_bpc"])  # it learns
+    assert all(float(r["val_bpc"]) == pytest.approx(float(r["val_loss"]) / math.log(2)) for r in evals)
+    prov = read_json(tmp_path / "provenance.json")
+    assert prov["config"] == run and prov["seed"] == 0 and prov["device"] == "cpu"
+    assert prov["packages"]["mlx"] and prov["data"]["train_sha256"]
+    assert not (tmp_path / "metrics.partial.csv").exists()
+    final = charlm_eval.evaluate(tmp_path, small_corpus)
+    assert final["status"] == "ok" and final["primary_metric"] == "val_bpc" and final["direction"] == "min"
+    corpus = CharCorpus(small_corpus)
+    assert final["metrics"]["val_chars"] == len(corpus.val) - 1
+    assert math.isfinite(final["primary_value"]) and final["primary_value"] < math.log2(corpus.vocab_size)
+    assert json.loads((tmp_path / "final.json").read_text())["config_hash"] == prov["config_hash"]
+
+
+def test_killed_run_resumes_to_the_same_numbers(config, small_corpus, tmp_path, monkeypatch):
+    run = tiny_run(config, "kbeta", steps=16, checkpoint_every=4)
+    train(run, small_corpus, tmp_path / "straight", log=lambda m: None)
+
+    original = MetricsLog.append
+
+    def dies_at_step_10(self, row):
+        original(self, row)
+        if row["step"] == 10 and self.final.name == "metrics.csv":
+            raise KeyboardInterrupt("simulated kill")
+
+    monkeypatch.setattr(MetricsLog, "append", dies_at_step_10)
+    with pytest.raises(KeyboardInterrupt):
+        train(run, small_corpus, tmp_path / "killed", log=lambda m: None)
+    monkeypatch.setattr(MetricsLog, "append", original)
+    assert not (tmp_path / "killed" / "train.json").exists()
+    messages = []
+    train(run, small_corpus, tmp_path / "killed", log=messages.append)
+    assert any("resumed" in m and "step 8" in m for m in messages)
+
+    def numbers(path):
+        return [{k: v for k, v in r.items() if k != "wall_seconds"} for r in csv.DictReader(open(path / "metrics.csv"))]
+
+    assert numbers(tmp_path / "killed") == numbers(tmp_path / "straight")
+    a = charlm_eval.evaluate(tmp_path / "straight", small_corpus)
+    b = charlm_eval.evaluate(tmp_path / "killed", small_corpus)
+    assert a["primary_value"] == b["primary_value"]
+
+
+def test_corrupt_checkpoint_falls_back_to_an_older_one(config, small_corpus, tmp_path):
+    run = tiny_run(config, "adam95", steps=8, checkpoint_every=4)
+    train(run, small_corpus, tmp_path, log=lambda m: None)
+    newest = sorted((tmp_path / "checkpoint").glob("step-*"))[-1]
+    with open(newest / "model.safetensors", "r+b") as handle:
+        handle.seek(100)
+        handle.write(b"garbage")
+    messages = []
+    from testbeds.runio import Checkpoints
+
+    path, meta = Checkpoints(tmp_path, log=messages.append).latest()
+    assert meta["step"] == 4 and "checksum" in messages[0]
+
+
+def test_early_stopping_stops_training(config, small_corpus, tmp_path):
+    run = tiny_run(config, "adam999", steps=40, eval_every=4, early_stop={"patience": 2, "min_delta": 100.0, "warmup": 0})
+    summary = train(run, small_corpus, tmp_path, log=lambda m: None)
+    # checks at steps 1 (sets best), 4 and 8 (no improvement > 100 nats): stop at step 8
+    assert summary["steps"] == 8 and "early stop" in summary["stop_reason"]
+    final = charlm_eval.evaluate(tmp_path, small_corpus)
+    assert final["steps"] == 8 and final["status"] == "ok"
+
+
+def test_diverging_run_is_recorded_not_crashed(config, small_corpus, tmp_path):
+    run = tiny_run(config, "adam95", steps=30, lr=1e30)  # weights overflow float32
+    summary = train(run, small_corpus, tmp_path, log=lambda m: None)
+    assert summary["status"] == "diverged" and summary["steps"] < 30
+    final = charlm_eval.evaluate(tmp_path, small_corpus)
+    assert final["status"] == "diverged" and math.isnan(final["primary_value"])
+    assert json.loads((tmp_path / "final.json").read_text())["primary_value"] is None
+
+
+def test_absent_device_is_a_clear_error(config, small_corpus, tmp_path):
+    from testbeds.devices import DeviceError
+
+    run = tiny_run(config)
+    run["device"] = "cuda"
+    with pytest.raises(DeviceError, match="cuda"):
+        train(run, small_corpus, tmp_path, log=lambda m: None)
+
+
+def test_optimizer_factory_uses_framework_implementations(config):
+    import mlx.optimizers as optim
+    from kbeta import KourkoutasSoftmaxFlex
+
+    assert isinstance(mlx_optim.make_optimizer(config["optimizers"]["adam95"], 1e-3), optim.Adam)
+    assert isinstance(mlx_optim.make_optimizer(config["optimizers"]["adamw"], 1e-3), optim.AdamW)
+    kbeta = mlx_optim.make_optimizer(config["optimizers"]["kbeta"], 1e-3)
+    assert isinstance(kbeta, KourkoutasSoftmaxFlex) and kbeta.bias_correction == "beta2max"

@@ -1,0 +1,69 @@
+"""Config validation: the schema and the cross-field rules reject bad input, naming the key."""
+
+import pytest
+from testbeds import config as cfg
+
+
+def test_default_config_is_valid(config):
+    cfg.validate(config)
+
+
+def test_paper_config_is_valid():
+    config = cfg.load_config([cfg.DEFAULT_CONFIG, cfg.REPO / "config" / "paper.yaml"])
+    cfg.validate(config)
+    run = cfg.resolve_run(config, "charlm", "base", "kbeta", 0)
+    assert run["model"] == {"d_model": 512, "n_layer": 6, "n_head": 8, "ctx": 512}
+    assert run["train"]["steps"] == 50001 and run["train"]["batch"] == 4
+    assert run["data"]["source"] == "enwik8"
+    assert config["grid"]["seeds"] == list(range(10))
+
+
+@pytest.mark.parametrize(
+    "mutate, key",
+    [
+        (lambda c: c["workloads"]["charlm"]["model"].update(d_modle=64), "d_modle"),
+        (lambda c: c["workloads"]["charlm"]["train"].update(steps="many"), "workloads.charlm.train.steps"),
+        (lambda c: c["workloads"]["charlm"]["train"].update(steps=-5), "workloads.charlm.train.steps"),
+        (lambda c: c["workloads"]["charlm"].update(optimizers=["kbeta", "sgdx"]), "sgdx"),
+        (lambda c: c["grid"].update(seeds=[]), "grid.seeds"),
+        (lambda c: c["grid"].update(workloads=["nope"]), "grid.workloads"),
+        (lambda c: c["optimizers"]["kbeta"].update(layer_bucket="layers"), "optimizers.kbeta.layer_bucket"),
+        (lambda c: c["workloads"]["charlm"]["data"].update(source="web"), "workloads.charlm.data.source"),
+        (lambda c: c["workloads"]["charlm"]["train"].update(lmin=200), "lmin"),
+        (lambda c: c["workloads"]["charlm"]["train"].update(lmax=512), "lmax"),
+        (lambda c: c["workloads"]["charlm"]["model"].update(n_head=5), "n_head"),
+        (lambda c: c["workloads"]["charlm"]["train"].update(lr_schedule="10-1e-3"), "lr_schedule"),
+        (lambda c: c["workloads"]["charlm"].update(baseline="adamw"), "baseline"),
+        (lambda c: c["workloads"]["charlm"]["variants"].update(wide={"model.width": 3}), "model.width"),
+    ],
+)
+def test_bad_config_rejected_naming_the_key(config, mutate, key):
+    mutate(config)
+    with pytest.raises(cfg.ConfigError, match=key.replace(".", r"\.")):
+        cfg.validate(config)
+
+
+def test_variant_overrides_resolve(config):
+    config["workloads"]["charlm"]["variants"]["wide"] = {"model.d_model": 128}
+    cfg.validate(config)
+    base = cfg.resolve_run(config, "charlm", "base", "kbeta", 1)
+    wide = cfg.resolve_run(config, "charlm", "wide", "kbeta", 1)
+    assert wide["model"]["d_model"] == 128 and base["model"]["d_model"] != 128
+    assert cfg.config_hash(base) != cfg.config_hash(wide)
+    assert cfg.config_hash(base) == cfg.config_hash(cfg.resolve_run(config, "charlm", "base", "kbeta", 1))
+
+
+def test_grid_runs_enumerates_every_combination(config):
+    runs = cfg.grid_runs(config)
+    workload = config["workloads"]["charlm"]
+    assert len(runs) == len(workload["optimizers"]) * len(workload["variants"]) * len(config["grid"]["seeds"])
+
+
+def test_dotted_override_parsing():
+    assert cfg.parse_override("train.steps=100") == ("train.steps", 100)
+    assert cfg.parse_override("data.path=null") == ("data.path", None)
+    with pytest.raises(cfg.ConfigError):
+        cfg.parse_override("train.steps")
+    tree = {"train": {"steps": 1}}
+    with pytest.raises(cfg.ConfigError, match="train.step"):
+        cfg.set_dotted(tree, "train.step", 3)

@@ -1,0 +1,73 @@
+"""Corpus slicing: enwik8 (zip or file), a local file and the embedded corpus, with checksums."""
+
+import json
+import zipfile
+
+import pytest
+from testbeds.data import corpus
+from testbeds.runio import sha256_file
+
+
+@pytest.fixture
+def fake_enwik8(tmp_path, monkeypatch):
+    """An enwik8-format fixture: a zip with member 'enwik8' of the expected size (shrunk for the test)."""
+    monkeypatch.setattr(corpus, "ENWIK8_BYTES", 5000)
+    text = ("<page><title>Ünïcode</title><text>'''Anarchism''' is a [[political philosophy]].</text></page>\n" * 60)
+    data = text.encode("utf-8")[:5000]
+    path = tmp_path / "enwik8.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("enwik8", data)
+    return path, data
+
+
+def test_enwik8_zip_is_sliced_contiguously(tmp_path, fake_enwik8):
+    path, data = fake_enwik8
+    manifest = corpus.slice_corpus("enwik8", path, sha256_file(path), 3000, 0.1, tmp_path / "out")
+    text = data.decode("utf-8", errors="replace")[:3000]
+    train = (tmp_path / "out" / "train.txt").read_text(encoding="utf-8")
+    val = (tmp_path / "out" / "val.txt").read_text(encoding="utf-8")
+    assert train + val == text and len(val) == 300
+    assert manifest["source"] == "enwik8" and manifest["source_sha256"] == sha256_file(path)
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text()) == manifest
+
+
+def test_truncated_enwik8_is_rejected_naming_the_file(tmp_path, fake_enwik8):
+    _, data = fake_enwik8
+    short = tmp_path / "enwik8"
+    short.write_bytes(data[:4000])
+    with pytest.raises(corpus.DataError, match=f"{short}.*truncated"):
+        corpus.slice_corpus("enwik8", short, None, 3000, 0.1, tmp_path / "out")
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_wrong_checksum_is_rejected_naming_the_file(tmp_path, fake_enwik8):
+    path, _ = fake_enwik8
+    with pytest.raises(corpus.DataError, match=f"{path}.*SHA-256"):
+        corpus.slice_corpus("enwik8", path, "0" * 64, 3000, 0.1, tmp_path / "out")
+
+
+def test_missing_file_is_an_error(tmp_path):
+    with pytest.raises(corpus.DataError, match="no such file"):
+        corpus.slice_corpus("file", tmp_path / "absent.txt", None, 3000, 0.1, tmp_path / "out")
+
+
+def test_local_text_file_and_embedded_corpus(tmp_path):
+    text_file = tmp_path / "story.txt"
+    text_file.write_text("Once upon a time there was a tiny model. " * 100, encoding="utf-8")
+    manifest = corpus.slice_corpus("file", text_file, None, 2000, 0.25, tmp_path / "file")
+    assert manifest["n_train_chars"] == 1500 and manifest["n_val_chars"] == 500
+    embedded = corpus.slice_corpus("embedded", None, None, 50_000, 0.1, tmp_path / "embedded")
+    assert embedded["source"] == "embedded" and "embedded" in embedded["label"]
+    assert embedded["n_train_chars"] + embedded["n_val_chars"] == 50_000
+    again = corpus.slice_corpus("embedded", None, None, 50_000, 0.1, tmp_path / "again")
+    assert again["train_sha256"] == embedded["train_sha256"]  # deterministic
+
+
+def test_download_verifies_checksum(tmp_path):
+    source = tmp_path / "remote.bin"
+    source.write_bytes(b"abc" * 100)
+    good = corpus.download(source.as_uri(), tmp_path / "ok.bin", sha256_file(source))
+    assert good == sha256_file(tmp_path / "ok.bin")
+    with pytest.raises(corpus.DataError, match="SHA-256"):
+        corpus.download(source.as_uri(), tmp_path / "bad.bin", "1" * 64)
+    assert not (tmp_path / "bad.bin").exists() and not (tmp_path / "bad.bin.part").exists()

@@ -1,0 +1,41 @@
+import math
+
+import pytest
+from testbeds.early_stop import EarlyStopping
+from testbeds.schedule import lr_at, parse_lr_schedule
+
+
+def test_piecewise_schedule_is_one_indexed_and_takes_largest_boundary():
+    points = parse_lr_schedule("1:1e-3,30000:5e-4,40000:1e-4")
+    assert lr_at(1, 9.0, points) == 1e-3
+    assert lr_at(29999, 9.0, points) == 1e-3
+    assert lr_at(30000, 9.0, points) == 5e-4
+    assert lr_at(45000, 9.0, points) == 1e-4
+    assert lr_at(5, 3e-4, parse_lr_schedule("10:1e-4")) == 3e-4  # before the first boundary: base lr
+    assert parse_lr_schedule("") == []
+
+
+@pytest.mark.parametrize("text", ["10-1e-3", "a:1", "5:1e-3,5:1e-4", "0:1e-3", "10:1,5:2"])
+def test_bad_schedules_rejected(text):
+    with pytest.raises(ValueError):
+        parse_lr_schedule(text)
+
+
+def test_early_stopping_counts_checks_without_improvement():
+    stopper = EarlyStopping(patience=2, min_delta=0.1)
+    assert [stopper.update(v) for v in (5.0, 4.0, 3.95, 3.92)] == [False, False, False, True]
+    assert stopper.best == 4.0
+
+
+def test_early_stopping_ignores_warmup_checks_and_can_be_disabled():
+    stopper = EarlyStopping(patience=1, warmup=2)
+    assert [stopper.update(v) for v in (1.0, 1.0, 3.0, 3.0)] == [False, False, False, True]
+    never = EarlyStopping(patience=0)
+    assert not any(never.update(5.0) for _ in range(10))
+
+
+def test_early_stopping_state_round_trips_through_json_nulls():
+    stopper = EarlyStopping(patience=3)
+    state = stopper.state()
+    state["best"] = None if math.isinf(state["best"]) else state["best"]
+    assert EarlyStopping.from_state(state) == stopper

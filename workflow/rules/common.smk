@@ -1,0 +1,59 @@
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from testbeds import config as cfg
+
+try:
+    cfg.check_consistency(config)
+except cfg.ConfigError as err:
+    raise WorkflowError(f"Error validating config: {err}")
+
+SCRIPTS = Path(workflow.basedir) / "scripts"
+ENVS = {"mlx": "../../envs/mlx.yaml"}
+RUN = "results/runs/{workload}/{variant}/{optimizer}/seed{seed}"
+RUNS = cfg.grid_runs(config)
+WORKLOADS = config["grid"]["workloads"]
+
+
+wildcard_constraints:
+    workload="|".join(WORKLOADS),
+    seed=r"\d+",
+    datakey=r"[0-9a-f]{12}",
+
+
+def workload(wildcards):
+    return config["workloads"][wildcards.workload]
+
+
+def run_settings(wildcards):
+    return cfg.resolve_run(config, wildcards.workload, wildcards.variant, wildcards.optimizer, int(wildcards.seed))
+
+
+def run_json(wildcards):
+    return json.dumps(run_settings(wildcards), sort_keys=True)
+
+
+def data_key(data_settings):
+    return cfg.config_hash(data_settings)[:12]
+
+
+# every distinct data section of the grid (variants may change it), by key
+DATA = {
+    data_key(cfg.resolve_run(config, r["workload"], r["variant"], r["optimizer"], 0)["data"]):
+        cfg.resolve_run(config, r["workload"], r["variant"], r["optimizer"], 0)["data"]
+    for r in RUNS
+}
+
+
+def data_manifest(wildcards):
+    return f"results/data/{wildcards.workload}/{data_key(run_settings(wildcards)['data'])}/manifest.json"
+
+
+def framework_env(wildcards):
+    return ENVS[workload(wildcards)["framework"]]
+
+
+def final_outputs():
+    return [RUN.format(**r) + "/final.json" for r in RUNS] + aggregate_outputs()

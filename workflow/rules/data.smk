@@ -1,0 +1,42 @@
+def corpus_source(wildcards):
+    data = DATA[wildcards.datakey]
+    if data["source"] == "embedded":
+        return []
+    if data["path"] is not None:
+        return data["path"]
+    return f"results/data/download/{Path(data['url']).name}"
+
+
+rule download:
+    output:
+        "results/data/download/{filename}",
+    params:
+        url=lambda wc: next(d["url"] for d in DATA.values() if Path(d["url"]).name == wc.filename),
+        sha256=lambda wc: next(d["sha256"] for d in DATA.values() if Path(d["url"]).name == wc.filename) or "",
+    log:
+        "results/logs/download/{filename}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    shell:
+        "python {SCRIPTS}/download.py --url {params.url} --sha256 '{params.sha256}' --out {output} > {log} 2>&1"
+
+
+rule slice_corpus:
+    input:
+        corpus_source,
+    output:
+        train="results/data/{workload}/{datakey}/train.txt",
+        val="results/data/{workload}/{datakey}/val.txt",
+        manifest="results/data/{workload}/{datakey}/manifest.json",
+    params:
+        source=lambda wc: DATA[wc.datakey]["source"],
+        sha256=lambda wc: DATA[wc.datakey]["sha256"] or "",
+        max_chars=lambda wc: DATA[wc.datakey]["max_chars"],
+        val_frac=lambda wc: DATA[wc.datakey]["val_frac"],
+    log:
+        "results/logs/slice_corpus/{workload}-{datakey}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    shell:
+        "python {SCRIPTS}/slice_corpus.py --source {params.source} --path '{input}' --sha256 '{params.sha256}' "
+        "--max-chars {params.max_chars} --val-frac {params.val_frac} --out $(dirname {output.manifest}) > {log} 2>&1"
