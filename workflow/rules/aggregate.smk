@@ -1,14 +1,6 @@
-TABLES = "results/tables"
-FIGURES = "results/figures/{workload}"
-
-
-def aggregate_outputs():
-    return [f"{TABLES}/runs.csv"] + expand(FIGURES + "/learning_curves.png", workload=WORKLOADS)
-
-
 rule aggregate:
     input:
-        [RUN.format(**r) + "/final.json" for r in RUNS],
+        run_finals(),
     output:
         runs=report(f"{TABLES}/runs.csv", caption="../report/runs.rst", category="Tables"),
         curves=f"{TABLES}/curves.csv",
@@ -18,7 +10,7 @@ rule aggregate:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python {SCRIPTS}/aggregate.py {input} --out $(dirname {output.runs}) > {log} 2>&1"
+        "python scripts/aggregate.py {input} --out $(dirname {output.runs}) > {log} 2>&1"
 
 
 rule plot_workload:
@@ -26,13 +18,13 @@ rule plot_workload:
         runs=rules.aggregate.output.runs,
         curves=rules.aggregate.output.curves,
     output:
-        curves=report(FIGURES + "/learning_curves.png", caption="../report/learning_curves.rst", category="{workload}"),
-        final=report(FIGURES + "/final_metric.png", caption="../report/final_metric.rst", category="{workload}"),
-        kbeta=report(FIGURES + "/kbeta_diagnostics.png", caption="../report/kbeta_diagnostics.rst", category="{workload}"),
+        curves=report(f"{FIGURES}/learning_curves.png", caption="../report/learning_curves.rst", category="{workload}"),
+        final=report(f"{FIGURES}/final_metric.png", caption="../report/final_metric.rst", category="{workload}"),
+        kbeta=report(f"{FIGURES}/kbeta_diagnostics.png", caption="../report/kbeta_diagnostics.rst", category="{workload}"),
     log:
         "results/logs/plot/{workload}.log",
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python {SCRIPTS}/plot.py --workload {wildcards.workload} --tables $(dirname {input.runs}) "
+        "python scripts/plot.py --workload {wildcards.workload} --tables $(dirname {input.runs}) "
         "--out $(dirname {output.curves}) > {log} 2>&1"

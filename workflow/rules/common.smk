@@ -10,7 +10,6 @@ try:
 except cfg.ConfigError as err:
     raise WorkflowError(f"Error validating config: {err}")
 
-SCRIPTS = Path(workflow.basedir) / "scripts"
 ENVS = {"mlx": "../../envs/mlx.yaml"}
 RUN = "results/runs/{workload}/{variant}/{optimizer}/seed{seed}"
 RUNS = cfg.grid_runs(config)
@@ -55,5 +54,24 @@ def framework_env(wildcards):
     return ENVS[workload(wildcards)["framework"]]
 
 
+TABLES = "results/tables"
+FIGURES = "results/figures/{workload}"
+
+
+def run_finals():
+    return [f"{RUN.format(**r)}/final.json" for r in RUNS]
+
+
 def final_outputs():
-    return [RUN.format(**r) + "/final.json" for r in RUNS] + aggregate_outputs()
+    return run_finals() + [f"{TABLES}/runs.csv"] + expand(f"{FIGURES}/learning_curves.png", workload=WORKLOADS)
+
+
+def corpus_source(wildcards):
+    data = DATA[wildcards.datakey]
+    if data["source"] == "embedded":
+        return []
+    if data["path"] is not None:
+        return data["path"]
+    return f"results/data/download/{Path(data['url']).name}"
+
+

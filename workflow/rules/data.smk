@@ -1,12 +1,3 @@
-def corpus_source(wildcards):
-    data = DATA[wildcards.datakey]
-    if data["source"] == "embedded":
-        return []
-    if data["path"] is not None:
-        return data["path"]
-    return f"results/data/download/{Path(data['url']).name}"
-
-
 rule download:
     output:
         "results/data/download/{filename}",
@@ -18,7 +9,7 @@ rule download:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python {SCRIPTS}/download.py --url {params.url} --sha256 '{params.sha256}' --out {output} > {log} 2>&1"
+        "python scripts/download.py --url {params.url} --sha256 '{params.sha256}' --out {output} > {log} 2>&1"
 
 
 rule slice_corpus:
@@ -38,5 +29,5 @@ rule slice_corpus:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python {SCRIPTS}/slice_corpus.py --source {params.source} --path '{input}' --sha256 '{params.sha256}' "
+        "python scripts/slice_corpus.py --source {params.source} --path '{input}' --sha256 '{params.sha256}' "
         "--max-chars {params.max_chars} --val-frac {params.val_frac} --out $(dirname {output.manifest}) > {log} 2>&1"

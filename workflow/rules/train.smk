@@ -2,9 +2,9 @@ rule train:
     input:
         data=data_manifest,
     output:
-        metrics=RUN + "/metrics.csv",
-        summary=RUN + "/train.json",
-        provenance=RUN + "/provenance.json",
+        metrics=f"{RUN}/metrics.csv",
+        summary=f"{RUN}/train.json",
+        provenance=f"{RUN}/provenance.json",
     params:
         run=run_json,
     threads: lambda wc: workload(wc)["resources"]["threads"]
@@ -17,16 +17,16 @@ rule train:
     conda:
         framework_env
     shell:
-        "python {SCRIPTS}/train.py --run-json {params.run:q} --data $(dirname {input.data}) "
+        "python scripts/train.py --run-json {params.run:q} --data $(dirname {input.data}) "
         "--out $(dirname {output.summary}) > {log} 2>&1"
 
 
 rule evaluate:
     input:
-        summary=RUN + "/train.json",
+        summary=f"{RUN}/train.json",
         data=data_manifest,
     output:
-        RUN + "/final.json",
+        f"{RUN}/final.json",
     threads: lambda wc: workload(wc)["resources"]["threads"]
     resources:
         mem_mb=lambda wc: workload(wc)["resources"]["mem_mb"],
@@ -36,4 +36,4 @@ rule evaluate:
     conda:
         framework_env
     shell:
-        "python {SCRIPTS}/evaluate.py --run-dir $(dirname {output}) --data $(dirname {input.data}) > {log} 2>&1"
+        "python scripts/evaluate.py --run-dir $(dirname {output}) --data $(dirname {input.data}) > {log} 2>&1"

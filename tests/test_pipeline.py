@@ -1,0 +1,95 @@
+"""End to end: the Snakemake workflow on the tiny grid (config/test.yaml) in a copy of the repo."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import copy_repo
+
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.slow
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
+    result = subprocess.run([str(BIN / "snakemake"), *args], cwd=workdir, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
+    """Job counts per rule of a dry run."""
+    out = snakemake(workdir, "-n", *args).stdout
+    if "Nothing to be done" in out:
+        return {}
+    table = out.split("Job stats:")[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
+
+
+def edit_test_config(workdir: Path, change) -> None:
+    path = workdir / "config" / "test.yaml"
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data))
+
+
+@pytest.fixture(scope="module")
+def workflow_copy(tmp_path_factory) -> Path:
+    return copy_repo(tmp_path_factory.mktemp("wf") / "testbeds")
+
+
+def test_bad_config_is_rejected_before_any_job(workflow_copy, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("workloads:\n  charlm:\n    train:\n      stepz: 10\n")
+    result = snakemake(workflow_copy, "-n", "--configfile", "config/test.yaml", str(bad), check=False)
+    assert result.returncode != 0
+    assert "stepz" in result.stdout + result.stderr
+    unknown = tmp_path / "unknown_opt.yaml"
+    unknown.write_text("workloads:\n  charlm:\n    optimizers: [kbeta, lion]\n")
+    result = snakemake(workflow_copy, "-n", "--configfile", "config/test.yaml", str(unknown), check=False)
+    assert result.returncode != 0 and "lion" in result.stdout + result.stderr
+    assert not (workflow_copy / "results").exists()
+
+
+def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
+    cfg = ("--configfile", "config/test.yaml")
+    assert planned_jobs(workflow_copy, *cfg) == {
+        "slice_corpus": 1, "train": 2, "evaluate": 2, "aggregate": 1, "plot_workload": 1, "all": 1}
+    snakemake(workflow_copy, "--cores", "2", *cfg)
+    runs = pd.read_csv(workflow_copy / "results" / "tables" / "runs.csv")
+    assert sorted(runs["optimizer"]) == ["adam95", "kbeta"] and (runs["status"] == "ok").all()
+    assert runs["data_source"].str.startswith("embedded").all()
+    for name in ("learning_curves.png", "final_metric.png", "kbeta_diagnostics.png"):
+        assert (workflow_copy / "results" / "figures" / "charlm" / name).stat().st_size > 1000
+    run_dir = workflow_copy / "results" / "runs" / "charlm" / "base" / "kbeta" / "seed0"
+    assert {"metrics.csv", "final.json", "provenance.json", "train.json", "checkpoint"} <= {p.name for p in run_dir.iterdir()}
+
+    assert planned_jobs(workflow_copy, *cfg) == {}  # a second run has nothing to do
+
+    edit_test_config(workflow_copy, lambda c: c["grid"].update(seeds=[0, 1]))
+    added = planned_jobs(workflow_copy, *cfg)
+    assert added["train"] == 2 and added["evaluate"] == 2  # only the new seed's runs
+    target = "results/runs/charlm/base/kbeta/seed1/final.json"
+    assert planned_jobs(workflow_copy, target, *cfg) == {"train": 1, "evaluate": 1}
+
+    edit_test_config(workflow_copy, lambda c: c["grid"].update(seeds=[0]))
+    edit_test_config(workflow_copy, lambda c: c["workloads"]["charlm"]["train"].update(steps=21))
+    changed = planned_jobs(workflow_copy, *cfg)
+    assert changed["train"] == 2 and "slice_corpus" not in changed  # every charlm run, not the data
+
+    edit_test_config(workflow_copy, lambda c: c["workloads"]["charlm"]["train"].update(steps=20))
+    report = workflow_copy / "results" / "report.html"
+    snakemake(workflow_copy, *cfg, "--report", str(report))
+    html = report.read_text(errors="replace")
+    assert "learning_curves.png" in html and "embedded" in html
+
+
+def test_workflow_lints_clean(workflow_copy):
+    result = snakemake(workflow_copy, "--lint")
+    assert "Congratulations" in result.stdout + result.stderr
