@@ -37,6 +37,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/matmul.py
+	$(BIN)/python benchmarks/optimizers.py
 
 clean:
 	rm -rf results .snakemake

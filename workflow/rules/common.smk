@@ -10,7 +10,7 @@ try:
 except cfg.ConfigError as err:
     raise WorkflowError(f"Error validating config: {err}")
 
-ENVS = {"mlx": "../../envs/mlx.yaml"}
+ENVS = {"mlx": "../../envs/mlx.yaml", "jax": "../../envs/jax.yaml", "torch": "../../envs/torch.yaml"}
 RUN = "results/runs/{workload}/{variant}/{optimizer}/seed{seed}"
 RUNS = cfg.grid_runs(config)
 WORKLOADS = config["grid"]["workloads"]

@@ -24,13 +24,14 @@ from testbeds.config import config_hash
 from testbeds.devices import resolve_mlx
 from testbeds.early_stop import EarlyStopping
 from testbeds.optim import mlx_optim
+from testbeds.optim.registry import summarise_buckets
 from testbeds.runio import Checkpoints, MetricsLog, atomic_write_json, provenance
 from testbeds.schedule import lr_at, parse_lr_schedule
 
 PACKAGES = ["mlx", "kbeta", "numpy"]
 LN2 = math.log(2.0)
 BASE_COLUMNS = ["step", "wall_seconds", "train_loss", "lr", "tokens", "seq_len", "val_loss", "val_bpc"]
-KBETA_COLUMNS = ["beta2_mean", "beta2_min", "beta2_max", "sunspike_mean", "sunspike_max"]
+KBETA_COLUMNS = list(summarise_buckets({"": (0.0, 0.0)}))
 
 
 def say(message: str) -> None:
@@ -90,7 +91,7 @@ class Trainer:
                                                     t["fixed_eval_seed"])
         self.early = EarlyStopping(**t["early_stop"])
         self.lr_points = parse_lr_schedule(t["lr_schedule"])
-        self.kbeta_diag = bool(mlx_optim.kbeta_buckets(self.opt))
+        self.kbeta_diag = bool(mlx_optim.bucket_diagnostics(self.opt))
         self.metrics = MetricsLog(self.run_dir, BASE_COLUMNS + (KBETA_COLUMNS if self.kbeta_diag else []))
         self.buckets = MetricsLog(self.run_dir, ["step", "bucket", "sunspike", "beta2"], name="kbeta_buckets")
         self.checkpoints = Checkpoints(self.run_dir, log=log)
@@ -163,11 +164,9 @@ class Trainer:
         if evaluate:
             row.update(self.evaluate_fixed())
             stop = self.early.update(row["val_loss"])
-        buckets = mlx_optim.kbeta_buckets(self.opt)
+        buckets = mlx_optim.bucket_diagnostics(self.opt)
+        row.update(summarise_buckets(buckets))
         if buckets:
-            spikes, betas = np.array(list(buckets.values())).T
-            row.update(beta2_mean=betas.mean(), beta2_min=betas.min(), beta2_max=betas.max(),
-                       sunspike_mean=spikes.mean(), sunspike_max=spikes.max())
             for key, (spike, beta2) in buckets.items():
                 self.buckets.append({"step": self.step, "bucket": key, "sunspike": spike, "beta2": beta2})
         self.metrics.append(row)

@@ -11,10 +11,9 @@ from __future__ import annotations
 import mlx.core as mx
 import mlx.optimizers as optim
 from kbeta import KourkoutasSoftmaxFlex
-from mlx.utils import tree_flatten
+from mlx.utils import tree_flatten, tree_unflatten
 
-KBETA_OPTIONS = ("beta1", "beta2_max", "beta2_min", "eps", "alpha", "tiny_spike", "tiny_denom", "decay",
-                 "max_ratio", "adaptive_tiny", "bias_correction", "warmup_steps", "diagnostics")
+from testbeds.optim.registry import kbeta_options
 
 
 class BucketKeys:
@@ -51,8 +50,9 @@ def make_optimizer(spec: dict, learning_rate: float) -> optim.Optimizer:
         return optim.AdamW(learning_rate, betas=[spec["beta1"], spec["beta2"]], eps=spec["eps"],
                            weight_decay=spec.get("weight_decay", 0.01), bias_correction=True)
     if algorithm == "kbeta":
-        options = {k: spec[k] for k in KBETA_OPTIONS if k in spec}
-        return KourkoutasSoftmaxFlex(learning_rate, layer_key_fn=BucketKeys(spec.get("layer_bucket", "global")), **options)
+        options = kbeta_options(spec)
+        keys = BucketKeys(options.pop("layer_bucket"))
+        return KourkoutasSoftmaxFlex(learning_rate, layer_key_fn=keys, **options)
     raise ValueError(f"unknown optimizer algorithm '{algorithm}'")
 
 
@@ -81,7 +81,7 @@ def apply_update(opt: optim.Optimizer, model, grads: dict) -> None:
     opt.update(model, grads)
 
 
-def kbeta_buckets(opt: optim.Optimizer) -> dict[str, tuple[float, float]]:
+def bucket_diagnostics(opt: optim.Optimizer) -> dict[str, tuple[float, float]]:
     """Last step's (sun-spike, β₂) per bucket; empty unless Kβ runs with diagnostics."""
     if not (is_kbeta(opt) and opt._diag):
         return {}
@@ -99,7 +99,5 @@ def load_state(opt: optim.Optimizer, arrays: dict[str, mx.array]) -> None:
     missing, extra = set(current) - set(arrays), set(arrays) - set(current)
     if missing or extra:
         raise ValueError(f"optimizer state does not match: missing {sorted(missing)[:3]}, unexpected {sorted(extra)[:3]}")
-    from mlx.utils import tree_unflatten
-
     opt.state = tree_unflatten([(k, arrays[k].astype(current[k].dtype)) for k in current])
     opt._initialized = True
