@@ -30,6 +30,7 @@ report: setup
 	@echo "report: $(abspath results/report.html)"
 
 test: setup
+	bash scripts/setup_system.sh --test
 	$(BIN)/python -m pytest
 
 lint: setup

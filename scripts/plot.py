@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Draw one workload's figures from the grid tables."""
+"""Draw the grid's figures from its tables: one workload's (--workload), or the cross-workload ones (--summary)."""
 
 import argparse
 from pathlib import Path
@@ -11,20 +11,29 @@ from testbeds.analysis import plots
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--workload", required=True)
+    parser.add_argument("--workload", help="draw this workload's figures")
+    parser.add_argument("--summary", action="store_true", help="draw the cross-workload figures")
     parser.add_argument("--tables", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True, help="figure directory")
     args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.summary:
+        profile = pd.read_csv(args.tables / "performance_profile.csv")
+        scores = pd.read_csv(args.tables / "scores.csv")
+        plots.performance_profiles(profile, scores, str(args.out / "performance_profiles.png"))
+        print(f"{args.out}: cross-workload figures")
+        return
     runs = pd.read_csv(args.tables / "runs.csv")
     runs = runs[runs["workload"] == args.workload]
     curves = pd.read_csv(args.tables / "curves.csv", low_memory=False)
     curves = curves[curves["workload"] == args.workload]
-    args.out.mkdir(parents=True, exist_ok=True)
     metric = runs["primary_metric"].iloc[0]
     plots.learning_curves(curves, runs, metric, str(args.out / "learning_curves.png"))
     plots.final_metric(runs, str(args.out / "final_metric.png"))
-    buckets = [pd.read_csv(p).assign(run=str(p.parent)) for p in map(Path, runs["run_dir"] + "/kbeta_buckets.csv")
-               if p.exists() and p.stat().st_size > 0]
+    plots.wallclock(curves, runs, metric, str(args.out / "wallclock.png"))
+    buckets = [pd.read_csv(p).assign(run="/".join(p.parts[-4:-1]))
+               for p in map(Path, runs["run_dir"] + "/kbeta_buckets.csv") if p.exists()]
+    buckets = [b for b in buckets if not b.empty]
     buckets = pd.concat(buckets, ignore_index=True) if buckets else pd.DataFrame()
     if buckets.empty:
         plots.empty_figure(str(args.out / "kbeta_diagnostics.png"), "no Kβ run with diagnostics in this workload")

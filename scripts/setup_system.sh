@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Debian packages the run needs: an optimised BLAS for MLX on Linux (see src/testbeds/blas.py).
+# Debian packages: an optimised BLAS for MLX on Linux (see src/testbeds/blas.py); with --test also
+# Chromium, which the report test drives headless.
 set -euo pipefail
 [ "$(uname -s)" = Linux ] || exit 0
-lib="/usr/lib/$(uname -m)-linux-gnu/openblas-pthread/libopenblas.so.0"
-[ -e "$lib" ] && exit 0
-if [ "$(id -u)" = 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread >/dev/null
-elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread >/dev/null
+needed=()
+[ -e "/usr/lib/$(uname -m)-linux-gnu/openblas-pthread/libopenblas.so.0" ] || needed+=(libopenblas0-pthread)
+if [ "${1:-}" = --test ] && ! command -v chromium >/dev/null; then needed+=(chromium); fi
+[ ${#needed[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"
 else
-  echo "warning: cannot install libopenblas0-pthread without root; MLX will use its slow reference BLAS." >&2
-  echo "         Either install it, or '.venv/bin/pip install mkl' (testbeds.blas finds libmkl_rt)." >&2
+  echo "warning: cannot install ${needed[*]} without root. Without libopenblas0-pthread MLX uses its slow" >&2
+  echo "         reference BLAS ('.venv/bin/pip install mkl' is a rootless alternative); without chromium" >&2
+  echo "         the report browser test is skipped." >&2
+  exit 0
 fi
+echo "installing Debian packages: ${needed[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${needed[@]}" >/dev/null

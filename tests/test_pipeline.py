@@ -60,13 +60,19 @@ def test_bad_config_is_rejected_before_any_job(workflow_copy, tmp_path):
 def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     cfg = ("--configfile", "config/test.yaml")
     assert planned_jobs(workflow_copy, *cfg) == {
-        "slice_corpus": 1, "train": 2, "evaluate": 2, "aggregate": 1, "plot_workload": 1, "all": 1}
+        "slice_corpus": 1, "train": 2, "evaluate": 2, "aggregate": 1, "plot_workload": 1, "plot_summary": 1, "all": 1}
     snakemake(workflow_copy, "--cores", "2", *cfg)
     runs = pd.read_csv(workflow_copy / "results" / "tables" / "runs.csv")
     assert sorted(runs["optimizer"]) == ["adam95", "kbeta"] and (runs["status"] == "ok").all()
     assert runs["data_source"].str.startswith("embedded").all()
-    for name in ("learning_curves.png", "final_metric.png", "kbeta_diagnostics.png"):
+    for name in ("learning_curves.png", "final_metric.png", "wallclock.png", "kbeta_diagnostics.png"):
         assert (workflow_copy / "results" / "figures" / "charlm" / name).stat().st_size > 1000
+    assert (workflow_copy / "results" / "figures" / "summary" / "performance_profiles.png").exists()
+    tables = workflow_copy / "results" / "tables"
+    summary = pd.read_csv(tables / "summary.csv")
+    assert len(summary) == 2 and (summary["ci_method"] == "none (n=1)").all()  # one seed: no interval, said so
+    comparisons = pd.read_csv(tables / "comparisons.csv")
+    assert list(comparisons["optimizer"]) == ["kbeta"] and list(comparisons["baseline"]) == ["adam95"]
     run_dir = workflow_copy / "results" / "runs" / "charlm" / "base" / "kbeta" / "seed0"
     assert {"metrics.csv", "final.json", "provenance.json", "train.json", "checkpoint"} <= {p.name for p in run_dir.iterdir()}
 
@@ -88,6 +94,7 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     snakemake(workflow_copy, *cfg, "--report", str(report))
     html = report.read_text(errors="replace")
     assert "learning_curves.png" in html and "embedded" in html
+    assert "Welch p" in html  # the headline table made it to the front page
 
 
 def test_workflow_lints_clean(workflow_copy):

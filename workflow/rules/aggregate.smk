@@ -5,12 +5,20 @@ rule aggregate:
         runs=report(f"{TABLES}/runs.csv", caption="../report/runs.rst", category="Tables"),
         curves=f"{TABLES}/curves.csv",
         sources=report(f"{TABLES}/data_sources.csv", caption="../report/data_sources.rst", category="Tables"),
+        summary=report(f"{TABLES}/summary.csv", caption="../report/summary.rst", category="Tables"),
+        comparisons=report(f"{TABLES}/comparisons.csv", caption="../report/comparisons.rst", category="Tables"),
+        profiles=report(f"{TABLES}/profiles.csv", caption="../report/profiles.rst", category="Tables"),
+        profile=f"{TABLES}/performance_profile.csv",
+        scores=f"{TABLES}/scores.csv",
+        headline=f"{TABLES}/headline.rst",
+    params:
+        settings=json.dumps(aggregate_settings(), sort_keys=True),
     log:
         "results/logs/aggregate.log",
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python scripts/aggregate.py {input} --out $(dirname {output.runs}) > {log} 2>&1"
+        "python scripts/aggregate.py {input} --settings {params.settings:q} --out $(dirname {output.runs}) > {log} 2>&1"
 
 
 rule plot_workload:
@@ -20,6 +28,7 @@ rule plot_workload:
     output:
         curves=report(f"{FIGURES}/learning_curves.png", caption="../report/learning_curves.rst", category="{workload}"),
         final=report(f"{FIGURES}/final_metric.png", caption="../report/final_metric.rst", category="{workload}"),
+        wallclock=report(f"{FIGURES}/wallclock.png", caption="../report/wallclock.rst", category="{workload}"),
         kbeta=report(f"{FIGURES}/kbeta_diagnostics.png", caption="../report/kbeta_diagnostics.rst", category="{workload}"),
     log:
         "results/logs/plot/{workload}.log",
@@ -28,3 +37,18 @@ rule plot_workload:
     shell:
         "python scripts/plot.py --workload {wildcards.workload} --tables $(dirname {input.runs}) "
         "--out $(dirname {output.curves}) > {log} 2>&1"
+
+
+rule plot_summary:
+    input:
+        profile=rules.aggregate.output.profile,
+        scores=rules.aggregate.output.scores,
+    output:
+        report(f"{SUMMARY_FIGURES}/performance_profiles.png", caption="../report/performance_profiles.rst",
+               category="Summary"),
+    log:
+        "results/logs/plot/summary.log",
+    conda:
+        "../../envs/analysis.yaml"
+    shell:
+        "python scripts/plot.py --summary --tables $(dirname {input.profile}) --out $(dirname {output}) > {log} 2>&1"

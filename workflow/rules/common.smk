@@ -56,6 +56,7 @@ def framework_env(wildcards):
 
 TABLES = "results/tables"
 FIGURES = "results/figures/{workload}"
+SUMMARY_FIGURES = "results/figures/summary"
 
 
 def run_finals():
@@ -63,7 +64,20 @@ def run_finals():
 
 
 def final_outputs():
-    return run_finals() + [f"{TABLES}/runs.csv"] + expand(f"{FIGURES}/learning_curves.png", workload=WORKLOADS)
+    figures = expand(f"{FIGURES}/learning_curves.png", workload=WORKLOADS)
+    return run_finals() + [f"{TABLES}/runs.csv", f"{SUMMARY_FIGURES}/performance_profiles.png"] + figures
+
+
+def aggregate_settings():
+    return {
+        "baselines": {w: config["workloads"][w].get("baseline") for w in WORKLOADS},
+        "targets": {w: config["workloads"][w].get("target") for w in WORKLOADS},
+    }
+
+
+# The report's front page shows the headline table of the last aggregation (workflow/report/workflow.rst).
+_headline = Path(TABLES) / "headline.rst"
+config["_report_headline"] = _headline.read_text() if _headline.exists() else "*(no results aggregated yet)*"
 
 
 def corpus_source(wildcards):

@@ -66,16 +66,54 @@ def final_metric(runs: pd.DataFrame, out: str) -> None:
     plt.close(fig)
 
 
-def kbeta_diagnostics(buckets: pd.DataFrame, out: str) -> None:
-    """Kβ per-bucket β₂ and sun-spike: distribution over buckets per logged step (one seed each)."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for ax, column in zip(axes, ("beta2", "sunspike")):
-        summary = buckets.groupby("step")[column].agg(["median", lambda s: s.quantile(0.1), lambda s: s.quantile(0.9)])
-        summary.columns = ["median", "q10", "q90"]
-        ax.plot(summary.index, summary["median"], label="median over buckets")
-        ax.fill_between(summary.index, summary["q10"], summary["q90"], alpha=0.3, label="10-90% of buckets")
-        ax.set(xlabel="step", ylabel=column, title=f"Kβ {column} per layer bucket")
-        ax.legend()
+def kbeta_diagnostics(buckets: pd.DataFrame, out: str, max_steps: int = 8) -> None:
+    """Kβ diagnostics as in the Kβ paper: violins of β₂ and sun-spike over layer buckets at a few logged
+    steps (all Kβ runs pooled), and a heat map of β₂ per bucket and step for the first Kβ run."""
+    steps = sorted(buckets["step"].unique())
+    shown = steps[:: max(1, len(steps) // max_steps)][:max_steps]
+    fig = plt.figure(figsize=(13, 8.5))
+    grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.2])
+    for i, column in enumerate(("beta2", "sunspike")):
+        ax = fig.add_subplot(grid[0, i])
+        data = buckets[buckets["step"].isin(shown)]
+        sns.violinplot(data=data, x="step", y=column, ax=ax, color="#8fb8de", cut=0, inner="quartile",
+                       density_norm="width")
+        ax.set(title=f"Kβ {column} over layer buckets (violin per logged step)", xlabel="step", ylabel=column)
+    first = buckets[buckets["run"] == sorted(buckets["run"].unique())[0]]
+    heat = first.pivot_table(index="bucket", columns="step", values="beta2")
+    ax = fig.add_subplot(grid[1, :])
+    sns.heatmap(heat, ax=ax, cmap="viridis", cbar_kws={"label": "β₂"})
+    ax.set(title=f"β₂ per bucket and step — {first['run'].iloc[0]}", xlabel="step", ylabel="bucket")
+    ax.tick_params(axis="y", labelsize=6)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def wallclock(curves: pd.DataFrame, runs: pd.DataFrame, metric: str, out: str) -> None:
+    """The eval metric against wall-clock seconds, one line per run, coloured by optimizer."""
+    data = curves.dropna(subset=[metric])
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    sns.lineplot(data=data, x="wall_seconds", y=metric, hue="optimizer", units="seed", estimator=None,
+                 style="variant" if data["variant"].nunique() > 1 else None, ax=ax, alpha=0.8)
+    ax.set(xlabel="wall-clock seconds (training and periodic evaluation)", ylabel=metric,
+           title=f"{runs['workload'].iloc[0]}: {metric} against wall-clock time, one line per seed")
+    ax.title.set_fontsize(10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def performance_profiles(profile: pd.DataFrame, scores: pd.DataFrame, out: str) -> None:
+    """ρ(τ) per optimizer across workloads, with each optimizer's benchmark score in the legend."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    score_of = dict(zip(scores["optimizer"], scores["score"]))
+    for optimizer, curve in profile.groupby("optimizer"):
+        ax.step(curve["tau"], curve["rho"], where="post", label=f"{optimizer} (score {score_of[optimizer]:.3f})")
+    ax.set(xlabel="τ (time-to-target / best time-to-target)", ylabel="ρ(τ): fraction of problems solved",
+           ylim=(-0.02, 1.02), xlim=(1, profile["tau"].max()),
+           title="Performance profiles across workloads (AlgoPerf style)")
+    ax.legend(title="optimizer")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

@@ -1,0 +1,53 @@
+"""The HTML report in headless Chromium: opens offline, every figure loads, no request leaves the machine.
+
+Needs Debian's chromium (installed by `make test`, see scripts/setup_system.sh) and the PyPI playwright
+package (driving the system browser; no browser download).
+"""
+
+import shutil
+
+import pytest
+from conftest import REPO
+from test_pipeline import snakemake, workflow_copy  # noqa: F401  (module-scoped fixture, shared run)
+
+playwright = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it)")]
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def test_report_renders_offline_with_every_figure(workflow_copy):  # noqa: F811
+    cfg = ("--configfile", "config/test.yaml")
+    snakemake(workflow_copy, "--cores", "2", *cfg)
+    report = workflow_copy / "results" / "report.html"
+    snakemake(workflow_copy, *cfg, "--report", str(report))
+    figures = sorted(p.relative_to(workflow_copy).as_posix()
+                     for p in (workflow_copy / "results" / "figures").rglob("*.png"))
+    assert len(figures) == 5
+    requests = []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(report.as_uri())
+        assert "testbeds grid report" in page.inner_text("body")
+        assert "Welch p" in page.inner_text("body")  # the headline table on the front page
+        for figure in figures:
+            category = {"summary": "Summary"}.get(figure.split("/")[2], figure.split("/")[2])
+            page.goto(report.as_uri())
+            page.get_by_text(category, exact=True).first.click()
+            page.locator("tr", has_text=figure).locator('a[iconname="eye"]').click()
+            image = page.locator("img").last
+            image.wait_for(state="visible", timeout=10_000)
+            loaded, width = page.evaluate("(i) => [i.complete, i.naturalWidth]", image.element_handle())
+            assert loaded and width > 300, f"{figure} did not render (naturalWidth {width})"
+            if figure.endswith("learning_curves.png"):
+                shot = REPO / "results" / "report_screenshot.png"  # kept for people to look at
+                shot.parent.mkdir(exist_ok=True)
+                page.screenshot(path=str(shot), full_page=False)
+                assert shot.stat().st_size > 10_000
+        browser.close()
+    outside = [url for url in requests if not url.startswith(("file:", "data:", "blob:", "about:"))]
+    assert outside == [], f"the report made requests off the machine: {outside[:5]}"
