@@ -170,6 +170,15 @@ def config_hash(run: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def data_key(data_settings: dict) -> str:
+    """Directory key of a prepared data set: runs with the same data section share it."""
+    return config_hash(data_settings)[:12]
+
+
+def data_dir(results: str | Path, workload: str, data_settings: dict) -> Path:
+    return Path(results) / "data" / workload / data_key(data_settings)
+
+
 def grid_runs(config: dict) -> list[dict]:
     """Every (workload, variant, optimizer, seed) of the grid, as wildcard dicts."""
     return [

@@ -34,20 +34,20 @@ def run_json(wildcards):
     return json.dumps(run_settings(wildcards), sort_keys=True)
 
 
-def data_key(data_settings):
-    return cfg.config_hash(data_settings)[:12]
+def data_sections():
+    """Every distinct data section of the grid (variants may change it), by directory key."""
+    sections = {}
+    for r in RUNS:
+        data = cfg.resolve_run(config, r["workload"], r["variant"], r["optimizer"], r["seed"])["data"]
+        sections[cfg.data_key(data)] = data
+    return sections
 
 
-# every distinct data section of the grid (variants may change it), by key
-DATA = {
-    data_key(cfg.resolve_run(config, r["workload"], r["variant"], r["optimizer"], 0)["data"]):
-        cfg.resolve_run(config, r["workload"], r["variant"], r["optimizer"], 0)["data"]
-    for r in RUNS
-}
+DATA = data_sections()
 
 
 def data_manifest(wildcards):
-    return f"results/data/{wildcards.workload}/{data_key(run_settings(wildcards)['data'])}/manifest.json"
+    return str(cfg.data_dir("results", wildcards.workload, run_settings(wildcards)["data"]) / "manifest.json")
 
 
 def framework_env(wildcards):
