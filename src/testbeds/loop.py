@@ -1,0 +1,186 @@
+"""The framework-free skeleton of a training run, shared by the workloads' trainers.
+
+A workload subclasses ``TrainLoop`` and supplies the framework parts (one training step, the periodic
+evaluation, its state on disk); the loop does the rest of the run contract (DESIGN.md): metrics rows
+with a mean train loss per logging window, Kβ diagnostics, evaluation at step 1, every ``eval_every``
+steps and at the end, early stopping, atomic checkpoints every ``checkpoint_every`` steps and on
+SIGTERM, resume from the newest valid checkpoint, divergence detection, provenance.json and train.json.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+from pathlib import Path
+
+from testbeds.config import config_hash
+from testbeds.early_stop import EarlyStopping
+from testbeds.optim.registry import summarise_buckets
+from testbeds.runio import Checkpoints, MetricsLog, atomic_write_json, provenance
+
+BASE_COLUMNS = ["step", "wall_seconds", "train_loss", "lr", "tokens"]
+KBETA_COLUMNS = list(summarise_buckets({"": (0.0, 0.0)}))
+NO_EARLY_STOP = {"patience": 0, "min_delta": 0.0, "warmup": 0}
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+class TrainLoop:
+    packages: list[str] = []
+    eval_columns: list[str] = ["val_loss"]  # the first one drives early stopping (lower is better)
+    extra_columns: list[str] = []
+
+    def __init__(self, run: dict, run_dir: Path, device: str, log=say):
+        self.run, self.run_dir, self.device, self.log = run, Path(run_dir), device, log
+        self.settings = run["train"]
+        self.hash = config_hash(run)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.early = EarlyStopping(**self.settings.get("early_stop", NO_EARLY_STOP))
+        self.checkpoints = Checkpoints(self.run_dir, log=log)
+        self.step, self.tokens, self.wall_before, self.train_seconds = 0, 0, 0.0, 0.0
+        self.window = [0.0, 0]  # sum and count of train losses since the last logged row
+        self.terminate = False
+
+    # ------------------------------------------------------------- workload hooks
+    def train_step(self) -> tuple[float, int, dict]:
+        """Run one optimisation step; return (loss, tokens processed, extra metric columns)."""
+        raise NotImplementedError
+
+    def evaluate(self) -> dict:
+        """The periodic evaluation: a value for each of ``eval_columns``."""
+        raise NotImplementedError
+
+    def learning_rate(self) -> float:
+        """The learning rate of the step about to run (``self.step + 1``)."""
+        raise NotImplementedError
+
+    def write_state(self, directory: Path) -> None:
+        """Write model, optimiser and any other framework state into ``directory``."""
+        raise NotImplementedError
+
+    def read_state(self, directory: Path, meta: dict) -> None:
+        """Restore what ``write_state`` wrote, plus the workload's part of ``meta``."""
+        raise NotImplementedError
+
+    def state_meta(self) -> dict:
+        """JSON-able state of the workload (data sampler, RNG) stored in the checkpoint's meta."""
+        return {}
+
+    def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
+        return {}
+
+    def describe(self) -> dict:
+        """Extra provenance (parameter count, BLAS, ...)."""
+        return {}
+
+    def data_manifest(self) -> dict | None:
+        return None
+
+    # ---------------------------------------------------------------- the loop
+    def setup_logs(self) -> None:
+        spec = self.run["optimizer"]
+        kbeta = spec["algorithm"] == "kbeta" and spec.get("diagnostics", False)
+        columns = BASE_COLUMNS + self.extra_columns + self.eval_columns + (KBETA_COLUMNS if kbeta else [])
+        self.metrics = MetricsLog(self.run_dir, columns)
+        self.buckets = MetricsLog(self.run_dir, ["step", "bucket", "sunspike", "beta2"], name="kbeta_buckets")
+
+    def wall(self) -> float:
+        return self.wall_before + time.perf_counter() - self.session_start
+
+    def save_checkpoint(self) -> None:
+        meta = {"config_hash": self.hash, "tokens": self.tokens, "wall_seconds": self.wall(),
+                "train_seconds": self.train_seconds, "window": self.window, "early_stop": self.early.state(),
+                "workload": self.state_meta()}
+        self.checkpoints.save(self.step, self.write_state, meta)
+
+    def resume(self) -> None:
+        found = self.checkpoints.latest(self.hash)
+        if found is None:
+            self.metrics.restart(0)
+            self.buckets.restart(0)
+            return
+        path, meta = found
+        self.read_state(path, meta["workload"])
+        self.early = EarlyStopping.from_state(meta["early_stop"])
+        self.step, self.tokens = meta["step"], meta["tokens"]
+        self.wall_before, self.train_seconds, self.window = meta["wall_seconds"], meta["train_seconds"], meta["window"]
+        self.metrics.restart(self.step)
+        self.buckets.restart(self.step)
+        self.log(f"resumed from {path} at step {self.step}")
+
+    def log_row(self, lr: float, extra: dict, evaluate: bool) -> tuple[dict, bool]:
+        loss_sum, count = self.window
+        row = {"step": self.step, "wall_seconds": self.wall(), "train_loss": loss_sum / max(count, 1), "lr": lr,
+               "tokens": self.tokens, **extra}
+        self.window = [0.0, 0]
+        stop = False
+        if evaluate:
+            row.update(self.evaluate())
+            stop = self.early.update(row[self.eval_columns[0]])
+        buckets = self.bucket_diagnostics()
+        row.update(summarise_buckets(buckets))
+        for key, (spike, beta2) in buckets.items():
+            self.buckets.append({"step": self.step, "bucket": key, "sunspike": spike, "beta2": beta2})
+        self.metrics.append(row)
+        return row, stop
+
+    def train(self) -> dict:
+        t = self.settings
+        self.session_start = time.perf_counter()
+        self.setup_logs()
+        self.resume()
+        atomic_write_json(self.run_dir / "provenance.json",
+                          provenance(self.run, self.device, self.packages, self.data_manifest(), self.describe()))
+        previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+        status, stop_reason = "ok", "steps"
+        try:
+            while self.step < t["steps"]:
+                lr = self.learning_rate()
+                started = time.perf_counter()
+                loss, tokens, extra = self.train_step()
+                self.train_seconds += time.perf_counter() - started
+                self.step += 1
+                self.tokens += tokens
+                self.window = [self.window[0] + loss, self.window[1] + 1]
+                if not math.isfinite(loss):
+                    status, stop_reason = "diverged", f"train loss {loss} at step {self.step}"
+                    self.log_row(lr, extra, evaluate=False)
+                    break
+                evaluate = self.step == 1 or self.step % t["eval_every"] == 0 or self.step == t["steps"]
+                if evaluate or self.step % t["log_every"] == 0:
+                    row, stop_early = self.log_row(lr, extra, evaluate)
+                    self._progress(row)
+                    if stop_early:
+                        stop_reason = (f"early stop at step {self.step} (no improvement of {self.eval_columns[0]} "
+                                       f"in {self.early.patience} checks)")
+                        break
+                if self.step % t["checkpoint_every"] == 0 or self.terminate:
+                    self.save_checkpoint()
+                if self.terminate:
+                    raise SystemExit(f"SIGTERM: checkpoint saved at step {self.step}; re-run to resume")
+            self.save_checkpoint()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        key = self.eval_columns[-1]
+        best = min((float(r[key]) for r in self.metrics.rows() if r[key]), default=None)
+        self.metrics.finish()
+        self.buckets.finish()
+        summary = {
+            "status": status, "stop_reason": stop_reason, "steps": self.step, "wall_seconds": self.wall(),
+            "train_seconds": self.train_seconds, "tokens": self.tokens,
+            "tokens_per_second": self.tokens / self.train_seconds if self.train_seconds else None,
+            f"best_{key}": best, "device": self.device, "config_hash": self.hash, **self.describe(),
+        }
+        atomic_write_json(self.run_dir / "train.json", summary)
+        return summary
+
+    def _on_sigterm(self, signum, frame) -> None:
+        self.terminate = True
+
+    def _progress(self, row: dict) -> None:
+        shown = " ".join(f"{k} {row[k]:.4f}" for k in self.eval_columns if k in row)
+        self.log(f"step {row['step']:>6}/{self.settings['steps']} loss {row['train_loss']:.4f} {shown} "
+                 f"lr {row['lr']:.2e} {self.tokens / max(self.train_seconds, 1e-9):,.0f} tok/s")
