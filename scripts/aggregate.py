@@ -2,7 +2,7 @@
 """Collect the grid's run directories into tidy tables and statistics (results/tables/).
 
 runs.csv, curves.csv, data_sources.csv, summary.csv, comparisons.csv, profiles.csv,
-performance_profile.csv, scores.csv, and headline.rst (the report's front-page table).
+performance_profile.csv, scores.csv, samples.csv and headline.rst (the report's front-page table).
 """
 
 import argparse
@@ -32,7 +32,8 @@ def main() -> None:
     scores = stats.benchmark_scores(profile)
     outputs = {"runs.csv": runs, "curves.csv": curves, "data_sources.csv": tables.data_sources(runs),
                "summary.csv": summary, "comparisons.csv": comparisons, "profiles.csv": profiles,
-               "performance_profile.csv": profile, "scores.csv": scores}
+               "performance_profile.csv": profile, "scores.csv": scores,
+               "samples.csv": tables.samples_table(args.finals)}
     for name, frame in outputs.items():
         atomic_write_text(args.out / name, frame.to_csv(index=False))
     atomic_write_text(args.out / "headline.rst", headline.render(summary, comparisons, scores))

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Slice a text corpus (embedded, enwik8 or a file) into train.txt / val.txt / manifest.json."""
+"""Slice a text corpus (embedded, enwik8, TinyStories or a file) into train.txt / val.txt / manifest.json."""
 
 import argparse
 from pathlib import Path
@@ -10,7 +10,7 @@ from testbeds.data.corpus import DataError, slice_corpus
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--source", choices=["embedded", "enwik8", "file"], required=True)
+    parser.add_argument("--source", choices=["embedded", "enwik8", "tinystories", "file"], required=True)
     parser.add_argument("--path", default=None, help="source file (enwik8 / enwik8.zip / a text file)")
     parser.add_argument("--sha256", default=None, help="expected SHA-256 of the source file")
     parser.add_argument("--max-chars", type=int, required=True)

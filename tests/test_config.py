@@ -55,8 +55,9 @@ def test_variant_overrides_resolve(config):
 
 def test_grid_runs_enumerates_every_combination(config):
     runs = cfg.grid_runs(config)
-    workload = config["workloads"]["charlm"]
-    assert len(runs) == len(workload["optimizers"]) * len(workload["variants"]) * len(config["grid"]["seeds"])
+    expected = sum(len(config["workloads"][w]["optimizers"]) * len(config["workloads"][w]["variants"])
+                   for w in config["grid"]["workloads"]) * len(config["grid"]["seeds"])
+    assert len(runs) == expected and len({tuple(r.values()) for r in runs}) == expected
 
 
 def test_dotted_override_parsing():

@@ -77,7 +77,8 @@ def test_malformed_config_is_rejected_before_any_job(fresh_copy, tmp_path, name,
 
 
 # ---------------------------------------------------------------------------------------- resume
-LONG_RUN = "workloads: {charlm: {train: {steps: 400, checkpoint_every: 25, log_every: 5, eval_every: 50}}}\n"
+LONG_RUN = yaml.safe_dump({"workloads": {w: {"train": {"steps": 400, "checkpoint_every": 25, "log_every": 5,
+                                                        "eval_every": 50}} for w in WORKLOADS}})
 
 
 @pytest.fixture(scope="module")

@@ -132,9 +132,17 @@ def check_charlm(settings: dict, where: str) -> None:
         raise ConfigError(f"{where}.train.lr_schedule: {err}") from None
 
 
-WORKLOAD_CHECKS = {"charlm": check_charlm}
+def check_sotalm(settings: dict, where: str) -> None:
+    model, train = settings["model"], settings["train"]
+    if model["d_model"] % model["n_head"] or (model["d_model"] // model["n_head"]) % 2:
+        raise ConfigError(f"{where}.model.n_head: d_model ({model['d_model']}) / n_head must be an even integer (RoPE)")
+    if (train["steps"] is None) == (train["epochs"] is None):
+        raise ConfigError(f"{where}.train.steps / train.epochs: set exactly one of them (the other null)")
 
-SETTING_SECTIONS = ("data", "model", "train", "eval")
+
+WORKLOAD_CHECKS = {"charlm": check_charlm, "sotalm": check_sotalm}
+
+SETTING_SECTIONS = ("data", "tokenizer", "model", "train", "eval")
 
 
 def workload_settings(workload: dict) -> dict:

@@ -26,3 +26,18 @@ def resolve_mlx(requested: str) -> str:
         raise DeviceError(f"device '{requested}' was requested but MLX here has only: {seen}")
     mx.set_default_device(mx.gpu)
     return requested
+
+
+def resolve_torch(requested: str) -> str:
+    """The torch device for ``requested`` (``metal`` is PyTorch's ``mps``), as a device string."""
+    import torch
+
+    available = {"cuda": torch.cuda.is_available(), "metal": torch.backends.mps.is_available()}
+    if requested not in DEVICES:
+        raise DeviceError(f"device '{requested}' is not one of {', '.join(DEVICES)}")
+    if requested == "auto":
+        requested = next((name for name, ok in available.items() if ok), "cpu")
+    if requested != "cpu" and not available[requested]:
+        seen = ", ".join(["cpu"] + [name for name, ok in available.items() if ok])
+        raise DeviceError(f"device '{requested}' was requested but PyTorch here has only: {seen}")
+    return {"cpu": "cpu", "cuda": "cuda", "metal": "mps"}[requested]

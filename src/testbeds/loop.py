@@ -43,6 +43,7 @@ class TrainLoop:
         self.step, self.tokens, self.wall_before, self.train_seconds = 0, 0, 0.0, 0.0
         self.window = [0.0, 0]  # sum and count of train losses since the last logged row
         self.terminate = False
+        self.total_steps = self.settings["steps"]  # a workload may derive it (e.g. from epochs)
 
     # ------------------------------------------------------------- workload hooks
     def train_step(self) -> tuple[float, int, dict]:
@@ -137,7 +138,7 @@ class TrainLoop:
         previous = signal.signal(signal.SIGTERM, self._on_sigterm)
         status, stop_reason = "ok", "steps"
         try:
-            while self.step < t["steps"]:
+            while self.step < self.total_steps:
                 lr = self.learning_rate()
                 started = time.perf_counter()
                 loss, tokens, extra = self.train_step()
@@ -149,7 +150,7 @@ class TrainLoop:
                     status, stop_reason = "diverged", f"train loss {loss} at step {self.step}"
                     self.log_row(lr, extra, evaluate=False)
                     break
-                evaluate = self.step == 1 or self.step % t["eval_every"] == 0 or self.step == t["steps"]
+                evaluate = self.step == 1 or self.step % t["eval_every"] == 0 or self.step == self.total_steps
                 if evaluate or self.step % t["log_every"] == 0:
                     row, stop_early = self.log_row(lr, extra, evaluate)
                     self._progress(row)
@@ -182,5 +183,5 @@ class TrainLoop:
 
     def _progress(self, row: dict) -> None:
         shown = " ".join(f"{k} {row[k]:.4f}" for k in self.eval_columns if k in row)
-        self.log(f"step {row['step']:>6}/{self.settings['steps']} loss {row['train_loss']:.4f} {shown} "
+        self.log(f"step {row['step']:>6}/{self.total_steps} loss {row['train_loss']:.4f} {shown} "
                  f"lr {row['lr']:.2e} {self.tokens / max(self.train_seconds, 1e-9):,.0f} tok/s")

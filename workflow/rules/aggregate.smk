@@ -10,6 +10,7 @@ rule aggregate:
         profiles=report(f"{TABLES}/profiles.csv", caption="../report/profiles.rst", category="Tables"),
         profile=f"{TABLES}/performance_profile.csv",
         scores=f"{TABLES}/scores.csv",
+        samples=report(f"{TABLES}/samples.csv", caption="../report/samples.rst", category="Tables"),
         headline=f"{TABLES}/headline.rst",
     params:
         settings=json.dumps(aggregate_settings(), sort_keys=True),

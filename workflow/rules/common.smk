@@ -20,6 +20,7 @@ wildcard_constraints:
     workload="|".join(WORKLOADS),
     seed=r"\d+",
     datakey=r"[0-9a-f]{12}",
+    vocab=r"\d+",
 
 
 def workload(wildcards):
@@ -47,7 +48,12 @@ DATA = data_sections()
 
 
 def data_manifest(wildcards):
-    return str(cfg.data_dir("results", wildcards.workload, run_settings(wildcards)["data"]) / "manifest.json")
+    """The file that marks a run's prepared data as done; its directory is the data directory."""
+    run = run_settings(wildcards)
+    corpus = cfg.data_dir("results", wildcards.workload, run["data"])
+    if "tokenizer" in run:
+        return str(corpus / f"bpe{run['tokenizer']['vocab_size']}" / "meta.json")
+    return str(corpus / "manifest.json")
 
 
 def framework_env(wildcards):

@@ -31,3 +31,33 @@ rule slice_corpus:
     shell:
         "python scripts/slice_corpus.py --source {params.source} --path '{input}' --sha256 '{params.sha256}' "
         "--max-chars {params.max_chars} --val-frac {params.val_frac} --out $(dirname {output.manifest}) > {log} 2>&1"
+
+
+rule train_tokenizer:
+    input:
+        "results/data/{workload}/{datakey}/train.txt",
+    output:
+        "results/data/{workload}/{datakey}/bpe{vocab}/tokenizer.json",
+    log:
+        "results/logs/train_tokenizer/{workload}-{datakey}-{vocab}.log",
+    conda:
+        "../../envs/torch.yaml"
+    shell:
+        "python scripts/train_tokenizer.py --train {input} --vocab-size {wildcards.vocab} --out {output} > {log} 2>&1"
+
+
+rule tokenize:
+    input:
+        tokenizer="results/data/{workload}/{datakey}/bpe{vocab}/tokenizer.json",
+        corpus="results/data/{workload}/{datakey}/manifest.json",
+    output:
+        train="results/data/{workload}/{datakey}/bpe{vocab}/train.bin",
+        val="results/data/{workload}/{datakey}/bpe{vocab}/val.bin",
+        meta="results/data/{workload}/{datakey}/bpe{vocab}/meta.json",
+    log:
+        "results/logs/tokenize/{workload}-{datakey}-{vocab}.log",
+    conda:
+        "../../envs/torch.yaml"
+    shell:
+        "python scripts/tokenize_corpus.py --tokenizer {input.tokenizer} --data $(dirname {input.corpus}) "
+        "--out $(dirname {output.meta}) > {log} 2>&1"

@@ -58,3 +58,13 @@ def curves_table(final_paths: list[str | Path]) -> pd.DataFrame:
 def data_sources(runs: pd.DataFrame) -> pd.DataFrame:
     """Which data each workload was trained on (embedded corpus or the real data set)."""
     return (runs.groupby(["workload", "data_source"], dropna=False).size().rename("runs").reset_index())
+
+
+def samples_table(final_paths: list[str | Path]) -> pd.DataFrame:
+    """Sampled continuations of fixed prompts, for the runs that record them (language models)."""
+    rows = []
+    for path in final_paths:
+        final = load_final(path)
+        for sample in final.get("samples", []):
+            rows.append({**{key: final[key] for key in ID_COLUMNS}, **sample})
+    return pd.DataFrame(rows, columns=ID_COLUMNS + ["prompt", "continuation"])

@@ -1,4 +1,4 @@
-"""Text corpora for the language-model workloads: enwik8, a local file, or the embedded corpus.
+"""Text corpora for the language-model workloads: enwik8, TinyStories, a local file, or the embedded corpus.
 
 All sources go through the same slicing (first ``max_chars`` characters, then a
 contiguous train/validation split) and end as ``train.txt``, ``val.txt`` and a
@@ -67,12 +67,14 @@ def load_source(source: str, path: str | Path | None, sha256: str | None) -> tup
     digest = check_sha256(path, sha256)
     if source == "enwik8":
         raw, label = read_enwik8(path), "enwik8 (first 10^8 bytes of English Wikipedia, Hutter prize)"
+    elif source == "tinystories":
+        raw, label = path.read_bytes(), f"TinyStories ({path.name})"
     elif source == "file":
         raw, label = path.read_bytes(), f"file: {path.name}"
     else:
         raise DataError(f"unknown data source '{source}'")
     try:
-        text = raw.decode("utf-8") if source == "file" else raw.decode("utf-8", errors="replace")
+        text = raw.decode("utf-8", errors="replace") if source == "enwik8" else raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not UTF-8 text ({err})") from None
     return text, {"source": source, "label": label, "source_path": str(path), "source_sha256": digest}

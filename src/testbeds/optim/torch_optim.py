@@ -22,3 +22,20 @@ def make_optimizer(spec: dict, params, learning_rate: float) -> torch.optim.Opti
 
 def bucket_diagnostics(opt: torch.optim.Optimizer) -> dict[str, tuple[float, float]]:
     return opt.bucket_diagnostics() if isinstance(opt, KourkoutasBeta) and opt.diagnostics else {}
+
+
+def matrix_decay_groups(named_parameters, weight_decay: float) -> list[dict]:
+    """Two parameter groups: weight decay on matrices (dim >= 2), none on vectors (norms, biases)."""
+    named = list(named_parameters)
+    matrices = [(n, p) for n, p in named if p.ndim >= 2]
+    vectors = [(n, p) for n, p in named if p.ndim < 2]
+    groups = [{"params": [p for _, p in matrices], "param_names": [n for n, _ in matrices], "weight_decay": weight_decay},
+              {"params": [p for _, p in vectors], "param_names": [n for n, _ in vectors], "weight_decay": 0.0}]
+    return [g for g in groups if g["params"]]
+
+
+def parameter_groups(model: torch.nn.Module, spec: dict):
+    """What ``make_optimizer`` gets: AdamW decays matrices only; the others take named parameters."""
+    if spec["algorithm"] == "adamw":
+        return matrix_decay_groups(model.named_parameters(), spec.get("weight_decay", 0.01))
+    return list(model.named_parameters())

@@ -1,0 +1,68 @@
+"""Final evaluation of a sotalm run: loss and perplexity on the whole validation split, and samples."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer
+
+from testbeds.devices import resolve_torch
+from testbeds.runio import Checkpoints, atomic_write_json, read_json
+from testbeds.sotalm.tokens import load_tokens
+from testbeds.sotalm.train import build_model, mean_loss
+
+
+def continuations(model, tokenizer: Tokenizer, prompts: list[str], settings: dict, seed: int, device: str) -> list[dict]:
+    """Sampled continuations of fixed prompts (seeded, so they are part of the reproducible record)."""
+    generator = torch.Generator(device=device).manual_seed(seed)
+    out = []
+    model.eval()
+    for prompt in prompts:
+        ids = torch.tensor([tokenizer.encode(prompt).ids], device=device)
+        tokens = model.generate(ids, settings["max_new_tokens"], settings["temperature"], settings["top_k"],
+                                settings["top_p"], generator=generator)
+        out.append({"prompt": prompt, "continuation": tokenizer.decode(tokens[0, ids.shape[1]:].tolist())})
+    return out
+
+
+def evaluate(run_dir: Path, data_dir: Path) -> dict:
+    run_dir = Path(run_dir)
+    prov, summary = read_json(run_dir / "provenance.json"), read_json(run_dir / "train.json")
+    run = prov["config"]
+    _, val_tokens, meta = load_tokens(data_dir)
+    metrics: dict = {"best_val_perplexity_during_training": summary["best_val_perplexity"]}
+    status, eval_seconds, samples = summary["status"], 0.0, []
+    if status == "ok":
+        device = resolve_torch(run["device"])
+        torch.set_num_threads(run["threads"])
+        found = Checkpoints(run_dir).latest(prov["config_hash"])
+        if found is None or found[1]["step"] != summary["steps"]:
+            raise RuntimeError(f"{run_dir}: no valid checkpoint of the final step {summary['steps']}")
+        model = build_model(run, meta["vocab_size"]).to(device)
+        model.load_state_dict(torch.load(found[0] / "state.pt", map_location=device, weights_only=False)["model"])
+        started = time.perf_counter()
+        loss = mean_loss(model, val_tokens, run["model"]["seq_len"], run["train"]["batch"], device)
+        eval_seconds = time.perf_counter() - started
+        metrics.update(val_loss=loss, val_perplexity=math.exp(min(loss, 50.0)), val_tokens=int(len(val_tokens)))
+        tokenizer = Tokenizer.from_file(str(Path(data_dir) / "tokenizer.json"))
+        samples = continuations(model, tokenizer, run["eval"]["prompts"], run["eval"]["sampling"], run["seed"], device)
+        if not math.isfinite(loss):
+            status = "diverged"
+    atomic_write_json(run_dir / "samples.json", samples)
+    final = {
+        "status": status, "workload": run["workload"], "variant": run["variant"],
+        "optimizer": run["optimizer"]["label"], "seed": run["seed"],
+        "primary_metric": "val_loss", "direction": "min",
+        "primary_value": metrics.get("val_loss", float("nan")) if status == "ok" else float("nan"),
+        "metrics": metrics, "steps": summary["steps"], "stop_reason": summary["stop_reason"],
+        "wall_seconds": summary["wall_seconds"],
+        "throughput": {"train_tokens_per_second": summary["tokens_per_second"],
+                       "eval_tokens_per_second": metrics.get("val_tokens", 0) / eval_seconds if eval_seconds else None},
+        "device": summary["device"], "data_source": meta["corpus"]["label"], "config_hash": prov["config_hash"],
+        "parameters": summary["parameters"], "samples": samples,
+    }
+    atomic_write_json(run_dir / "final.json", final)
+    return final

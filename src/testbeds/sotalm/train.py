@@ -1,0 +1,140 @@
+"""Training loop of the sotalm workload (seed 004) in PyTorch.
+
+Random non-overlapping chunks of seq_len + 1 tokens, reshuffled every epoch (the seed's data order);
+linear warm-up then cosine decay of the learning rate; gradient clipping; AdamW with weight decay on
+matrices only, or any registry optimiser. The run contract comes from ``testbeds.loop.TrainLoop``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from testbeds.devices import resolve_torch
+from testbeds.loop import TrainLoop, say
+from testbeds.optim import torch_optim
+from testbeds.optim.registry import make_optimizer
+from testbeds.sotalm.model import SotaTransformer, count_parameters
+from testbeds.sotalm.tokens import load_tokens
+
+
+def build_model(run: dict, vocab_size: int) -> SotaTransformer:
+    torch.manual_seed(run["seed"])
+    m = run["model"]
+    return SotaTransformer(vocab_size, m["d_model"], m["n_head"], m["n_layer"], m["seq_len"], m["dropout"])
+
+
+def chunks(tokens: np.ndarray, seq_len: int) -> np.ndarray:
+    """Start offsets of the non-overlapping (seq_len + 1)-token chunks of a stream."""
+    return np.arange(0, len(tokens) - seq_len - 1 + 1, seq_len + 1)
+
+
+def batch_at(tokens: np.ndarray, starts: np.ndarray, seq_len: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    windows = torch.from_numpy(tokens[starts[:, None] + np.arange(seq_len + 1)].astype(np.int64)).to(device)
+    return windows[:, :-1], windows[:, 1:]
+
+
+def warmup_cosine(step: int, warmup: int, total: int, min_frac: float) -> float:
+    """Learning-rate factor of 0-indexed ``step``: linear warm-up to 1, cosine down to ``min_frac``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return min_frac + (1 - min_frac) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+@torch.no_grad()
+def mean_loss(model, tokens: np.ndarray, seq_len: int, batch: int, device: str, max_batches: int | None = None) -> float:
+    """Mean token cross-entropy over the stream's chunks (the first ``max_batches`` batches if given)."""
+    model.eval()
+    starts = chunks(tokens, seq_len)
+    if max_batches is not None:
+        starts = starts[: max_batches * batch]
+    total, count = 0.0, 0
+    for i in range(0, len(starts), batch):
+        x, y = batch_at(tokens, starts[i : i + batch], seq_len, device)
+        total += F.cross_entropy(model(x).flatten(0, 1), y.flatten(), reduction="sum").item()
+        count += y.numel()
+    model.train()
+    return total / count
+
+
+class Trainer(TrainLoop):
+    packages = ["torch", "tokenizers", "numpy"]
+    eval_columns = ["val_loss", "val_perplexity"]
+
+    def __init__(self, run: dict, data_dir: Path, run_dir: Path, log=say):
+        super().__init__(run, run_dir, resolve_torch(run["device"]), log)
+        torch.set_num_threads(run["threads"])
+        t, m = self.settings, run["model"]
+        self.train_tokens, self.val_tokens, self.meta = load_tokens(data_dir)
+        self.model = build_model(run, self.meta["vocab_size"]).to(self.device)
+        self.forward = torch.compile(self.model) if m["compile"] else self.model
+        spec = run["optimizer"]
+        self.opt = make_optimizer("torch", spec, t["lr"], params=torch_optim.parameter_groups(self.model, spec))
+        self.starts = chunks(self.train_tokens, m["seq_len"])
+        self.per_epoch = len(self.starts) // t["batch"]
+        if self.per_epoch == 0:
+            raise ValueError(f"{data_dir}: {len(self.starts)} training chunks do not fill one batch of {t['batch']}")
+        if t["epochs"] is not None:
+            self.total_steps = int(t["epochs"] * self.per_epoch)
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: warmup_cosine(
+            s, t["warmup_steps"], self.total_steps, t["min_lr_frac"]))
+        self.order = None
+
+    def epoch_order(self, epoch: int) -> np.ndarray:
+        return np.random.default_rng([self.run["seed"], epoch]).permutation(len(self.starts))
+
+    # ------------------------------------------------------------------ hooks
+    def learning_rate(self) -> float:
+        return self.opt.param_groups[0]["lr"]
+
+    def train_step(self) -> tuple[float, int, dict]:
+        t = self.settings
+        epoch, index = divmod(self.step, self.per_epoch)
+        if index == 0 or self.order is None:
+            self.order = self.epoch_order(epoch)
+        picked = self.starts[self.order[index * t["batch"] : (index + 1) * t["batch"]]]
+        x, y = batch_at(self.train_tokens, picked, self.run["model"]["seq_len"], self.device)
+        loss = F.cross_entropy(self.forward(x).flatten(0, 1), y.flatten())
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if t["clip"] > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), t["clip"])
+        self.opt.step()
+        self.schedule.step()
+        return loss.item(), y.numel(), {}
+
+    def evaluate(self) -> dict:
+        m, t = self.run["model"], self.settings
+        loss = mean_loss(self.model, self.val_tokens, m["seq_len"], t["batch"], self.device, t["eval_batches"])
+        return {"val_loss": loss, "val_perplexity": math.exp(min(loss, 50.0))}
+
+    def write_state(self, directory: Path) -> None:
+        torch.save({"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+                    "schedule": self.schedule.state_dict(), "torch_rng": torch.get_rng_state()},
+                   directory / "state.pt")
+
+    def read_state(self, directory: Path, meta: dict) -> None:
+        state = torch.load(directory / "state.pt", map_location=self.device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        torch.set_rng_state(state["torch_rng"])
+
+    def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
+        return torch_optim.bucket_diagnostics(self.opt)
+
+    def describe(self) -> dict:
+        return {"parameters": count_parameters(self.model), "torch_threads": torch.get_num_threads(),
+                "steps_per_epoch": self.per_epoch}
+
+    def data_manifest(self) -> dict:
+        return self.meta
+
+
+def train(run: dict, data_dir: Path, run_dir: Path, log=say) -> dict:
+    return Trainer(run, data_dir, run_dir, log).train()
