@@ -12,7 +12,7 @@ import runargs  # noqa: F401  (puts src/ on the path)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run-dir", required=True, type=Path)
-    parser.add_argument("--data", required=True, type=Path, help="prepared data directory of the workload")
+    parser.add_argument("--data", default="", help="prepared data directory of the workload (none for generated tasks)")
     args = parser.parse_args()
     with open(args.run_dir / "provenance.json") as handle:
         run = json.load(handle)["config"]
@@ -21,7 +21,7 @@ def main() -> None:
 
         ensure_fast_blas(run["threads"])
     workload = importlib.import_module(f"testbeds.{run['workload']}.evaluate")
-    final = workload.evaluate(args.run_dir, args.data)
+    final = workload.evaluate(args.run_dir, Path(args.data) if args.data else None)
     print(f"{args.run_dir}: {final['status']} {final['primary_metric']} = {final['primary_value']}")
 
 

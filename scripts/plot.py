@@ -2,6 +2,7 @@
 """Draw the grid's figures from its tables: one workload's (--workload), or the cross-workload ones (--summary)."""
 
 import argparse
+import json
 from pathlib import Path
 
 import _bootstrap  # noqa: F401
@@ -13,6 +14,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workload", help="draw this workload's figures")
     parser.add_argument("--summary", action="store_true", help="draw the cross-workload figures")
+    parser.add_argument("--oscillators", action="store_true", help="draw the lattice-oscillator figures (lot)")
     parser.add_argument("--tables", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True, help="figure directory")
     args = parser.parse_args()
@@ -25,9 +27,22 @@ def main() -> None:
         return
     runs = pd.read_csv(args.tables / "runs.csv")
     runs = runs[runs["workload"] == args.workload]
+    if args.oscillators:
+        lattice = runs[(runs["status"] == "ok") & runs["variant"].str.contains("lattice")]
+        finals = [json.loads(Path(d, "final.json").read_text()) for d in lattice["run_dir"]]
+        curves = pd.read_csv(args.tables / "curves.csv", low_memory=False)
+        curves = curves[(curves["workload"] == args.workload) & curves["variant"].isin(lattice["variant"])]
+        if finals:
+            plots.lattice_phases(finals, str(args.out / "phases.png"))
+            plots.order_parameter(curves, str(args.out / "order_parameter.png"))
+        else:
+            for name in ("phases.png", "order_parameter.png"):
+                plots.empty_figure(str(args.out / name), "no successful lattice run")
+        print(f"{args.out}: oscillator figures for {args.workload}")
+        return
     curves = pd.read_csv(args.tables / "curves.csv", low_memory=False)
     curves = curves[curves["workload"] == args.workload]
-    metric = runs["primary_metric"].iloc[0]
+    metric = runs["curve_metric"].iloc[0]  # the metrics.csv column that tracks the primary metric
     plots.learning_curves(curves, runs, metric, str(args.out / "learning_curves.png"))
     plots.final_metric(runs, str(args.out / "final_metric.png"))
     plots.wallclock(curves, runs, metric, str(args.out / "wallclock.png"))

@@ -22,18 +22,29 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimizer", default=None, help="a name from the config's optimizers")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="dotted override of the run's settings, e.g. model.d_model=256 or train.steps=100")
+                        help="dotted override of the run's settings, e.g. model.d_model=256, train.lr=1e-3 or "
+                             "optimizer.beta2_min=0.9 (checked against the schema)")
 
 
 def resolve(args: argparse.Namespace) -> dict:
     if args.run_json:
         run = json.loads(args.run_json)
-    else:
-        config = cfg.load_config(args.config or [cfg.DEFAULT_CONFIG])
-        cfg.validate(config)
-        optimizer = args.optimizer or config["workloads"][args.workload]["optimizers"][0]
-        run = cfg.resolve_run(config, args.workload, args.variant, optimizer, args.seed)
+        for override in args.set:
+            cfg.set_dotted(run, *cfg.parse_override(override))
+        return run
+    config = cfg.load_config(args.config or [cfg.DEFAULT_CONFIG])
+    if args.workload not in config["workloads"]:
+        raise SystemExit(f"error: no workload '{args.workload}' in the config (have: {', '.join(config['workloads'])})")
+    optimizer = args.optimizer or config["workloads"][args.workload]["optimizers"][0]
     for override in args.set:
         key, value = cfg.parse_override(override)
-        cfg.set_dotted(run, key, value)
-    return run
+        section, _, rest = key.partition(".")
+        if section == "optimizer":
+            cfg.set_dotted(config["optimizers"][optimizer], rest, value)
+        else:
+            cfg.set_dotted(config["workloads"][args.workload], key, value)
+    try:
+        cfg.validate(config)
+    except cfg.ConfigError as err:
+        raise SystemExit(f"error: {err}") from None
+    return cfg.resolve_run(config, args.workload, args.variant, optimizer, args.seed)

@@ -19,7 +19,7 @@ FRAMEWORK_SETUP = {"mlx": "testbeds.blas"}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     runargs.add_run_arguments(parser)
-    parser.add_argument("--data", required=True, type=Path, help="prepared data directory of the workload")
+    parser.add_argument("--data", default="", help="prepared data directory of the workload (none for generated tasks)")
     parser.add_argument("--out", required=True, type=Path, help="run directory to write")
     args = parser.parse_args()
     run = runargs.resolve(args)
@@ -28,7 +28,7 @@ def main() -> None:
 
         ensure_fast_blas(run["threads"])
     workload = importlib.import_module(f"testbeds.{run['workload']}.train")
-    summary = workload.train(run, args.data, args.out)
+    summary = workload.train(run, Path(args.data) if args.data else None, args.out)
     print(f"{args.out}: {summary['status']} after {summary['steps']} steps ({summary['stop_reason']})")
 
 

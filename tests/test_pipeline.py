@@ -60,21 +60,26 @@ def test_bad_config_is_rejected_before_any_job(workflow_copy, tmp_path):
 def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     cfg = ("--configfile", "config/test.yaml")
     assert planned_jobs(workflow_copy, *cfg) == {
-        "slice_corpus": 2, "train_tokenizer": 1, "tokenize": 1, "train": 4, "evaluate": 4, "aggregate": 1,
-        "plot_workload": 2, "plot_summary": 1, "all": 1}
+        "slice_corpus": 2, "train_tokenizer": 1, "tokenize": 1, "train": 8, "evaluate": 8, "aggregate": 1,
+        "plot_workload": 3, "plot_oscillators": 1, "plot_summary": 1, "all": 1}
     snakemake(workflow_copy, "--cores", "2", *cfg)
     runs = pd.read_csv(workflow_copy / "results" / "tables" / "runs.csv")
-    assert sorted(runs["optimizer"]) == ["adam95", "adamw", "kbeta", "kbeta"] and (runs["status"] == "ok").all()
-    assert runs["data_source"].str.startswith("embedded").all()
-    for workload in ("charlm", "sotalm"):
+    assert len(runs) == 8 and (runs["status"] == "ok").all()
+    assert set(runs.loc[runs["workload"] == "lot", "variant"]) == {"lattice", "vanilla"}
+    assert runs.loc[runs["workload"] != "lot", "data_source"].str.startswith("embedded").all()
+    assert (runs.loc[runs["workload"] == "lot", "data_source"] == "copy-reverse (generated)").all()
+    for name in ("phases.png", "order_parameter.png"):
+        assert (workflow_copy / "results" / "figures" / "lot" / name).stat().st_size > 1000
+    for workload in ("charlm", "sotalm", "lot"):
         for name in ("learning_curves.png", "final_metric.png", "wallclock.png", "kbeta_diagnostics.png"):
             assert (workflow_copy / "results" / "figures" / workload / name).stat().st_size > 1000
     assert (workflow_copy / "results" / "figures" / "summary" / "performance_profiles.png").exists()
     tables = workflow_copy / "results" / "tables"
     summary = pd.read_csv(tables / "summary.csv")
-    assert len(summary) == 4 and (summary["ci_method"] == "none (n=1)").all()  # one seed: no interval, said so
+    assert len(summary) == 8 and (summary["ci_method"] == "none (n=1)").all()  # one seed: no interval, said so
     comparisons = pd.read_csv(tables / "comparisons.csv")
-    assert list(comparisons["optimizer"]) == ["kbeta", "kbeta"] and list(comparisons["baseline"]) == ["adam95", "adamw"]
+    assert (comparisons["optimizer"] == "kbeta").all() and len(comparisons) == 4
+    assert list(comparisons["baseline"]) == ["adam95", "adamw", "adamw", "adamw"]
     samples = pd.read_csv(tables / "samples.csv")
     assert set(samples["workload"]) == {"sotalm"} and samples["continuation"].notna().all()
     run_dir = workflow_copy / "results" / "runs" / "charlm" / "base" / "kbeta" / "seed0"
@@ -84,7 +89,7 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
 
     edit_test_config(workflow_copy, lambda c: c["grid"].update(seeds=[0, 1]))
     added = planned_jobs(workflow_copy, *cfg)
-    assert added["train"] == 4 and added["evaluate"] == 4  # only the new seed's runs
+    assert added["train"] == 8 and added["evaluate"] == 8  # only the new seed's runs
     target = "results/runs/charlm/base/kbeta/seed1/final.json"
     assert planned_jobs(workflow_copy, target, *cfg) == {"train": 1, "evaluate": 1}
 

@@ -53,6 +53,9 @@ BAD_CONFIGS = [
     ("zero threads", "workloads: {charlm: {resources: {threads: 0}}}", "threads"),
     ("negative patience", "workloads: {charlm: {train: {early_stop: {patience: -1}}}}", "patience"),
     ("workloads not a list", "grid: {workloads: charlm}", "workloads"),
+    ("lattice shape does not hold the heads", "workloads: {lot: {model: {lattice_shape: [3, 3]}}}", "lattice_shape"),
+    ("unknown attention", "workloads: {lot: {variants: {odd: {model.attention: mystery}}}}", "mystery"),
+    ("steps and epochs both set", "workloads: {sotalm: {train: {epochs: 2}}}", "epochs"),
 ]
 
 
@@ -125,7 +128,8 @@ def assert_same_numbers(a: tuple[pd.DataFrame, dict], b: tuple[pd.DataFrame, dic
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_killed_training_resumes_to_the_same_numbers(resume_copy, workload, sig):
     optimizer = TEST_CONFIG["workloads"][workload]["optimizers"][0]
-    target = f"results/runs/{workload}/base/{optimizer}/seed0/final.json"
+    variant = "lattice" if workload == "lot" else "base"
+    target = f"results/runs/{workload}/{variant}/{optimizer}/seed0/final.json"
     run_dir = resume_copy / Path(target).parent
     cfg = ("--configfile", "config/test.yaml", "config/long.yaml")
     if not (run_dir / "final.json").exists():
@@ -149,7 +153,7 @@ def test_killed_training_resumes_to_the_same_numbers(resume_copy, workload, sig)
     assert not (run_dir / "train.json").exists() and (run_dir / "checkpoint").exists()
 
     second = snakemake(resume_copy, "--cores", "1", target, *cfg)
-    log = (resume_copy / f"results/logs/train/{workload}/base/{optimizer}/seed0.log").read_text()
+    log = (resume_copy / f"results/logs/train/{workload}/{variant}/{optimizer}/seed0.log").read_text()
     assert "resumed from" in log, f"did not resume:\n{log[-2000:]}\n{output[-2000:]}{second.stdout[-500:]}"
     assert_same_numbers(numbers(run_dir), reference)
 

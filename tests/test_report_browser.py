@@ -25,7 +25,7 @@ def test_report_renders_offline_with_every_figure(workflow_copy):  # noqa: F811
     snakemake(workflow_copy, *cfg, "--report", str(report))
     figures = sorted(p.relative_to(workflow_copy).as_posix()
                      for p in (workflow_copy / "results" / "figures").rglob("*.png"))
-    assert len(figures) == 9
+    assert len(figures) == 15
     requests = []
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -15,7 +15,8 @@ def runs_frame(values: dict[str, list], workload="w", direction="min", status=No
         for seed, value in enumerate(vals):
             ok = value is not None and np.isfinite(value)
             rows.append({"workload": workload, "variant": "base", "optimizer": optimizer, "seed": seed,
-                         "status": "ok" if ok else "diverged", "primary_metric": "loss", "direction": direction,
+                         "status": "ok" if ok else "diverged", "primary_metric": "loss", "curve_metric": "loss",
+                         "direction": direction,
                          "primary_value": value if ok else math.nan})
     return pd.DataFrame(rows)
 

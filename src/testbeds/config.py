@@ -68,7 +68,26 @@ def parse_override(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise ConfigError(f"override '{text}' must look like key.sub=value")
     key, raw = text.split("=", 1)
-    return key.strip(), yaml.safe_load(raw)
+    value = yaml.safe_load(raw)
+    if isinstance(value, str):  # YAML 1.1 reads 1e-3 as a string; a number is meant
+        try:
+            value = float(raw)
+        except ValueError:
+            pass
+    return key.strip(), value
+
+
+def _schema() -> dict:
+    with open(SCHEMA) as handle:
+        return yaml.safe_load(handle)
+
+
+def _first_error(validator, instance, prefix: str = "") -> str | None:
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
+    if not errors:
+        return None
+    where = ".".join([prefix] * bool(prefix) + [str(p) for p in errors[0].path]) or "(top level)"
+    return f"config key '{where}': {errors[0].message}"
 
 
 def validate(config: dict) -> None:
@@ -79,14 +98,24 @@ def validate(config: dict) -> None:
     """
     import jsonschema
 
-    with open(SCHEMA) as handle:
-        schema = yaml.safe_load(handle)
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.path))
-    if errors:
-        first = errors[0]
-        where = ".".join(str(p) for p in first.path) or "(top level)"
-        raise ConfigError(f"config key '{where}': {first.message}")
+    problem = _first_error(jsonschema.Draft202012Validator(_schema()), config)
+    if problem:
+        raise ConfigError(problem)
     check_consistency(config)
+
+
+def validate_variant(name: str, workload: dict, variant: str) -> None:
+    """A variant's overrides must give a workload entry that the schema accepts (types, enums, ranges)."""
+    import jsonschema
+
+    schema = _schema()
+    entry = {**workload, **workload_settings(workload)}
+    for key, value in (workload["variants"][variant] or {}).items():
+        set_dotted(entry, key, value)
+    validator = jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": f"#/$defs/{name}"})
+    problem = _first_error(validator, entry, f"workloads.{name}.variants.{variant}")
+    if problem:
+        raise ConfigError(problem)
 
 
 def check_consistency(config: dict) -> None:
@@ -111,6 +140,8 @@ def check_consistency(config: dict) -> None:
                     set_dotted(settings, key, value)
                 except ConfigError as err:
                     raise ConfigError(f"workloads.{name}.variants.{variant}: {err}") from None
+            if overrides:
+                validate_variant(name, workload, variant)
             check = WORKLOAD_CHECKS.get(name)
             if check:
                 check(settings, f"workloads.{name}" + ("" if variant == "base" else f".variants.{variant}"))
@@ -140,7 +171,19 @@ def check_sotalm(settings: dict, where: str) -> None:
         raise ConfigError(f"{where}.train.steps / train.epochs: set exactly one of them (the other null)")
 
 
-WORKLOAD_CHECKS = {"charlm": check_charlm, "sotalm": check_sotalm}
+def check_lot(settings: dict, where: str) -> None:
+    model = settings["model"]
+    rows, cols = model["lattice_shape"]
+    if rows * cols != model["n_head"]:
+        raise ConfigError(f"{where}.model.lattice_shape: {rows}x{cols} does not hold n_head = {model['n_head']} heads")
+    if model["d_model"] % model["n_head"]:
+        raise ConfigError(f"{where}.model.n_head: d_model ({model['d_model']}) is not divisible by n_head")
+    low, high = model["init_freq_range"]
+    if low > high:
+        raise ConfigError(f"{where}.model.init_freq_range: [{low}, {high}] is empty")
+
+
+WORKLOAD_CHECKS = {"charlm": check_charlm, "sotalm": check_sotalm, "lot": check_lot}
 
 SETTING_SECTIONS = ("data", "tokenizer", "model", "train", "eval")
 

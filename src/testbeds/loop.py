@@ -30,7 +30,8 @@ def say(message: str) -> None:
 
 class TrainLoop:
     packages: list[str] = []
-    eval_columns: list[str] = ["val_loss"]  # the first one drives early stopping (lower is better)
+    eval_columns: list[str] = ["val_loss"]  # the first drives early stopping and is reported as best_*
+    higher_is_better = False  # of the first eval column
     extra_columns: list[str] = []
 
     def __init__(self, run: dict, run_dir: Path, device: str, log=say):
@@ -120,7 +121,8 @@ class TrainLoop:
         stop = False
         if evaluate:
             row.update(self.evaluate())
-            stop = self.early.update(row[self.eval_columns[0]])
+            value = row[self.eval_columns[0]]
+            stop = self.early.update(-value if self.higher_is_better else value)
         buckets = self.bucket_diagnostics()
         row.update(summarise_buckets(buckets))
         for key, (spike, beta2) in buckets.items():
@@ -128,55 +130,72 @@ class TrainLoop:
         self.metrics.append(row)
         return row, stop
 
-    def train(self) -> dict:
-        t = self.settings
+    def begin(self) -> None:
+        """Open the logs, resume from the newest valid checkpoint, write provenance, catch SIGTERM."""
         self.session_start = time.perf_counter()
         self.setup_logs()
         self.resume()
         atomic_write_json(self.run_dir / "provenance.json",
                           provenance(self.run, self.device, self.packages, self.data_manifest(), self.describe()))
-        previous = signal.signal(signal.SIGTERM, self._on_sigterm)
-        status, stop_reason = "ok", "steps"
-        try:
-            while self.step < self.total_steps:
-                lr = self.learning_rate()
-                started = time.perf_counter()
-                loss, tokens, extra = self.train_step()
-                self.train_seconds += time.perf_counter() - started
-                self.step += 1
-                self.tokens += tokens
-                self.window = [self.window[0] + loss, self.window[1] + 1]
-                if not math.isfinite(loss):
-                    status, stop_reason = "diverged", f"train loss {loss} at step {self.step}"
-                    self.log_row(lr, extra, evaluate=False)
-                    break
-                evaluate = self.step == 1 or self.step % t["eval_every"] == 0 or self.step == self.total_steps
-                if evaluate or self.step % t["log_every"] == 0:
-                    row, stop_early = self.log_row(lr, extra, evaluate)
-                    self._progress(row)
-                    if stop_early:
-                        stop_reason = (f"early stop at step {self.step} (no improvement of {self.eval_columns[0]} "
-                                       f"in {self.early.patience} checks)")
-                        break
-                if self.step % t["checkpoint_every"] == 0 or self.terminate:
-                    self.save_checkpoint()
-                if self.terminate:
-                    raise SystemExit(f"SIGTERM: checkpoint saved at step {self.step}; re-run to resume")
+        self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def record_step(self, loss: float, tokens: int, extra: dict, lr: float, seconds: float) -> str | None:
+        """Account for one finished step: log, evaluate, checkpoint. Returns why to stop, or None."""
+        t = self.settings
+        self.train_seconds += seconds
+        self.step += 1
+        self.tokens += tokens
+        self.window = [self.window[0] + loss, self.window[1] + 1]
+        if not math.isfinite(loss):
+            self.log_row(lr, extra, evaluate=False)
+            return f"diverged: train loss {loss} at step {self.step}"
+        stop = None
+        evaluate = self.step == 1 or self.step % t["eval_every"] == 0 or self.step == self.total_steps
+        if evaluate or self.step % t["log_every"] == 0:
+            row, stop_early = self.log_row(lr, extra, evaluate)
+            self._progress(row)
+            if stop_early:
+                stop = (f"early stop at step {self.step} (no improvement of {self.eval_columns[0]} "
+                        f"in {self.early.patience} checks)")
+        if self.step % t["checkpoint_every"] == 0 or self.terminate:
             self.save_checkpoint()
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-        key = self.eval_columns[-1]
-        best = min((float(r[key]) for r in self.metrics.rows() if r[key]), default=None)
+        if self.terminate:
+            raise SystemExit(f"SIGTERM: checkpoint saved at step {self.step}; re-run to resume")
+        return stop
+
+    def end(self, stop_reason: str | None) -> dict:
+        """Final checkpoint, publish metrics.csv, write train.json."""
+        signal.signal(signal.SIGTERM, self._previous_sigterm)
+        self.save_checkpoint()
+        status = "diverged" if stop_reason and stop_reason.startswith("diverged") else "ok"
+        key = self.eval_columns[0]
+        values = [float(r[key]) for r in self.metrics.rows() if r[key]]
+        best = (max if self.higher_is_better else min)(values, default=None)
         self.metrics.finish()
         self.buckets.finish()
         summary = {
-            "status": status, "stop_reason": stop_reason, "steps": self.step, "wall_seconds": self.wall(),
+            "status": status, "stop_reason": stop_reason or "steps", "steps": self.step, "wall_seconds": self.wall(),
             "train_seconds": self.train_seconds, "tokens": self.tokens,
             "tokens_per_second": self.tokens / self.train_seconds if self.train_seconds else None,
             f"best_{key}": best, "device": self.device, "config_hash": self.hash, **self.describe(),
         }
         atomic_write_json(self.run_dir / "train.json", summary)
         return summary
+
+    def train(self) -> dict:
+        """The plain loop: one ``train_step`` after another until done, diverged or stopped early."""
+        self.begin()
+        stop = None
+        try:
+            while self.step < self.total_steps and stop is None:
+                lr = self.learning_rate()
+                started = time.perf_counter()
+                loss, tokens, extra = self.train_step()
+                stop = self.record_step(loss, tokens, extra, lr, time.perf_counter() - started)
+        except BaseException:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
+            raise
+        return self.end(stop)
 
     def _on_sigterm(self, signum, frame) -> None:
         self.terminate = True

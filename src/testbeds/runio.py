@@ -133,6 +133,9 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
+CHECKPOINT_FORMAT = 2  # bump when the checkpoint layout changes: older ones are then skipped, not misread
+
+
 class Checkpoints:
     """Atomic checkpoint directories ``checkpoint/step-00000100/`` with checksums.
 
@@ -153,7 +156,8 @@ class Checkpoints:
         try:
             write_files(tmp)
             files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
-            (tmp / "meta.json").write_text(json.dumps(_json_safe({**meta, "step": step, "files": files}), indent=2))
+            record = {**meta, "step": step, "files": files, "format": CHECKPOINT_FORMAT}
+            (tmp / "meta.json").write_text(json.dumps(_json_safe(record), indent=2))
             for p in tmp.iterdir():
                 with open(p, "rb") as handle:
                     os.fsync(handle.fileno())
@@ -182,6 +186,8 @@ class Checkpoints:
             meta = read_json(path / "meta.json")
         except (OSError, ValueError) as err:
             return f"meta.json unreadable: {err}"
+        if meta.get("format") != CHECKPOINT_FORMAT:
+            return f"checkpoint format {meta.get('format')}, this code reads format {CHECKPOINT_FORMAT}"
         if expected_hash is not None and meta.get("config_hash") != expected_hash:
             return f"written for config {meta.get('config_hash')}, this run is {expected_hash}"
         for name, digest in meta.get("files", {}).items():

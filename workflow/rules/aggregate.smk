@@ -53,3 +53,19 @@ rule plot_summary:
         "../../envs/analysis.yaml"
     shell:
         "python scripts/plot.py --summary --tables $(dirname {input.profile}) --out $(dirname {output}) > {log} 2>&1"
+
+
+rule plot_oscillators:
+    input:
+        runs=rules.aggregate.output.runs,
+        curves=rules.aggregate.output.curves,
+    output:
+        phases=report(f"{FIGURES}/phases.png", caption="../report/phases.rst", category="{workload}"),
+        order=report(f"{FIGURES}/order_parameter.png", caption="../report/order_parameter.rst", category="{workload}"),
+    log:
+        "results/logs/plot/{workload}-oscillators.log",
+    conda:
+        "../../envs/analysis.yaml"
+    shell:
+        "python scripts/plot.py --oscillators --workload {wildcards.workload} --tables $(dirname {input.runs}) "
+        "--out $(dirname {output.phases}) > {log} 2>&1"

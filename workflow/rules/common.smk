@@ -40,7 +40,8 @@ def data_sections():
     sections = {}
     for r in RUNS:
         data = cfg.resolve_run(config, r["workload"], r["variant"], r["optimizer"], r["seed"])["data"]
-        sections[cfg.data_key(data)] = data
+        if "source" in data:
+            sections[cfg.data_key(data)] = data
     return sections
 
 
@@ -50,10 +51,16 @@ DATA = data_sections()
 def data_manifest(wildcards):
     """The file that marks a run's prepared data as done; its directory is the data directory."""
     run = run_settings(wildcards)
+    if "source" not in run["data"]:  # generated inside the training job (lot's copy-reverse task)
+        return []
     corpus = cfg.data_dir("results", wildcards.workload, run["data"])
     if "tokenizer" in run:
         return str(corpus / f"bpe{run['tokenizer']['vocab_size']}" / "meta.json")
     return str(corpus / "manifest.json")
+
+
+def data_dir_of(wildcards, input):
+    return str(Path(input.data).parent) if input.data else ""
 
 
 def framework_env(wildcards):
@@ -63,6 +70,7 @@ def framework_env(wildcards):
 TABLES = "results/tables"
 FIGURES = "results/figures/{workload}"
 SUMMARY_FIGURES = "results/figures/summary"
+OSCILLATOR_WORKLOADS = {"lot"}  # workloads with lattice-oscillator figures
 
 
 def run_finals():
@@ -71,6 +79,7 @@ def run_finals():
 
 def final_outputs():
     figures = expand(f"{FIGURES}/learning_curves.png", workload=WORKLOADS)
+    figures += [f"results/figures/{w}/phases.png" for w in WORKLOADS if w in OSCILLATOR_WORKLOADS]
     return run_finals() + [f"{TABLES}/runs.csv", f"{SUMMARY_FIGURES}/performance_profiles.png"] + figures
 
 

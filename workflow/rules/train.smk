@@ -7,6 +7,7 @@ rule train:
         provenance=f"{RUN}/provenance.json",
     params:
         run=run_json,
+        data=data_dir_of,
     threads: lambda wc: workload(wc)["resources"]["threads"]
     resources:
         mem_mb=lambda wc: workload(wc)["resources"]["mem_mb"],
@@ -17,7 +18,7 @@ rule train:
     conda:
         framework_env
     shell:
-        "python scripts/train.py --run-json {params.run:q} --data $(dirname {input.data}) "
+        "python scripts/train.py --run-json {params.run:q} --data '{params.data}' "
         "--out $(dirname {output.summary}) > {log} 2>&1"
 
 
@@ -27,6 +28,8 @@ rule evaluate:
         data=data_manifest,
     output:
         f"{RUN}/final.json",
+    params:
+        data=data_dir_of,
     threads: lambda wc: workload(wc)["resources"]["threads"]
     resources:
         mem_mb=lambda wc: workload(wc)["resources"]["mem_mb"],
@@ -36,4 +39,4 @@ rule evaluate:
     conda:
         framework_env
     shell:
-        "python scripts/evaluate.py --run-dir $(dirname {output}) --data $(dirname {input.data}) > {log} 2>&1"
+        "python scripts/evaluate.py --run-dir $(dirname {output}) --data '{params.data}' > {log} 2>&1"

@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
@@ -114,6 +115,36 @@ def performance_profiles(profile: pd.DataFrame, scores: pd.DataFrame, out: str) 
            ylim=(-0.02, 1.02), xlim=(1, profile["tau"].max()),
            title="Performance profiles across workloads (AlgoPerf style)")
     ax.legend(title="optimizer")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def lattice_phases(finals: list[dict], out: str) -> None:
+    """Final head phases on the head lattice, one panel per layer, for the first lattice run."""
+    final = finals[0]
+    rows, cols = final["lattice_shape"]
+    layers = final["head_phases"]
+    fig, axes = plt.subplots(1, len(layers), figsize=(3.2 * len(layers), 3.2), squeeze=False)
+    for layer, (ax, phases) in enumerate(zip(axes[0], layers)):
+        grid = np.array(phases).reshape(rows, cols)
+        image = ax.imshow(grid, cmap="twilight", vmin=0, vmax=2 * np.pi)
+        for (r, c), value in np.ndenumerate(grid):
+            ax.text(c, r, f"{value:.2f}", ha="center", va="center", color="white", fontsize=8)
+        ax.set(title=f"layer {layer}", xticks=[], yticks=[])
+    fig.colorbar(image, ax=axes[0].tolist(), label="phase θ (rad)")
+    fig.suptitle(f"head phases on the {rows}x{cols} lattice — {final['optimizer']} seed {final['seed']}", fontsize=10)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def order_parameter(curves: pd.DataFrame, out: str) -> None:
+    """Kuramoto order parameter r (mean over layers) against step, per optimizer (lattice runs)."""
+    data = curves.dropna(subset=["sync_order"])
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    sns.lineplot(data=data, x="step", y="sync_order", hue="optimizer", errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
+    ax.set(ylim=(0, 1.02), ylabel="order parameter r (1 = heads in phase)",
+           title="lot: synchronisation of the lattice heads during training")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

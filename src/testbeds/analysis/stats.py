@@ -157,7 +157,7 @@ def profiles_table(runs: pd.DataFrame, curves: pd.DataFrame, baselines: dict[str
     """
     rows = []
     for (workload, variant), group in runs.groupby(["workload", "variant"], sort=True):
-        metric, direction = group["primary_metric"].iloc[0], group["direction"].iloc[0]
+        metric, direction = group["curve_metric"].iloc[0], group["direction"].iloc[0]
         target = targets.get(workload)
         source = "config"
         if target is None:

@@ -24,6 +24,7 @@ def runs_table(final_paths: list[str | Path]) -> pd.DataFrame:
         row.update(
             status=final["status"],
             primary_metric=final["primary_metric"],
+            curve_metric=final.get("curve_metric", final["primary_metric"]),
             primary_value=final["primary_value"],
             direction=final["direction"],
             steps=final["steps"],

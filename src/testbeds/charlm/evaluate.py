@@ -60,7 +60,7 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         "status": status,
         "workload": run["workload"], "variant": run["variant"], "optimizer": run["optimizer"]["label"],
         "seed": run["seed"],
-        "primary_metric": "val_bpc",
+        "primary_metric": "val_bpc", "curve_metric": "val_bpc",
         "primary_value": metrics.get("val_bpc", float("nan")) if status == "ok" else float("nan"),
         "direction": "min",
         "metrics": metrics,

@@ -65,7 +65,7 @@ class Trainer(TrainLoop):
     """One charlm run: model, optimiser and the variable-length character stream."""
 
     packages = ["mlx", "kbeta", "numpy"]
-    eval_columns = ["val_loss", "val_bpc"]
+    eval_columns = ["val_bpc", "val_loss"]
     extra_columns = ["seq_len"]
 
     def __init__(self, run: dict, data_dir: Path, run_dir: Path, log=say):

@@ -33,7 +33,7 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
     prov, summary = read_json(run_dir / "provenance.json"), read_json(run_dir / "train.json")
     run = prov["config"]
     _, val_tokens, meta = load_tokens(data_dir)
-    metrics: dict = {"best_val_perplexity_during_training": summary["best_val_perplexity"]}
+    metrics: dict = {"best_val_loss_during_training": summary["best_val_loss"]}
     status, eval_seconds, samples = summary["status"], 0.0, []
     if status == "ok":
         device = resolve_torch(run["device"])
@@ -55,7 +55,7 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
     final = {
         "status": status, "workload": run["workload"], "variant": run["variant"],
         "optimizer": run["optimizer"]["label"], "seed": run["seed"],
-        "primary_metric": "val_loss", "direction": "min",
+        "primary_metric": "val_loss", "curve_metric": "val_loss", "direction": "min",
         "primary_value": metrics.get("val_loss", float("nan")) if status == "ok" else float("nan"),
         "metrics": metrics, "steps": summary["steps"], "stop_reason": summary["stop_reason"],
         "wall_seconds": summary["wall_seconds"],
