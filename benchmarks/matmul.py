@@ -10,7 +10,6 @@ with GFLOP/s and the ratio to torch, and writes it to results/benchmarks/matmul.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+import _table  # noqa: E402
 
 
 def gflops(matmul, sync, n: int, repeats: int) -> float:
@@ -89,12 +89,7 @@ def main() -> None:
     for r in rows:
         print(f"{r['framework']:<12} {r['threads']:>7} {r['n']:>6} {r['gflops']:>9.1f} {r['ratio_to_torch']:>8.3f}  {r['blas']}")
     print("target: mlx-fast >= 0.8 x torch")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"written: {args.out}")
+    _table.save(rows, args.out)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ mx.compile, JAX under jax.jit, torch eager (Adam with its default foreach implem
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+import _table  # noqa: E402
 
 KBETA = {"algorithm": "kbeta", "beta2_min": 0.88, "alpha": 0.93, "bias_correction": "beta2max",
          "layer_bucket": "per-array", "diagnostics": True}
@@ -125,12 +125,7 @@ def main() -> None:
     for r in rows:
         print(f"{r['framework']:<10} {r['adam_ms']:>9.2f} {r['kbeta_ms']:>9.2f} {r['kbeta_over_adam']:>8.3f}")
     print("goal: Kβ/Adam <= 1.3 in every framework")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"written: {args.out}")
+    _table.save(rows, args.out)
 
 
 if __name__ == "__main__":

@@ -7,13 +7,13 @@ import math
 import mlx.core as mx
 import numpy as np
 import pytest
-from conftest import tiny_run
+from conftest import kill_and_resume, tiny_run
 from testbeds.charlm import evaluate as charlm_eval
 from testbeds.charlm.data import BatchSampler, CharCorpus, validation_windows
 from testbeds.charlm.model import CharTransformer, cross_entropy
 from testbeds.charlm.train import Trainer, train
 from testbeds.optim import mlx_optim
-from testbeds.runio import MetricsLog, read_json
+from testbeds.runio import read_json
 
 
 def numpy_ce(logits: np.ndarray, targets: np.ndarray) -> float:
@@ -127,28 +127,8 @@ def test_training_writes_the_run_contract(config, small_corpus, tmp_path):
 
 def test_killed_run_resumes_to_the_same_numbers(config, small_corpus, tmp_path, monkeypatch):
     run = tiny_run(config, "kbeta", steps=16, checkpoint_every=4)
-    train(run, small_corpus, tmp_path / "straight", log=lambda m: None)
-
-    original = MetricsLog.append
-
-    def dies_at_step_10(self, row):
-        original(self, row)
-        if row["step"] == 10 and self.final.name == "metrics.csv":
-            raise KeyboardInterrupt("simulated kill")
-
-    monkeypatch.setattr(MetricsLog, "append", dies_at_step_10)
-    with pytest.raises(KeyboardInterrupt):
-        train(run, small_corpus, tmp_path / "killed", log=lambda m: None)
-    monkeypatch.setattr(MetricsLog, "append", original)
-    assert not (tmp_path / "killed" / "train.json").exists()
-    messages = []
-    train(run, small_corpus, tmp_path / "killed", log=messages.append)
+    messages = kill_and_resume(train, run, small_corpus, tmp_path, monkeypatch, kill_after_step=10)
     assert any("resumed" in m and "step 8" in m for m in messages)
-
-    def numbers(path):
-        return [{k: v for k, v in r.items() if k != "wall_seconds"} for r in csv.DictReader(open(path / "metrics.csv"))]
-
-    assert numbers(tmp_path / "killed") == numbers(tmp_path / "straight")
     a = charlm_eval.evaluate(tmp_path / "straight", small_corpus)
     b = charlm_eval.evaluate(tmp_path / "killed", small_corpus)
     assert a["primary_value"] == b["primary_value"]

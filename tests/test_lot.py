@@ -6,14 +6,13 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, kill_and_resume
 from testbeds import config as cfg
 from testbeds.lot import evaluate as lot_eval
 from testbeds.lot import model as M
 from testbeds.lot.export import export_onnx, onnx_logits
 from testbeds.lot.task import DELIMITER, IGNORE, copy_reverse, exact_match
 from testbeds.lot.train import build_model, train
-from testbeds.runio import MetricsLog
 
 LATTICE = {"lattice_shape": (2, 2), "kuramoto_steps": 4, "dt": 0.1, "init_freq_range": (0.9, 1.1),
            "coupling_init": 0.1, "amplitude_init": 0.5}
@@ -133,33 +132,11 @@ def test_training_learns_and_writes_the_contract(tmp_path):
     assert len(final["metrics"]["attention_entropy"]) == 1 and len(final["metrics"]["attention_entropy"][0]) == 4
 
 
-class SimulatedKill(RuntimeError):
-    pass
-
-
 def test_killed_lightning_run_resumes_to_the_same_numbers(tmp_path, monkeypatch):
     run = lot_run("lattice", "adamw", steps=30, checkpoint_every=10)
     run["model"]["dropout"] = 0.2  # the dropout RNG must resume too
-    train(run, None, tmp_path / "straight", log=lambda m: None)
-    original = MetricsLog.append
-
-    def dies_at_step_25(self, row):
-        original(self, row)
-        if row["step"] == 25 and self.final.name == "metrics.csv":
-            raise SimulatedKill
-
-    monkeypatch.setattr(MetricsLog, "append", dies_at_step_25)
-    with pytest.raises(SimulatedKill):
-        train(run, None, tmp_path / "killed", log=lambda m: None)
-    monkeypatch.setattr(MetricsLog, "append", original)
-    messages = []
-    train(run, None, tmp_path / "killed", log=messages.append)
+    messages = kill_and_resume(train, run, None, tmp_path, monkeypatch, kill_after_step=25)
     assert any("resumed" in m and "step 20" in m for m in messages)
-
-    def numbers(path):
-        return [{k: v for k, v in r.items() if k != "wall_seconds"} for r in csv.DictReader(open(path / "metrics.csv"))]
-
-    assert numbers(tmp_path / "killed") == numbers(tmp_path / "straight")
 
 
 def test_build_model_from_config_matches_variants():

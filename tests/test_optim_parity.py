@@ -8,7 +8,6 @@ import numpy as np
 import optax
 import pytest
 import torch
-from mlx.utils import tree_flatten
 from testbeds.optim import kbeta_optax, kbeta_torch, mlx_optim
 from testbeds.optim.registry import KBETA_DEFAULTS, make_optimizer
 

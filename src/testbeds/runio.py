@@ -239,3 +239,29 @@ def provenance(run: dict, device: str, packages: list[str], data_manifest: dict 
         "command": [sys.executable, *sys.argv],
         **(extra or {}),
     }
+
+
+def final_checkpoint(run_dir: Path, prov: dict, summary: dict) -> Path:
+    """The checkpoint directory of a finished run's last step (what evaluation loads)."""
+    found = Checkpoints(run_dir).latest(prov["config_hash"])
+    if found is None or found[1]["step"] != summary["steps"]:
+        raise RuntimeError(f"{run_dir}: no valid checkpoint of the final step {summary['steps']}")
+    return found[0]
+
+
+def write_final(run_dir: Path, prov: dict, summary: dict, *, status: str, primary: str, curve: str, direction: str,
+                metrics: dict, throughput: dict, data_source: str, **extra) -> dict:
+    """final.json: the run's identity, status, primary metric, all final metrics and cost (DESIGN.md)."""
+    run = prov["config"]
+    final = {
+        "status": status, "workload": run["workload"], "variant": run["variant"],
+        "optimizer": run["optimizer"]["label"], "seed": run["seed"],
+        "primary_metric": primary, "curve_metric": curve, "direction": direction,
+        "primary_value": metrics.get(primary, math.nan) if status == "ok" else math.nan,
+        "metrics": metrics, "steps": summary["steps"], "stop_reason": summary["stop_reason"],
+        "wall_seconds": summary["wall_seconds"],
+        "throughput": {"train_tokens_per_second": summary["tokens_per_second"], **throughput},
+        "device": summary["device"], "data_source": data_source, "config_hash": prov["config_hash"], **extra,
+    }
+    atomic_write_json(Path(run_dir) / "final.json", final)
+    return final

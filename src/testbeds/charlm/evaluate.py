@@ -13,7 +13,7 @@ from testbeds.charlm.data import CharCorpus, validation_windows
 from testbeds.charlm.model import cross_entropy
 from testbeds.charlm.train import build_model, load_weights
 from testbeds.devices import resolve_mlx
-from testbeds.runio import Checkpoints, atomic_write_json, read_json
+from testbeds.runio import final_checkpoint, read_json, write_final
 
 LN2 = math.log(2.0)
 
@@ -45,33 +45,15 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
     eval_seconds = 0.0
     if status == "ok":
         resolve_mlx(run["device"])
-        found = Checkpoints(run_dir).latest(prov["config_hash"])
-        if found is None or found[1]["step"] != summary["steps"]:
-            raise RuntimeError(f"{run_dir}: no valid checkpoint of the final step {summary['steps']}")
         model = build_model(run, corpus.vocab_size)
-        load_weights(model, found[0] / "model.safetensors")
+        load_weights(model, final_checkpoint(run_dir, prov, summary) / "model.safetensors")
         started = time.perf_counter()
         ce = validation_ce(model, corpus.val, run["model"]["ctx"], run["eval"]["batch"])
         eval_seconds = time.perf_counter() - started
         metrics.update(val_loss=ce, val_bpc=ce / LN2, val_chars=int(len(corpus.val) - 1))
         if not math.isfinite(ce):
             status = "diverged"
-    final = {
-        "status": status,
-        "workload": run["workload"], "variant": run["variant"], "optimizer": run["optimizer"]["label"],
-        "seed": run["seed"],
-        "primary_metric": "val_bpc", "curve_metric": "val_bpc",
-        "primary_value": metrics.get("val_bpc", float("nan")) if status == "ok" else float("nan"),
-        "direction": "min",
-        "metrics": metrics,
-        "steps": summary["steps"],
-        "stop_reason": summary["stop_reason"],
-        "wall_seconds": summary["wall_seconds"],
-        "throughput": {"train_tokens_per_second": summary["tokens_per_second"],
-                       "eval_chars_per_second": metrics.get("val_chars", 0) / eval_seconds if eval_seconds else None},
-        "device": summary["device"],
-        "data_source": corpus.manifest["label"],
-        "config_hash": prov["config_hash"],
-    }
-    atomic_write_json(run_dir / "final.json", final)
-    return final
+    return write_final(run_dir, prov, summary, status=status, primary="val_bpc", curve="val_bpc", direction="min",
+                       metrics=metrics, data_source=corpus.manifest["label"],
+                       throughput={"eval_chars_per_second": metrics.get("val_chars", 0) / eval_seconds
+                                   if eval_seconds else None})

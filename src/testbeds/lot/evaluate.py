@@ -10,14 +10,12 @@ import torch
 
 from testbeds.devices import resolve_torch
 from testbeds.lot.train import build_model, datasets, evaluate_model
-from testbeds.runio import Checkpoints, atomic_write_json, read_json
+from testbeds.runio import final_checkpoint, read_json, write_final
 
 
-def load_trained(run_dir: Path, prov: dict, steps: int, device: str):
-    found = Checkpoints(run_dir).latest(prov["config_hash"])
-    if found is None or found[1]["step"] != steps:
-        raise RuntimeError(f"{run_dir}: no valid checkpoint of the final step {steps}")
-    state = torch.load(found[0] / "trainer.ckpt", map_location=device, weights_only=False)["state_dict"]
+def load_trained(run_dir: Path, prov: dict, summary: dict, device: str):
+    checkpoint = final_checkpoint(run_dir, prov, summary) / "trainer.ckpt"
+    state = torch.load(checkpoint, map_location=device, weights_only=False)["state_dict"]
     model = build_model(prov["config"]).to(device)
     model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
     return model.eval()
@@ -32,7 +30,7 @@ def evaluate(run_dir: Path, data_dir: Path | None = None) -> dict:
     if status == "ok":
         device = resolve_torch(run["device"])
         torch.set_num_threads(run["threads"])
-        model = load_trained(run_dir, prov, summary["steps"], device)
+        model = load_trained(run_dir, prov, summary, device)
         started = time.perf_counter()
         scores = evaluate_model(model, datasets(run)[1], run["train"]["eval_batch"], device)
         eval_seconds = time.perf_counter() - started
@@ -41,18 +39,9 @@ def evaluate(run_dir: Path, data_dir: Path | None = None) -> dict:
         phases = model.head_phases()
         if not math.isfinite(scores["ce_loss"]):
             status = "diverged"
-    final = {
-        "status": status, "workload": run["workload"], "variant": run["variant"],
-        "optimizer": run["optimizer"]["label"], "seed": run["seed"],
-        "primary_metric": "exact_match", "curve_metric": "val_exact_match", "direction": "max",
-        "primary_value": metrics.get("exact_match", float("nan")) if status == "ok" else float("nan"),
-        "metrics": metrics, "steps": summary["steps"], "stop_reason": summary["stop_reason"],
-        "wall_seconds": summary["wall_seconds"],
-        "throughput": {"train_tokens_per_second": summary["tokens_per_second"],
-                       "eval_sequences_per_second": run["data"]["n_val"] / eval_seconds if eval_seconds else None},
-        "device": summary["device"], "data_source": "copy-reverse (generated)", "config_hash": prov["config_hash"],
-        "parameters": summary["parameters"], "attention": run["model"]["attention"],
-        "lattice_shape": run["model"]["lattice_shape"], "head_phases": phases,
-    }
-    atomic_write_json(run_dir / "final.json", final)
-    return final
+    return write_final(run_dir, prov, summary, status=status, primary="exact_match", curve="val_exact_match",
+                       direction="max", metrics=metrics, data_source="copy-reverse (generated)",
+                       throughput={"eval_sequences_per_second": run["data"]["n_val"] / eval_seconds
+                                   if eval_seconds else None},
+                       parameters=summary["parameters"], attention=run["model"]["attention"],
+                       lattice_shape=run["model"]["lattice_shape"], head_phases=phases)

@@ -30,7 +30,7 @@ def onnx_logits(path: Path, tokens: np.ndarray) -> np.ndarray:
 def export_run(run_dir: Path, out: Path) -> float:
     """Export the run's final model; returns the largest |ONNX − PyTorch| logit difference on held-out data."""
     prov, summary = read_json(run_dir / "provenance.json"), read_json(run_dir / "train.json")
-    model = load_trained(run_dir, prov, summary["steps"], "cpu")
+    model = load_trained(run_dir, prov, summary, "cpu")
     d = prov["config"]["data"]
     x, _ = copy_reverse(8, d["prefix_len"], d["vocab_size"], d["seed"] + 2)
     export_onnx(model, x, out)

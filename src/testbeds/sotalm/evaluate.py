@@ -10,7 +10,7 @@ import torch
 from tokenizers import Tokenizer
 
 from testbeds.devices import resolve_torch
-from testbeds.runio import Checkpoints, atomic_write_json, read_json
+from testbeds.runio import atomic_write_json, final_checkpoint, read_json, write_final
 from testbeds.sotalm.tokens import load_tokens
 from testbeds.sotalm.train import build_model, mean_loss
 
@@ -38,11 +38,9 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
     if status == "ok":
         device = resolve_torch(run["device"])
         torch.set_num_threads(run["threads"])
-        found = Checkpoints(run_dir).latest(prov["config_hash"])
-        if found is None or found[1]["step"] != summary["steps"]:
-            raise RuntimeError(f"{run_dir}: no valid checkpoint of the final step {summary['steps']}")
         model = build_model(run, meta["vocab_size"]).to(device)
-        model.load_state_dict(torch.load(found[0] / "state.pt", map_location=device, weights_only=False)["model"])
+        state = torch.load(final_checkpoint(run_dir, prov, summary) / "state.pt", map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
         started = time.perf_counter()
         loss = mean_loss(model, val_tokens, run["model"]["seq_len"], run["train"]["batch"], device)
         eval_seconds = time.perf_counter() - started
@@ -52,17 +50,8 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         if not math.isfinite(loss):
             status = "diverged"
     atomic_write_json(run_dir / "samples.json", samples)
-    final = {
-        "status": status, "workload": run["workload"], "variant": run["variant"],
-        "optimizer": run["optimizer"]["label"], "seed": run["seed"],
-        "primary_metric": "val_loss", "curve_metric": "val_loss", "direction": "min",
-        "primary_value": metrics.get("val_loss", float("nan")) if status == "ok" else float("nan"),
-        "metrics": metrics, "steps": summary["steps"], "stop_reason": summary["stop_reason"],
-        "wall_seconds": summary["wall_seconds"],
-        "throughput": {"train_tokens_per_second": summary["tokens_per_second"],
-                       "eval_tokens_per_second": metrics.get("val_tokens", 0) / eval_seconds if eval_seconds else None},
-        "device": summary["device"], "data_source": meta["corpus"]["label"], "config_hash": prov["config_hash"],
-        "parameters": summary["parameters"], "samples": samples,
-    }
-    atomic_write_json(run_dir / "final.json", final)
-    return final
+    return write_final(run_dir, prov, summary, status=status, primary="val_loss", curve="val_loss", direction="min",
+                       metrics=metrics, data_source=meta["corpus"]["label"],
+                       throughput={"eval_tokens_per_second": metrics.get("val_tokens", 0) / eval_seconds
+                                   if eval_seconds else None},
+                       parameters=summary["parameters"], samples=samples)
