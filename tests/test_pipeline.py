@@ -109,3 +109,12 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
 def test_workflow_lints_clean(workflow_copy):
     result = snakemake(workflow_copy, "--lint")
     assert "Congratulations" in result.stdout + result.stderr
+
+
+def test_slurm_profile_maps_config_resources_without_a_cluster(workflow_copy):
+    """`snakemake --profile profiles/slurm -n` needs no cluster and shows each job's resolved resources."""
+    out = snakemake(workflow_copy, "--profile", "profiles/slurm", "-n", "--configfile", "config/paper.yaml").stdout
+    train_jobs = [block for block in re.split(r"\n\[[^\]]+\]\n", out) if block.startswith("rule train:")]
+    assert len(train_jobs) == 100  # the paper grid: 10 seeds x (3 + 3 + 2 x 2) runs
+    assert all("gpu=1" in job and "slurm_partition=main" in job for job in train_jobs)
+    assert "runtime=1440" in out and "mem_mb=16000" in out
