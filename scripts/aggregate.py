@@ -2,7 +2,7 @@
 """Collect the grid's run directories into tidy tables and statistics (results/tables/).
 
 runs.csv, curves.csv, data_sources.csv, summary.csv, comparisons.csv, profiles.csv,
-performance_profile.csv, scores.csv, samples.csv and headline.rst (the report's front-page table).
+performance_profile.csv, scores.csv, samples.csv, provenance.csv and headline.rst (the report's front-page table).
 """
 
 import argparse
@@ -33,10 +33,10 @@ def main() -> None:
     outputs = {"runs.csv": runs, "curves.csv": curves, "data_sources.csv": tables.data_sources(runs),
                "summary.csv": summary, "comparisons.csv": comparisons, "profiles.csv": profiles,
                "performance_profile.csv": profile, "scores.csv": scores,
-               "samples.csv": tables.samples_table(args.finals)}
+               "samples.csv": tables.samples_table(args.finals), "provenance.csv": tables.provenance_table(args.finals)}
     for name, frame in outputs.items():
         atomic_write_text(args.out / name, frame.to_csv(index=False))
-    atomic_write_text(args.out / "headline.rst", headline.render(summary, comparisons, scores))
+    atomic_write_text(args.out / "headline.rst", headline.render(summary, comparisons, scores, runs))
     print(f"{args.out}: {len(runs)} runs ({(runs['status'] != 'ok').sum()} not ok), "
           f"{len(comparisons)} comparisons against baselines")
 

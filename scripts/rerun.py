@@ -25,20 +25,33 @@ SCRIPTS = Path(__file__).resolve().parent
 TIME_COLUMNS = {"wall_seconds"}
 
 
-def prepared_data(run: dict, manifest: dict, results: Path, scratch: Path) -> Path:
-    existing = cfg.data_dir(results, run["workload"], run["data"])
-    if (existing / "manifest.json").exists():
-        found = read_json(existing / "manifest.json")
-        if (found["train_sha256"], found["val_sha256"]) == (manifest["train_sha256"], manifest["val_sha256"]):
-            return existing
-    data = run["data"]
-    out = scratch / "data"
-    slice_corpus(data["source"], manifest.get("source_path"), data["sha256"], data["max_chars"], data["val_frac"], out)
-    rebuilt = read_json(out / "manifest.json")
-    if (rebuilt["train_sha256"], rebuilt["val_sha256"]) != (manifest["train_sha256"], manifest["val_sha256"]):
-        raise SystemExit(f"error: the data rebuilt from {manifest['label']} differs from the recorded one "
-                         f"(train sha256 {rebuilt['train_sha256']} != {manifest['train_sha256']})")
-    return out
+def same_data(a: dict, b: dict) -> bool:
+    return (a["train_sha256"], a["val_sha256"]) == (b["train_sha256"], b["val_sha256"])
+
+
+def prepared_data(run: dict, recorded: dict, results: Path, scratch: Path) -> Path | None:
+    """The run's data directory: the pipeline's own if its checksums match the record, else rebuilt."""
+    if "source" not in run["data"]:
+        return None  # generated inside the training job
+    tokenizer = run.get("tokenizer")
+    corpus_dir = cfg.data_dir(results, run["workload"], run["data"])
+    target, marker = (corpus_dir / f"bpe{tokenizer['vocab_size']}", "meta.json") if tokenizer else (corpus_dir, "manifest.json")
+    if (target / marker).exists() and same_data(read_json(target / marker), recorded):
+        return target
+    data, corpus = run["data"], recorded.get("corpus", recorded)
+    target = scratch / "data"
+    slice_corpus(data["source"], corpus.get("source_path"), data["sha256"], data["max_chars"], data["val_frac"], target)
+    if tokenizer:
+        from testbeds.sotalm.tokens import tokenize, train_tokenizer
+
+        train_tokenizer(target / "train.txt", tokenizer["vocab_size"], target / "bpe" / "tokenizer.json")
+        tokenize(target / "bpe" / "tokenizer.json", target, target / "bpe")
+        target = target / "bpe"
+    rebuilt = read_json(target / marker)
+    if not same_data(rebuilt, recorded):
+        raise SystemExit(f"error: the data rebuilt from {corpus['label']} differs from the recorded one "
+                         f"(train sha256 {rebuilt['train_sha256']} != {recorded['train_sha256']})")
+    return target
 
 
 def numbers(run_dir: Path) -> list[dict]:
@@ -61,8 +74,9 @@ def main() -> int:
         out = args.out or Path(scratch) / "run"
         data = prepared_data(prov["config"], prov["data"], args.results, Path(scratch))
         run_json = json.dumps(prov["config"])
-        for command in (["train.py", "--run-json", run_json, "--data", str(data), "--out", str(out)],
-                        ["evaluate.py", "--run-dir", str(out), "--data", str(data)]):
+        data = str(data) if data else ""
+        for command in (["train.py", "--run-json", run_json, "--data", data, "--out", str(out)],
+                        ["evaluate.py", "--run-dir", str(out), "--data", data]):
             subprocess.run([sys.executable, str(SCRIPTS / command[0]), *command[1:]], check=True)
         same_curve = numbers(out) == numbers(args.run_dir)
         original, again = read_json(args.run_dir / "final.json"), read_json(out / "final.json")

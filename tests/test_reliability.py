@@ -158,11 +158,12 @@ def test_killed_training_resumes_to_the_same_numbers(resume_copy, workload, sig)
     assert_same_numbers(numbers(run_dir), reference)
 
 
-def test_rerun_script_reproduces_a_run_exactly(resume_copy):
+@pytest.mark.parametrize("workload", WORKLOADS)
+def test_rerun_script_reproduces_a_run_exactly(resume_copy, workload):
     """Same config and seed give the same run: scripts/rerun.py re-trains from provenance.json."""
-    workload = WORKLOADS[0]
     optimizer = TEST_CONFIG["workloads"][workload]["optimizers"][-1]
-    target = f"results/runs/{workload}/base/{optimizer}/seed0/final.json"
+    variant = "vanilla" if workload == "lot" else "base"
+    target = f"results/runs/{workload}/{variant}/{optimizer}/seed0/final.json"
     snakemake(resume_copy, "--cores", "1", target, "--configfile", "config/test.yaml")
     env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
     result = subprocess.run([sys.executable, "scripts/rerun.py", str(Path(target).parent)], cwd=resume_copy,

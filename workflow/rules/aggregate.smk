@@ -11,6 +11,7 @@ rule aggregate:
         profile=f"{TABLES}/performance_profile.csv",
         scores=f"{TABLES}/scores.csv",
         samples=report(f"{TABLES}/samples.csv", caption="../report/samples.rst", category="Tables"),
+        provenance=report(f"{TABLES}/provenance.csv", caption="../report/provenance.rst", category="Tables"),
         headline=f"{TABLES}/headline.rst",
     params:
         settings=json.dumps(aggregate_settings(), sort_keys=True),

@@ -14,7 +14,7 @@ def _num(value, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
-def render(summary: pd.DataFrame, comparisons: pd.DataFrame, scores: pd.DataFrame) -> str:
+def render(summary: pd.DataFrame, comparisons: pd.DataFrame, scores: pd.DataFrame, runs: pd.DataFrame) -> str:
     header = ["workload / variant", "optimizer", "metric", "mean [95% CI]", "n ok / diverged",
               "Δ vs baseline [95% CI]", "Welch p", "win rate", "profile score"]
     by_cell = {(r.workload, r.variant, r.optimizer): r for r in comparisons.itertuples()} if len(comparisons) else {}
@@ -31,7 +31,12 @@ def render(summary: pd.DataFrame, comparisons: pd.DataFrame, scores: pd.DataFram
             "" if c is None else _num(c.welch_p, 2), "" if c is None else _num(c.win_rate, 2),
             _num(score_of.get(r.optimizer), 3),
         ])
-    lines = [".. list-table:: Final primary metric per optimizer, and each optimizer against the workload's baseline",
+    used = runs.groupby(["workload", "device"]).size()
+    devices = "; ".join(f"{workload}: {device} ({n} runs)" for (workload, device), n in used.items())
+    data = runs.groupby("workload")["data_source"].first()
+    sources = "; ".join(f"{workload}: {source}" for workload, source in data.items())
+    lines = [f"**Devices used:** {devices}.", "", f"**Data:** {sources}.", "",
+             ".. list-table:: Final primary metric per optimizer, and each optimizer against the workload's baseline",
              "   :header-rows: 1", ""]
     for row in [header] + rows:
         lines.append("   * - " + str(row[0]))

@@ -69,3 +69,23 @@ def samples_table(final_paths: list[str | Path]) -> pd.DataFrame:
         for sample in final.get("samples", []):
             rows.append({**{key: final[key] for key in ID_COLUMNS}, **sample})
     return pd.DataFrame(rows, columns=ID_COLUMNS + ["prompt", "continuation"])
+
+
+def provenance_table(final_paths: list[str | Path]) -> pd.DataFrame:
+    """One row per run from its provenance.json: what it takes to re-run it exactly."""
+    rows = []
+    for path in final_paths:
+        final = load_final(path)
+        with open(Path(path).parent / "provenance.json") as handle:
+            prov = json.load(handle)
+        data = prov.get("data") or {}
+        rows.append({
+            **{key: final[key] for key in ID_COLUMNS},
+            "config_hash": prov["config_hash"], "git_commit": prov["git"]["commit"], "git_dirty": prov["git"]["dirty"],
+            "device": prov["device"], "host": prov["host"]["name"], "platform": prov["host"]["platform"],
+            "packages": "; ".join(f"{k} {v}" for k, v in prov["packages"].items()),
+            "blas": prov.get("blas"), "data": data.get("label"),
+            "data_sha256": data.get("train_sha256") or data.get("source_sha256"),
+            "run_dir": str(Path(path).parent),
+        })
+    return pd.DataFrame(rows)
