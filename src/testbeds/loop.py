@@ -150,8 +150,8 @@ class TrainLoop:
             self.log_row(lr, extra, evaluate=False)
             return f"diverged: train loss {loss} at step {self.step}"
         stop = None
-        evaluate = self.step == 1 or self.step % t["eval_every"] == 0 or self.step == self.total_steps
-        if evaluate or self.step % t["log_every"] == 0:
+        evaluate = self.evaluates(self.step)
+        if self.logs(self.step):
             row, stop_early = self.log_row(lr, extra, evaluate)
             self._progress(row)
             if stop_early:
@@ -162,6 +162,14 @@ class TrainLoop:
         if self.terminate:
             raise SystemExit(f"SIGTERM: checkpoint saved at step {self.step}; re-run to resume")
         return stop
+
+    def evaluates(self, step: int) -> bool:
+        """Evaluation happens at step 1, every eval_every steps and at the last step."""
+        return step == 1 or step % self.settings["eval_every"] == 0 or step == self.total_steps
+
+    def logs(self, step: int) -> bool:
+        """A metrics row is written at every evaluation and every log_every steps."""
+        return self.evaluates(step) or step % self.settings["log_every"] == 0
 
     def end(self, stop_reason: str | None) -> dict:
         """Final checkpoint, publish metrics.csv, write train.json."""

@@ -31,6 +31,8 @@ def learning_curves(curves: pd.DataFrame, runs: pd.DataFrame, metric: str, out: 
             continue
         sns.lineplot(data=data, x="step", y=column, hue=hue.loc[data.index], errorbar=("ci", 95),
                      n_boot=1000, seed=0, ax=ax)
+        if data["step"].max() >= 100 * max(data["step"].min(), 1):  # two decades of steps: log-x shows both ends
+            ax.set_xscale("log")
         ax.set_title(title)
         ax.legend(title="optimizer")
     fig.suptitle(f"{curves['workload'].iloc[0]}: learning curves (n seeds = {curves['seed'].nunique()}) — "

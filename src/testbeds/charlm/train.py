@@ -80,17 +80,23 @@ class Trainer(TrainLoop):
         self.eval_x, self.eval_y = fixed_eval_batch(self.corpus.val, t["eval_bs"], min(256, run["model"]["ctx"]),
                                                     t["fixed_eval_seed"])
         self.lr_points = parse_lr_schedule(t["lr_schedule"])
-        self.step_fn = None
+        self.step_fns: dict[bool, object] = {}
 
     # ------------------------------------------------------------------ hooks
     def learning_rate(self) -> float:
         return lr_at(self.step + 1, self.settings["lr"], self.lr_points)
 
     def train_step(self) -> tuple[float, int, dict]:
-        if self.step_fn is None:  # built after resume, so the compiled step captures the restored state
-            self.step_fn = self.make_step()
+        # Kβ's diagnostics cost a few reductions per tensor: compute them only on steps that are logged.
+        # Two compiled steps, each traced with its own setting; built after resume (they capture the state).
+        diagnostics = mlx_optim.is_kbeta(self.opt) and self.run["optimizer"].get("diagnostics", False) \
+            and self.logs(self.step + 1)
+        if diagnostics not in self.step_fns:
+            self.step_fns[diagnostics] = self.make_step()
+        if mlx_optim.is_kbeta(self.opt):
+            self.opt._diag = diagnostics
         x, y = self.sampler.next()
-        loss = self.step_fn(mx.array(x), mx.array(y), mx.array(self.learning_rate(), dtype=mx.float32))
+        loss = self.step_fns[diagnostics](mx.array(x), mx.array(y), mx.array(self.learning_rate(), dtype=mx.float32))
         mx.eval(loss, self.model.parameters(), self.opt.state)
         return loss.item(), x.size, {"seq_len": x.shape[1]}
 

@@ -83,7 +83,7 @@ def apply_update(opt: optim.Optimizer, model, grads: dict) -> None:
 
 def bucket_diagnostics(opt: optim.Optimizer) -> dict[str, tuple[float, float]]:
     """Last step's (sun-spike, β₂) per bucket; empty unless Kβ runs with diagnostics."""
-    if not (is_kbeta(opt) and opt._diag):
+    if not (is_kbeta(opt) and "diag_max_ratio" in opt.state):  # state allocated by diagnostics=True
         return {}
     return {key: (float(st["last_spike"].item()), float(st["last_beta2"].item()))
             for key, st in opt.state["_layer_stats"].items()}
