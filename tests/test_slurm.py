@@ -1,0 +1,49 @@
+"""The workflow on a real (one-node, localhost) SLURM cluster through profiles/slurm: every job goes
+through sbatch and the results equal a local run's."""
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import copy_repo
+from slurm_cluster import Cluster, unavailable_reason
+from test_pipeline import snakemake
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))]
+GRID = ("--configfile", "config/test.yaml", "only_charlm.yaml")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    cluster = Cluster(tmp_path_factory.mktemp("slurm-state"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+def workflow(tmp_path: Path, name: str) -> Path:
+    workdir = copy_repo(tmp_path / name)
+    (workdir / "only_charlm.yaml").write_text("grid: {workloads: [charlm]}\n")
+    return workdir
+
+
+def finals(workdir: Path) -> dict[str, dict]:
+    return {str(p.relative_to(workdir)): json.loads(p.read_text())["metrics"]
+            for p in sorted((workdir / "results" / "runs").rglob("final.json"))}
+
+
+def test_grid_runs_through_sbatch_and_matches_a_local_run(cluster, tmp_path):
+    on_slurm, local = workflow(tmp_path, "slurm"), workflow(tmp_path, "local")
+    result = snakemake(on_slurm, "--profile", "profiles/slurm", "--slurm-init-seconds-before-status-checks", "2",
+                       *GRID)
+    output = result.stdout + result.stderr
+    submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", output)
+    planned = int(re.search(r"^total\s+(\d+)$", output, re.M).group(1))
+    assert len(submitted) == planned - 1  # every job but the local target rule `all`
+    snakemake(local, "--cores", "2", *GRID)
+    assert finals(on_slurm) == finals(local) and len(finals(local)) == 2
+    columns = ["workload", "optimizer", "seed", "status", "primary_value"]
+    pd.testing.assert_frame_equal(pd.read_csv(on_slurm / "results/tables/runs.csv")[columns],
+                                  pd.read_csv(local / "results/tables/runs.csv")[columns])
