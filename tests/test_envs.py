@@ -51,3 +51,86 @@ def test_every_rule_env_exists():
     text = "".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
     for env in set(re.findall(r'"\.\./\.\./(envs/[\w.]+)"', text)):
         assert (REPO / env).exists(), env
+
+
+# ------------------------------------------------------------------ framework imports vs. rule envs
+import ast  # noqa: E402
+
+IMPORT_TO_PACKAGE = {"yaml": "pyyaml", "mlx": "mlx", "torch": "torch", "lightning": "lightning", "jax": "jax",
+                     "optax": "optax", "flax": "flax", "kbeta": "kbeta", "numpy": "numpy", "pandas": "pandas",
+                     "scipy": "scipy", "seaborn": "seaborn", "matplotlib": "matplotlib", "tokenizers": "tokenizers",
+                     "jsonschema": "jsonschema", "onnx": "onnx", "onnxruntime": "onnxruntime"}
+SRC = REPO / "src"
+
+
+def module_file(name: str) -> Path:
+    path = SRC / Path(*name.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def module_level_imports(path: Path) -> set[str]:
+    """Modules imported when ``path`` is imported (top-level statements; lazy imports in functions excluded)."""
+    names = set()
+    for node in ast.parse(path.read_text()).body:
+        for sub in ast.walk(node) if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) else []:
+            if isinstance(sub, ast.Import):
+                names.update(alias.name for alias in sub.names)
+            elif isinstance(sub, ast.ImportFrom) and sub.module and sub.level == 0:
+                names.add(sub.module)
+                if sub.module.startswith("testbeds"):  # `from testbeds.optim import mlx_optim` imports a module
+                    names.update(f"{sub.module}.{alias.name}" for alias in sub.names
+                                 if module_file(f"{sub.module}.{alias.name}").exists())
+    return names
+
+
+def third_party_closure(start: Path) -> set[str]:
+    """Third-party packages a file pulls in, following testbeds imports transitively."""
+    seen, todo, packages = set(), [start], set()
+    while todo:
+        path = todo.pop()
+        if path in seen or not path.exists():
+            continue
+        seen.add(path)
+        for name in module_level_imports(path):
+            top = name.split(".")[0]
+            if top == "testbeds":
+                todo.append(module_file(name))
+                parts = name.split(".")
+                todo.extend(module_file(".".join(parts[:i])) for i in range(2, len(parts)))
+            elif top in IMPORT_TO_PACKAGE:
+                packages.add(IMPORT_TO_PACKAGE[top])
+            elif top in ("_bootstrap", "runargs"):
+                todo.append(REPO / "scripts" / f"{top}.py")
+    return packages
+
+
+def env_packages(env: str) -> set[str]:
+    return set(env_pins(REPO / "envs" / f"{env}.yaml"))
+
+
+@pytest.mark.parametrize("workload, env", [("charlm", "mlx"), ("sotalm", "torch"), ("lot", "torch")])
+def test_a_workload_imports_only_what_its_env_holds(workload, env):
+    needed = set()
+    for step in ("train", "evaluate"):
+        needed |= third_party_closure(SRC / "testbeds" / workload / f"{step}.py")
+    needed |= third_party_closure(REPO / "scripts" / "train.py")
+    missing = needed - env_packages(env)
+    assert not missing, f"{workload} imports {sorted(missing)}, which envs/{env}.yaml does not contain"
+    other_frameworks = {"mlx", "torch", "jax", "lightning"} - {"mlx" if env == "mlx" else "torch", "lightning"}
+    assert not needed & other_frameworks, f"{workload} imports another framework: {sorted(needed & other_frameworks)}"
+
+
+@pytest.mark.parametrize("script, env", [("slice_corpus", "analysis"), ("download", "analysis"),
+                                         ("aggregate", "analysis"), ("plot", "analysis"),
+                                         ("train_tokenizer", "torch"), ("tokenize_corpus", "torch")])
+def test_a_data_or_analysis_script_imports_only_what_its_env_holds(script, env):
+    missing = third_party_closure(REPO / "scripts" / f"{script}.py") - env_packages(env)
+    assert not missing, f"scripts/{script}.py imports {sorted(missing)}, which envs/{env}.yaml does not contain"
+
+
+def test_rules_use_the_envs_these_checks_assume():
+    rules = {p.stem: p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk")}
+    for rule, script, env in [("data", "slice_corpus", "analysis"), ("data", "train_tokenizer", "torch"),
+                              ("data", "tokenize_corpus", "torch"), ("aggregate", "aggregate", "analysis")]:
+        block = rules[rule].split(f"scripts/{script}.py")[0].rsplit("rule ", 1)[1]
+        assert f"envs/{env}.yaml" in block, f"the rule running scripts/{script}.py does not use envs/{env}.yaml"
