@@ -103,6 +103,9 @@ def kourkoutas_beta(learning_rate=1e-3, **options) -> optax.GradientTransformati
         vmaxes = leaves(state.v_max) if keep_vmax else [None] * len(grads)
         ps = leaves(params) if params is not None else [None] * len(grads)
         step_f = t.astype(f32)
+        bc1 = 1.0 - jnp.power(jnp.asarray(o["beta1"], f32), step_f)
+        bc2_max = 1.0 - jnp.power(jnp.asarray(o["beta2_max"], f32), step_f)
+        step_size = lr / bc1  # scalars once per step, not per leaf
         new = {"upd": [], "m": [], "v": [], "vmax": [], "cp": []}
         for key, g, m, v, vmax, cp, p in zip(keys, grads, ms, vs, vmaxes, cps, ps):
             beta2 = beta2s[key].astype(g.dtype)
@@ -112,14 +115,16 @@ def kourkoutas_beta(learning_rate=1e-3, **options) -> optax.GradientTransformati
             if keep_vmax:
                 vmax = jnp.maximum(jnp.asarray(o["decay"], v.dtype) * vmax, v) if o["decay"] is not None else jnp.maximum(vmax, v)
                 v_hat = vmax
-            tiny = o["tiny_denom"] * jnp.maximum(jnp.mean(jnp.abs(p)), 1.0) if o["adaptive_tiny"] else 0.0
+            denom = jnp.sqrt(v_hat)
             if o["bias_correction"] == "none":
-                upd = lr * m / (jnp.sqrt(v_hat) + tiny + o["eps"])
+                numerator = lr * m
             else:
                 cp = cp * beta2
-                bc1 = 1.0 - jnp.power(jnp.asarray(o["beta1"], f32), step_f)
-                bc2 = 1.0 - cp if o["bias_correction"] == "exact" else 1.0 - jnp.power(jnp.asarray(o["beta2_max"], f32), step_f)
-                upd = (lr * (m / bc1)) / (jnp.sqrt(v_hat / bc2) + tiny + o["eps"])
+                bc2 = 1.0 - cp if o["bias_correction"] == "exact" else bc2_max
+                numerator, denom = step_size * m, denom * jax.lax.rsqrt(bc2)  # sqrt(v̂ / bc2)
+            if o["adaptive_tiny"]:
+                denom = denom + o["tiny_denom"] * jnp.maximum(jnp.mean(jnp.abs(p)), 1.0)
+            upd = numerator / (denom + o["eps"])
             if o["max_ratio"] is not None:
                 limit = lr * o["max_ratio"]
                 upd = jnp.clip(upd, -limit, limit)
