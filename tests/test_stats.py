@@ -127,4 +127,5 @@ def test_profile_target_defaults_to_baseline_median_and_diverged_is_infinite():
     row = profiles.set_index("optimizer").loc["x"]
     assert row["target"] == 2.0 and row["target_source"] == "baseline median"
     assert row["n_reached"] == 1  # the diverged seed never reaches it
-    assert row["time_to_target"] == math.inf  # median of (inf, 4.0) is inf
+    assert row["time_to_target"] == 4.0  # half of the seeds (one of two) had reached it by then
+    assert stats.half_reached([5.0, math.inf, math.inf]) == math.inf  # one of three is not half

@@ -24,7 +24,7 @@ def learning_curves(curves: pd.DataFrame, runs: pd.DataFrame, metric: str, out: 
     variants = curves["variant"].nunique() > 1
     hue = curves["optimizer"] + (" / " + curves["variant"] if variants else "")
     for ax, column, title in ((axes[0], "train_loss", "train loss (nats, mean of logged window)"),
-                              (axes[1], metric, f"{metric} on the fixed held-out batch")):
+                              (axes[1], metric, f"{metric} at each periodic evaluation")):
         data = curves.dropna(subset=[column])
         if data.empty:
             ax.set_visible(False)
