@@ -41,3 +41,29 @@ def resolve_torch(requested: str) -> str:
         seen = ", ".join(["cpu"] + [name for name, ok in available.items() if ok])
         raise DeviceError(f"device '{requested}' was requested but PyTorch here has only: {seen}")
     return {"cpu": "cpu", "cuda": "cuda", "metal": "mps"}[requested]
+
+
+def resolve_jax(requested: str, threads: int | None = None) -> str:
+    """The JAX platform for ``requested`` ("cpu" or "gpu"); call before the first JAX computation.
+
+    ``threads`` caps XLA's CPU thread pool so that parallel jobs do not oversubscribe the cores.
+    """
+    import os
+
+    if requested not in DEVICES:
+        raise DeviceError(f"device '{requested}' is not one of {', '.join(DEVICES)}")
+    if requested == "metal":
+        raise DeviceError("device 'metal' is not supported by JAX here (use the MLX workloads on Apple silicon)")
+    if threads:
+        flags = os.environ.get("XLA_FLAGS", "")
+        if "intra_op_parallelism_threads" not in flags:
+            os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={threads}".strip()
+    import jax
+
+    platforms = {d.platform for d in jax.devices()} | {"cpu"}
+    if requested == "auto":
+        requested = "cuda" if "gpu" in platforms else "cpu"
+    if requested == "cuda" and "gpu" not in platforms:
+        raise DeviceError(f"device 'cuda' was requested but JAX here has only: {', '.join(sorted(platforms))}")
+    jax.config.update("jax_platform_name", "gpu" if requested == "cuda" else "cpu")
+    return requested
