@@ -8,6 +8,7 @@ so a run resolved either way is the same dictionary with the same hash.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -77,6 +78,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+@functools.lru_cache(maxsize=1)
 def _schema() -> dict:
     with open(SCHEMA) as handle:
         return yaml.safe_load(handle)
