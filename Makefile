@@ -39,6 +39,7 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/matmul.py
 	$(BIN)/python benchmarks/optimizers.py
+	$(BIN)/python benchmarks/workloads.py
 
 clean:
 	rm -rf results .snakemake
