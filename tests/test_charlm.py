@@ -6,6 +6,7 @@ import math
 
 import mlx.core as mx
 import numpy as np
+from mlx.utils import tree_flatten
 import pytest
 from conftest import kill_and_resume, tiny_run
 from testbeds.charlm import evaluate as charlm_eval
@@ -70,7 +71,7 @@ def test_kbeta_buckets_are_stable_across_steps(config, small_corpus, tmp_path, m
     run = tiny_run(config, "kbeta")
     run["optimizer"]["layer_bucket"] = mode
     trainer = Trainer(run, small_corpus, tmp_path, log=lambda m: None)
-    params = dict(__import__("mlx.utils", fromlist=["tree_flatten"]).tree_flatten(trainer.model.trainable_parameters()))
+    params = dict(tree_flatten(trainer.model.trainable_parameters()))
     want = {"params": len(params), "shapes": len({p.shape for p in params.values()}), 1: 1}[expected]
     step = trainer.make_step()
     emas = []

@@ -106,14 +106,12 @@ def validate(config: dict) -> None:
     check_consistency(config)
 
 
-def validate_variant(name: str, workload: dict, variant: str) -> None:
-    """A variant's overrides must give a workload entry that the schema accepts (types, enums, ranges)."""
+def validate_variant(name: str, workload: dict, variant: str, settings: dict) -> None:
+    """A variant's overridden ``settings`` must give a workload entry the schema accepts (types, enums, ranges)."""
     import jsonschema
 
     schema = _schema()
-    entry = {**workload, **workload_settings(workload)}
-    for key, value in (workload["variants"][variant] or {}).items():
-        set_dotted(entry, key, value)
+    entry = {**workload, **settings}
     validator = jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": f"#/$defs/{name}"})
     problem = _first_error(validator, entry, f"workloads.{name}.variants.{variant}")
     if problem:
@@ -143,7 +141,7 @@ def check_consistency(config: dict) -> None:
                 except ConfigError as err:
                     raise ConfigError(f"workloads.{name}.variants.{variant}: {err}") from None
             if overrides:
-                validate_variant(name, workload, variant)
+                validate_variant(name, workload, variant, settings)
             check = WORKLOAD_CHECKS.get(name)
             if check:
                 check(settings, f"workloads.{name}" + ("" if variant == "base" else f".variants.{variant}"))

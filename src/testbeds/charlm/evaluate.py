@@ -11,11 +11,9 @@ import numpy as np
 
 from testbeds.charlm.data import CharCorpus, validation_windows
 from testbeds.charlm.model import cross_entropy
-from testbeds.charlm.train import build_model, load_weights
+from testbeds.charlm.train import LN2, build_model, load_weights
 from testbeds.devices import resolve_mlx
 from testbeds.runio import final_checkpoint, read_json, write_final
-
-LN2 = math.log(2.0)
 
 
 def validation_ce(model, tokens: np.ndarray, ctx: int, batch: int) -> float:
