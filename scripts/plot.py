@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import _bootstrap  # noqa: F401
+import numpy as np
 import pandas as pd
 from testbeds.analysis import plots
 
@@ -15,6 +16,7 @@ def main() -> None:
     parser.add_argument("--workload", help="draw this workload's figures")
     parser.add_argument("--summary", action="store_true", help="draw the cross-workload figures")
     parser.add_argument("--oscillators", action="store_true", help="draw the lattice-oscillator figures (lot)")
+    parser.add_argument("--rollouts", action="store_true", help="draw the rollout figures (lds)")
     parser.add_argument("--tables", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True, help="figure directory")
     args = parser.parse_args()
@@ -40,12 +42,14 @@ def main() -> None:
                 plots.empty_figure(str(args.out / name), "no successful lattice run")
         print(f"{args.out}: oscillator figures for {args.workload}")
         return
+    if args.rollouts:
+        draw_rollouts(runs, args.workload, args.tables, args.out)
+        return
     curves = pd.read_csv(args.tables / "curves.csv", low_memory=False)
     curves = curves[curves["workload"] == args.workload]
-    metric = runs["curve_metric"].iloc[0]  # the metrics.csv column that tracks the primary metric
-    plots.learning_curves(curves, runs, metric, str(args.out / "learning_curves.png"))
+    plots.learning_curves(curves, runs, str(args.out / "learning_curves.png"))
     plots.final_metric(runs, str(args.out / "final_metric.png"))
-    plots.wallclock(curves, runs, metric, str(args.out / "wallclock.png"))
+    plots.wallclock(curves, runs, str(args.out / "wallclock.png"))
     buckets = [pd.read_csv(p).assign(run="/".join(p.parts[-4:-1]))
                for p in map(Path, runs["run_dir"] + "/kbeta_buckets.csv") if p.exists()]
     buckets = [b for b in buckets if not b.empty]
@@ -55,6 +59,29 @@ def main() -> None:
     else:
         plots.kbeta_diagnostics(buckets, str(args.out / "kbeta_diagnostics.png"))
     print(f"{args.out}: figures for {args.workload}")
+
+
+def draw_rollouts(runs: pd.DataFrame, workload: str, tables: Path, out: Path) -> None:
+    """score_t+h over seeds (and its table) and a few trajectories of the lowest seed, per variant."""
+    runs = runs[(runs["status"] == "ok") & runs["run_dir"].map(lambda d: Path(d, "rollout.csv").exists())]
+    if runs.empty:
+        for name in ("rollout_scores.png", "trajectories.png"):
+            plots.empty_figure(str(out / name), "no successful run with rollouts")
+        pd.DataFrame(columns=["workload", "variant", "optimizer", "seed", "h", "score"]).to_csv(
+            tables / f"rollouts_{workload}.csv", index=False)
+        return
+    keys = ["workload", "variant", "optimizer", "seed"]
+    table = pd.concat([pd.read_csv(Path(r.run_dir, "rollout.csv")).assign(**{k: getattr(r, k) for k in keys})
+                       for r in runs.itertuples()], ignore_index=True)
+    table[keys + ["h", "model_mse", "kf_mse", "score"]].to_csv(tables / f"rollouts_{workload}.csv", index=False)
+    plots.rollout_scores(table, str(out / "rollout_scores.png"))
+    seed = runs["seed"].min()
+    examples = []
+    for variant, group in runs[runs["seed"] == seed].groupby("variant", sort=True):
+        examples.append((variant, {r.optimizer: dict(np.load(Path(r.run_dir, "trajectories.npz")))
+                                   for r in group.itertuples()}))
+    plots.trajectories(examples, str(out / "trajectories.png"))
+    print(f"{out}: rollout figures")
 
 
 if __name__ == "__main__":

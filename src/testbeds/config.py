@@ -183,7 +183,27 @@ def check_lot(settings: dict, where: str) -> None:
         raise ConfigError(f"{where}.model.init_freq_range: [{low}, {high}] is empty")
 
 
-WORKLOAD_CHECKS = {"charlm": check_charlm, "sotalm": check_sotalm, "lot": check_lot}
+def check_lds(settings: dict, where: str) -> None:
+    data, model, e = settings["data"], settings["model"], settings["eval"]
+    P = model["patch_size"]
+    if model["d_model"] % model["n_head"] or (model["d_model"] // model["n_head"]) % 2:
+        raise ConfigError(f"{where}.model.n_head: d_model ({model['d_model']}) / n_head must be an even integer (RoPE)")
+    if data["task"] == "bigram" and P != 1:
+        raise ConfigError(f"{where}.model.patch_size: the bigram task takes tokens one by one (patch_size 1), not {P}")
+    for section, key, value in (("data", "seq_len", data["seq_len"]), ("eval", "rollout_warmup", e["rollout_warmup"]),
+                                ("eval", "rollout_horizon", e["rollout_horizon"])):
+        if value % P:
+            raise ConfigError(f"{where}.{section}.{key} ({value}) is not a multiple of model.patch_size ({P})")
+    tokens = max(data["seq_len"], e["rollout_warmup"] + e["rollout_horizon"]) // P + 1
+    if model["positional"] == "learned" and model["max_positions"] < tokens:
+        raise ConfigError(f"{where}.model.max_positions ({model['max_positions']}) is smaller than the {tokens} "
+                          "token positions that training and rollouts use")
+    if data["kf_burn_in"] >= data["kf_length"]:
+        raise ConfigError(f"{where}.data.kf_burn_in ({data['kf_burn_in']}) leaves no step of kf_length "
+                          f"({data['kf_length']}) to measure the Kalman MSE on")
+
+
+WORKLOAD_CHECKS = {"charlm": check_charlm, "sotalm": check_sotalm, "lot": check_lot, "lds": check_lds}
 
 SETTING_SECTIONS = ("data", "tokenizer", "model", "train", "eval")
 

@@ -70,3 +70,19 @@ rule plot_oscillators:
     shell:
         "python scripts/plot.py --oscillators --workload {wildcards.workload} --tables $(dirname {input.runs}) "
         "--out $(dirname {output.phases}) > {log} 2>&1"
+
+
+rule plot_rollouts:
+    input:
+        runs=rules.aggregate.output.runs,
+    output:
+        scores=report(f"{FIGURES}/rollout_scores.png", caption="../report/rollout_scores.rst", category="{workload}"),
+        trajectories=report(f"{FIGURES}/trajectories.png", caption="../report/trajectories.rst", category="{workload}"),
+        table=report(f"{TABLES}/rollouts_{{workload}}.csv", caption="../report/rollouts.rst", category="Tables"),
+    log:
+        "results/logs/plot/{workload}-rollouts.log",
+    conda:
+        "../../envs/analysis.yaml"
+    shell:
+        "python scripts/plot.py --rollouts --workload {wildcards.workload} --tables $(dirname {input.runs}) "
+        "--out $(dirname {output.scores}) > {log} 2>&1"

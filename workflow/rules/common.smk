@@ -35,23 +35,28 @@ def run_json(wildcards):
     return json.dumps(run_settings(wildcards), sort_keys=True)
 
 
-def data_sections():
-    """Every distinct data section of the grid (variants may change it), by directory key."""
+GENERATORS = {"lds"}  # workloads whose data a generator rule writes (the rest read a corpus, or make it in-job)
+
+
+def data_sections(corpus: bool):
+    """Every distinct data section of the grid (variants may change it), by directory key: the corpora
+    (sections with a "source") or the generated sets of GENERATORS."""
     sections = {}
     for r in RUNS:
         data = cfg.resolve_run(config, r["workload"], r["variant"], r["optimizer"], r["seed"])["data"]
-        if "source" in data:
+        if ("source" in data) if corpus else (r["workload"] in GENERATORS):
             sections[cfg.data_key(data)] = data
     return sections
 
 
-DATA = data_sections()
+DATA = data_sections(corpus=True)
+GENERATED = data_sections(corpus=False)
 
 
 def data_manifest(wildcards):
     """The file that marks a run's prepared data as done; its directory is the data directory."""
     run = run_settings(wildcards)
-    if "source" not in run["data"]:  # generated inside the training job (lot's copy-reverse task)
+    if "source" not in run["data"] and wildcards.workload not in GENERATORS:  # made inside the training job (lot)
         return []
     corpus = cfg.data_dir("results", wildcards.workload, run["data"])
     if "tokenizer" in run:
@@ -71,6 +76,7 @@ TABLES = "results/tables"
 FIGURES = "results/figures/{workload}"
 SUMMARY_FIGURES = "results/figures/summary"
 OSCILLATOR_WORKLOADS = {"lot"}  # workloads with lattice-oscillator figures
+ROLLOUT_WORKLOADS = {"lds"}  # workloads with rollout-score and trajectory figures
 
 
 def run_finals():
@@ -80,6 +86,7 @@ def run_finals():
 def final_outputs():
     figures = expand(f"{FIGURES}/learning_curves.png", workload=WORKLOADS)
     figures += [f"results/figures/{w}/phases.png" for w in WORKLOADS if w in OSCILLATOR_WORKLOADS]
+    figures += [f"results/figures/{w}/rollout_scores.png" for w in WORKLOADS if w in ROLLOUT_WORKLOADS]
     return run_finals() + [f"{TABLES}/runs.csv", f"{SUMMARY_FIGURES}/performance_profiles.png"] + figures
 
 

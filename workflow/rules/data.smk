@@ -19,6 +19,8 @@ rule slice_corpus:
         train="results/data/{workload}/{datakey}/train.txt",
         val="results/data/{workload}/{datakey}/val.txt",
         manifest="results/data/{workload}/{datakey}/manifest.json",
+    wildcard_constraints:
+        datakey="|".join(DATA) or "no-corpus",
     params:
         source=lambda wc: DATA[wc.datakey]["source"],
         sha256=lambda wc: DATA[wc.datakey]["sha256"] or "",
@@ -61,3 +63,19 @@ rule tokenize:
     shell:
         "python scripts/tokenize_corpus.py --tokenizer {input.tokenizer} --data $(dirname {input.corpus}) "
         "--out $(dirname {output.meta}) > {log} 2>&1"
+
+
+rule generate_lds:
+    output:
+        systems="results/data/lds/{datakey}/systems.npz",
+        manifest="results/data/lds/{datakey}/manifest.json",
+    wildcard_constraints:
+        datakey="|".join(GENERATED) or "nothing-generated",
+    params:
+        settings=lambda wc: json.dumps(GENERATED[wc.datakey], sort_keys=True),
+    log:
+        "results/logs/generate_lds/{datakey}.log",
+    conda:
+        "../../envs/jax.yaml"
+    shell:
+        "python scripts/generate_lds.py --settings {params.settings:q} --out $(dirname {output.manifest}) > {log} 2>&1"

@@ -18,23 +18,32 @@ def _source_note(runs: pd.DataFrame) -> str:
     return "data: " + "; ".join(sources) if sources else ""
 
 
-def learning_curves(curves: pd.DataFrame, runs: pd.DataFrame, metric: str, out: str) -> None:
-    """Train loss and the eval metric against step: mean over seeds with a 95% CI band per optimizer."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+def metric_groups(runs: pd.DataFrame, column: str = "curve_metric") -> list[tuple[str, list[str]]]:
+    """(metric, its variants): variants of one workload may have different metrics (lds: score | bigram)."""
+    return [(metric, sorted(group["variant"].unique())) for metric, group in runs.groupby(column, sort=True)]
+
+
+def learning_curves(curves: pd.DataFrame, runs: pd.DataFrame, out: str) -> None:
+    """Train loss and the eval metric against step: mean over seeds with a 95% CI band per optimizer;
+    one row per eval metric of the workload."""
+    groups = metric_groups(runs)
+    fig, axes = plt.subplots(len(groups), 2, figsize=(12, 4.5 * len(groups)), squeeze=False)
     variants = curves["variant"].nunique() > 1
-    hue = curves["optimizer"] + (" / " + curves["variant"] if variants else "")
-    for ax, column, title in ((axes[0], "train_loss", "train loss (nats, mean of logged window)"),
-                              (axes[1], metric, f"{metric} at each periodic evaluation")):
-        data = curves.dropna(subset=[column])
-        if data.empty:
-            ax.set_visible(False)
-            continue
-        sns.lineplot(data=data, x="step", y=column, hue=hue.loc[data.index], errorbar=("ci", 95),
-                     n_boot=1000, seed=0, ax=ax)
-        if data["step"].max() >= 100 * max(data["step"].min(), 1):  # two decades of steps: log-x shows both ends
-            ax.set_xscale("log")
-        ax.set_title(title)
-        ax.legend(title="optimizer")
+    for row, (metric, names) in zip(axes, groups):
+        part = curves[curves["variant"].isin(names)]
+        hue = part["optimizer"] + (" / " + part["variant"] if variants else "")
+        for ax, column, title in ((row[0], "train_loss", "train loss (mean of logged window)"),
+                                  (row[1], metric, f"{metric} at each periodic evaluation")):
+            data = part.dropna(subset=[column]) if column in part else part.iloc[:0]
+            if data.empty:
+                ax.set_visible(False)
+                continue
+            sns.lineplot(data=data, x="step", y=column, hue=hue.loc[data.index], errorbar=("ci", 95),
+                         n_boot=1000, seed=0, ax=ax)
+            if data["step"].max() >= 100 * max(data["step"].min(), 1):  # two decades of steps: log-x shows both
+                ax.set_xscale("log")
+            ax.set_title(title)
+            ax.legend(title="optimizer")
     fig.suptitle(f"{curves['workload'].iloc[0]}: learning curves (n seeds = {curves['seed'].nunique()}) — "
                  f"{_source_note(runs)}", fontsize=10)
     fig.tight_layout()
@@ -43,27 +52,33 @@ def learning_curves(curves: pd.DataFrame, runs: pd.DataFrame, metric: str, out: 
 
 
 def final_metric(runs: pd.DataFrame, out: str) -> None:
-    """Final primary metric per optimizer: box + one dot per seed; diverged runs marked and counted."""
-    metric, direction = runs["primary_metric"].iloc[0], runs["direction"].iloc[0]
-    label = runs["optimizer"] + (" / " + runs["variant"] if runs["variant"].nunique() > 1 else "")
-    data = runs.assign(label=label)
-    ok = data[data["status"] == "ok"]
-    order = sorted(data["label"].unique())
-    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(order)), 4.5))
-    if not ok.empty:
-        sns.boxplot(data=ok, x="label", y="primary_value", order=order, color="0.9", ax=ax, showfliers=False)
-        sns.stripplot(data=ok, x="label", y="primary_value", order=order, hue="label", size=7, ax=ax, legend=False)
-    diverged = data[data["status"] != "ok"].groupby("label").size()
-    top = ok["primary_value"].max() if not ok.empty else 1.0
-    for i, name in enumerate(order):
-        if diverged.get(name, 0):
-            ax.scatter([i], [top], marker="x", color="red", s=80, zorder=5)
-            ax.annotate(f"{diverged[name]} diverged", (i, top), textcoords="offset points", xytext=(0, 8),
-                        ha="center", color="red")
-    better = "lower is better" if direction == "min" else "higher is better"
-    ax.set(xlabel="optimizer", ylabel=f"{metric} ({better})",
-           title=f"{runs['workload'].iloc[0]}: final {metric} per seed — {_source_note(runs)}")
-    ax.title.set_fontsize(9)
+    """Final primary metric per optimizer: box + one dot per seed; diverged runs marked and counted;
+    one panel per primary metric of the workload."""
+    groups = metric_groups(runs, "primary_metric")
+    widths = [max(5, 1.6 * runs[runs["variant"].isin(names)].groupby(["optimizer", "variant"]).ngroups)
+              for _, names in groups]
+    fig, axes = plt.subplots(1, len(groups), figsize=(sum(widths), 4.5), squeeze=False,
+                             gridspec_kw={"width_ratios": widths})
+    for ax, (metric, names) in zip(axes[0], groups):
+        part = runs[runs["variant"].isin(names)]
+        label = part["optimizer"] + (" / " + part["variant"] if runs["variant"].nunique() > 1 else "")
+        data = part.assign(label=label)
+        ok = data[data["status"] == "ok"]
+        order = sorted(data["label"].unique())
+        if not ok.empty:
+            sns.boxplot(data=ok, x="label", y="primary_value", order=order, color="0.9", ax=ax, showfliers=False)
+            sns.stripplot(data=ok, x="label", y="primary_value", order=order, hue="label", size=7, ax=ax,
+                          legend=False)
+        diverged = data[data["status"] != "ok"].groupby("label").size()
+        top = ok["primary_value"].max() if not ok.empty else 1.0
+        for i, name in enumerate(order):
+            if diverged.get(name, 0):
+                ax.scatter([i], [top], marker="x", color="red", s=80, zorder=5)
+                ax.annotate(f"{diverged[name]} diverged", (i, top), textcoords="offset points", xytext=(0, 8),
+                            ha="center", color="red")
+        better = "lower is better" if data["direction"].iloc[0] == "min" else "higher is better"
+        ax.set(xlabel="optimizer", ylabel=f"{metric} ({better})", title=f"final {metric} per seed")
+    fig.suptitle(f"{runs['workload'].iloc[0]}: final primary metric — {_source_note(runs)}", fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -93,15 +108,17 @@ def kbeta_diagnostics(buckets: pd.DataFrame, out: str, max_steps: int = 8) -> No
     plt.close(fig)
 
 
-def wallclock(curves: pd.DataFrame, runs: pd.DataFrame, metric: str, out: str) -> None:
+def wallclock(curves: pd.DataFrame, runs: pd.DataFrame, out: str) -> None:
     """The eval metric against wall-clock seconds, one line per run, coloured by optimizer."""
-    data = curves.dropna(subset=[metric])
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    sns.lineplot(data=data, x="wall_seconds", y=metric, hue="optimizer", units="seed", estimator=None,
-                 style="variant" if data["variant"].nunique() > 1 else None, ax=ax, alpha=0.8)
-    ax.set(xlabel="wall-clock seconds (training and periodic evaluation)", ylabel=metric,
-           title=f"{runs['workload'].iloc[0]}: {metric} against wall-clock time, one line per seed")
-    ax.title.set_fontsize(10)
+    groups = metric_groups(runs)
+    fig, axes = plt.subplots(1, len(groups), figsize=(7 * len(groups), 4.5), squeeze=False)
+    for ax, (metric, names) in zip(axes[0], groups):
+        data = curves[curves["variant"].isin(names)].dropna(subset=[metric])
+        sns.lineplot(data=data, x="wall_seconds", y=metric, hue="optimizer", units="seed", estimator=None,
+                     style="variant" if data["variant"].nunique() > 1 else None, ax=ax, alpha=0.8)
+        ax.set(xlabel="wall-clock seconds (training and periodic evaluation)", ylabel=metric,
+               title=f"{runs['workload'].iloc[0]}: {metric} against wall-clock time, one line per seed")
+        ax.title.set_fontsize(10)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -149,6 +166,47 @@ def order_parameter(curves: pd.DataFrame, out: str) -> None:
            title="lot: synchronisation of the lattice heads during training")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def rollout_scores(table: pd.DataFrame, out: str) -> None:
+    """score_t+h (model error / Kalman error at horizon h) per optimizer: mean over seeds, 95% CI band;
+    one panel per variant. 1.0 is the Kalman filter's open-loop forecast."""
+    variants = sorted(table["variant"].unique())
+    fig, axes = plt.subplots(1, len(variants), figsize=(6 * len(variants), 4.5), squeeze=False, sharey=True)
+    for ax, variant in zip(axes[0], variants):
+        sns.lineplot(data=table[table["variant"] == variant], x="h", y="score", hue="optimizer",
+                     errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
+        ax.axhline(1.0, color="black", lw=0.8, ls="--", label="Kalman filter")
+        ax.set(xlabel="horizon h (steps after the observed warm-up)", ylabel="score_t+h = MSE / KF-MSE",
+               title=f"{variant}: rollout error relative to the Kalman filter")
+        ax.legend(title="optimizer")
+    fig.suptitle(f"{table['workload'].iloc[0]}: open-loop rollouts (n seeds = {table['seed'].nunique()})",
+                 fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def trajectories(examples: list[tuple[str, dict[str, dict]]], out: str, shown: int = 3) -> None:
+    """Rollout trajectories, first observed dimension: the truth, the Kalman forecast and each optimizer's
+    model. ``examples``: (variant, {optimizer: arrays of trajectories.npz}) for one seed."""
+    columns = min(shown, min(len(next(iter(arrays.values()))["observed"]) for _, arrays in examples))
+    fig, axes = plt.subplots(len(examples), columns, figsize=(5 * columns, 3.2 * len(examples)), squeeze=False)
+    for row, (variant, arrays) in zip(axes, examples):
+        first = next(iter(arrays.values()))
+        W = int(first["warmup"])
+        for i, ax in enumerate(row[:columns]):
+            t = np.arange(len(first["observed"][i]))
+            ax.plot(t, first["observed"][i, :, 0], color="black", lw=1, label="observed")
+            ax.plot(t[W:], first["kalman"][i, :, 0], color="0.5", lw=1.5, ls="--", label="Kalman forecast")
+            for optimizer, a in sorted(arrays.items()):
+                ax.plot(t[W:], a["model"][i, :, 0], lw=1.2, label=f"model ({optimizer})")
+            ax.axvline(W - 0.5, color="0.7", lw=0.8)
+            ax.set(title=f"{variant}: sequence {i}", xlabel="step", ylabel="y[0]")
+        row[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
     plt.close(fig)
 
 

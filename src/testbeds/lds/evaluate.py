@@ -1,0 +1,101 @@
+"""Final evaluation of an lds run: teacher-forced score on fresh sequences and autoregressive rollouts.
+
+lds: score = model MSE / Kalman MSE on the same sequences and steps (1.0 = Kalman-optimal); rollouts
+of ``rollout_horizon`` steps after ``rollout_warmup`` observed ones, the model feeding back its own
+predictions through its KV cache and the Kalman filter forecasting open-loop from x̂_{W|W}:
+score_t+h = mean model error² at h / mean KF error² at h, written to rollout.csv, with a few
+trajectories in trajectories.npz for the figure.
+bigram: cross-entropy minus the entropy floor (primary), accuracy, perplexity; sampled rollouts from
+one-token prompts give the KL between sampled and true transition rows (and the same statistic for
+samples of the true chain, the floor that finite sampling sets).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from testbeds.devices import resolve_jax
+from testbeds.lds import systems
+from testbeds.lds.model import generate
+from testbeds.lds.task import Evaluator, Task, build_model, load_item, system_index
+from testbeds.lds.train import load_params
+from testbeds.runio import atomic_write_bytes, atomic_write_text, final_checkpoint, read_json, write_final
+
+FINAL_KEY = 7  # evaluation sequences differ from the training stream and the periodic evaluation batch
+REPORTED_HORIZONS = (1, 2, 8, 16, 32, 64)
+
+
+def rollout_lds(task: Task, params, key, e: dict) -> tuple[list[dict], dict[str, np.ndarray]]:
+    d = task.run["data"]
+    W, H, n = e["rollout_warmup"], e["rollout_horizon"], e["rollout_sequences"]
+    ys = np.asarray(task.sample(key, n, W + H), dtype=np.float64)
+    model = np.concatenate([np.asarray(generate(task.model, params, ys[i : i + 256, :W].astype(np.float32), H))
+                            for i in range(0, n, 256)])
+    Q, R = systems.noise_covariances(d["dim_x"], d["dim_y"], d["sigma"], d["obs_noise"])
+    _, _, kf = systems.kalman_filter(task.item["A"], task.item["C"], Q, R, ys[:, :W], horizon=H)
+    truth = ys[:, W:]
+    model_mse, kf_mse = ((model - truth) ** 2).mean(axis=(0, 2)), ((kf - truth) ** 2).mean(axis=(0, 2))
+    rows = [{"h": h + 1, "model_mse": float(model_mse[h]), "kf_mse": float(kf_mse[h]),
+             "score": float(model_mse[h] / kf_mse[h])} for h in range(H)]
+    k = e["trajectories"]
+    return rows, {"observed": ys[:k], "model": model[:k], "kalman": kf[:k], "warmup": np.array(W)}
+
+
+def rollout_bigram(task: Task, params, key, e: dict) -> dict:
+    P = task.item["P"]
+    k_prompt, k_sample = jax.random.split(key)
+    prompts = jax.random.randint(k_prompt, (e["rollout_sequences"], 1), 0, len(P))
+    tokens = np.concatenate([np.asarray(prompts), np.asarray(generate(task.model, params, prompts,
+                                                                      e["rollout_horizon"], k_sample))], axis=1)
+    true_chain = systems.sample_chain(np.random.default_rng(FINAL_KEY), P, *tokens.shape)
+    mode = P.argmax(axis=1)
+    return {"sampled_kl": systems.empirical_kl(P, tokens, e["min_count"]),
+            "sampled_kl_true_chain": systems.empirical_kl(P, true_chain, e["min_count"]),
+            "mode_accuracy": float(np.mean(tokens[:, 1:] == mode[tokens[:, :-1]]))}
+
+
+def rollout_table(rows: list[dict]) -> str:
+    lines = ["h,model_mse,kf_mse,score"] + [f"{r['h']},{r['model_mse']!r},{r['kf_mse']!r},{r['score']!r}" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def evaluate(run_dir: Path, data_dir: Path) -> dict:
+    """Write final.json (and for lds rollout.csv, trajectories.npz) from the run's last checkpoint."""
+    run_dir = Path(run_dir)
+    prov, summary = read_json(run_dir / "provenance.json"), read_json(run_dir / "train.json")
+    run, e = prov["config"], prov["config"]["eval"]
+    kind = run["data"]["task"]
+    primary = "score" if kind == "lds" else "ce_excess"
+    status, metrics, seconds = summary["status"], {}, None
+    if status == "ok":
+        resolve_jax(run["device"], run["threads"])
+        task = Task(run, load_item(data_dir, system_index(run)), build_model(run))
+        params = load_params(run, task, final_checkpoint(run_dir, prov, summary))
+        key = jax.random.PRNGKey(FINAL_KEY)
+        started = time.perf_counter()
+        metrics = Evaluator(task, key, e["sequences"])(params)
+        seconds = time.perf_counter() - started
+        if kind == "lds":
+            rows, trajectories = rollout_lds(task, params, jax.random.fold_in(key, 1), e)
+            metrics.update({f"score_t+{h}": rows[h - 1]["score"] for h in REPORTED_HORIZONS if h <= len(rows)})
+            metrics["rollout_score_mean"] = float(np.mean([r["score"] for r in rows]))
+            atomic_write_text(run_dir / "rollout.csv", rollout_table(rows))
+            import io
+
+            buffer = io.BytesIO()
+            np.savez_compressed(buffer, **trajectories)
+            atomic_write_bytes(run_dir / "trajectories.npz", buffer.getvalue())
+        else:
+            metrics["perplexity"] = math.exp(metrics["ce"])
+            metrics.update(rollout_bigram(task, params, jax.random.fold_in(key, 1), e))
+        if not math.isfinite(metrics[primary]):
+            status = "diverged"
+    sequences = e["sequences"] * run["data"]["seq_len"]
+    return write_final(run_dir, prov, summary, status=status, primary=primary, curve=primary, direction="min",
+                       metrics=metrics, data_source=prov["data"]["label"],
+                       throughput={"eval_tokens_per_second": sequences / seconds if seconds else None})

@@ -1,0 +1,132 @@
+"""Training of the lds workload (seed 002) in JAX/Flax/Optax.
+
+A jit-compiled step draws a fresh batch of the run's system (or chain) from a key folded with the step
+number, so a resumed run sees the same batches as an uninterrupted one. Optimiser: global-norm clipping
+then the registry's optimiser (AdamW, Adam or Kβ) on a linear warm-up + cosine learning-rate schedule.
+The loop (``testbeds.loop.TrainLoop``) writes the run contract; checkpoints hold params and optimiser
+state (flax.serialization msgpack).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import serialization
+
+from testbeds.devices import resolve_jax
+from testbeds.lds.model import count_parameters
+from testbeds.lds.task import Evaluator, Task, build_model, load_item, system_index
+from testbeds.loop import TrainLoop, say
+from testbeds.optim.kbeta_optax import bucket_diagnostics
+from testbeds.optim.registry import make_optimizer
+
+EVAL_COLUMNS = {"lds": ["score", "mse"], "bigram": ["ce_excess", "ce", "accuracy"]}
+
+
+def schedule(train: dict) -> optax.Schedule:
+    """Linear warm-up from 0 to lr, then cosine decay to min_lr_frac · lr at the last step."""
+    return optax.warmup_cosine_decay_schedule(0.0, train["lr"], train["warmup_steps"], train["steps"],
+                                              end_value=train["lr"] * train["min_lr_frac"])
+
+
+def optimizer(run: dict) -> optax.GradientTransformation:
+    t = run["train"]
+    return optax.chain(optax.clip_by_global_norm(t["clip"]), make_optimizer("jax", run["optimizer"], schedule(t)))
+
+
+def init_params(run: dict, task: Task):
+    example = task.sample(jax.random.PRNGKey(0), 1)
+    key = jax.random.fold_in(jax.random.PRNGKey(run["seed"]), 2)
+    if task.kind == "lds":
+        return task.model.init(key, example[:, : -task.patch], prepend=True)["params"]
+    return task.model.init(key, example[:, :-1])["params"]
+
+
+def eval_key(run: dict):
+    return jax.random.fold_in(jax.random.PRNGKey(run["train"]["fixed_eval_seed"]), 1)
+
+
+class Trainer(TrainLoop):
+    packages = ["jax", "jaxlib", "flax", "optax", "numpy", "scipy"]
+
+    def __init__(self, run: dict, data_dir: Path, run_dir: Path, log=say):
+        super().__init__(run, run_dir, resolve_jax(run["device"], run["threads"]), log)
+        t, d = self.settings, run["data"]
+        self.eval_columns = EVAL_COLUMNS[d["task"]]
+        self.index = system_index(run)
+        self.task = Task(run, load_item(data_dir, self.index), build_model(run))
+        self.manifest = {**_read_manifest(data_dir), "system_index": self.index}
+        self.params = init_params(run, self.task)
+        self.tx = optimizer(run)
+        self.opt_state = self.tx.init(self.params)
+        self.lr = schedule(t)
+        self.evaluator = Evaluator(self.task, eval_key(run), t["eval_batch"])
+        base = jax.random.PRNGKey(run["seed"])
+        self.data_key, self.dropout_key = jax.random.fold_in(base, 0), jax.random.fold_in(base, 1)
+        self.step_fn = jax.jit(self.make_step(), donate_argnums=(0, 1))
+        self.tokens_per_step = t["batch"] * d["seq_len"]
+
+    def make_step(self):
+        task, tx, batch_size = self.task, self.tx, self.settings["batch"]
+
+        def step(params, opt_state, step_index):
+            batch = task.sample(jax.random.fold_in(self.data_key, step_index), batch_size)
+            dropout = jax.random.fold_in(self.dropout_key, step_index)
+            loss, grads = jax.value_and_grad(task.loss)(params, batch, dropout, True)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return optax.apply_updates(params, updates), opt_state, loss
+
+        return step
+
+    # ------------------------------------------------------------------ hooks
+    def learning_rate(self) -> float:
+        return float(self.lr(self.step))
+
+    def train_step(self) -> tuple[float, int, dict]:
+        self.params, self.opt_state, loss = self.step_fn(self.params, self.opt_state, jnp.int32(self.step))
+        return float(loss), self.tokens_per_step, {}
+
+    def evaluate(self) -> dict:
+        metrics = self.evaluator(self.params)
+        return {k: metrics[k] for k in self.eval_columns}
+
+    def write_state(self, directory: Path) -> None:
+        (directory / "state.msgpack").write_bytes(serialization.to_bytes({"params": self.params, "opt": self.opt_state}))
+
+    def read_state(self, directory: Path, meta: dict) -> None:
+        target = {"params": self.params, "opt": self.opt_state}
+        state = serialization.from_bytes(target, (directory / "state.msgpack").read_bytes())
+        self.params, self.opt_state = state["params"], state["opt"]
+
+    def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
+        return bucket_diagnostics(self.opt_state)
+
+    def describe(self) -> dict:
+        item = self.task.item
+        extra = ({"kf_mse": float(item["kf_mse"]), "spectral_radius": float(item["spectral_radius"])}
+                 if self.task.kind == "lds" else {"entropy_floor": float(item["entropy_floor"])})
+        return {"parameters": count_parameters(self.params), "system_index": self.index, **extra}
+
+    def data_manifest(self) -> dict:
+        return self.manifest
+
+
+def _read_manifest(data_dir: Path) -> dict:
+    from testbeds.runio import read_json
+
+    return read_json(Path(data_dir) / "manifest.json")
+
+
+def load_params(run: dict, task: Task, directory: Path):
+    """The params of a checkpoint directory written by ``Trainer.write_state``."""
+    params = init_params(run, task)
+    opt_state = optimizer(run).init(params)
+    state = serialization.from_bytes({"params": params, "opt": opt_state}, (directory / "state.msgpack").read_bytes())
+    return state["params"]
+
+
+def train(run: dict, data_dir: Path, run_dir: Path, log=say) -> dict:
+    return Trainer(run, data_dir, run_dir, log).train()
