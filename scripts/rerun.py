@@ -31,6 +31,8 @@ def same_data(a: dict, b: dict) -> bool:
 
 def prepared_data(run: dict, recorded: dict, results: Path, scratch: Path) -> Path | None:
     """The run's data directory: the pipeline's own if its checksums match the record, else rebuilt."""
+    if run["workload"] == "lds":
+        return generated_data(run, recorded, results, scratch)
     if "source" not in run["data"]:
         return None  # generated inside the training job
     tokenizer = run.get("tokenizer")
@@ -52,6 +54,20 @@ def prepared_data(run: dict, recorded: dict, results: Path, scratch: Path) -> Pa
         raise SystemExit(f"error: the data rebuilt from {corpus['label']} differs from the recorded one "
                          f"(train sha256 {rebuilt['train_sha256']} != {recorded['train_sha256']})")
     return target
+
+
+def generated_data(run: dict, recorded: dict, results: Path, scratch: Path) -> Path:
+    """A generated data set (lds): the pipeline's own if its checksum matches the record, else regenerated."""
+    from testbeds.lds.systems import write_dataset
+
+    target = cfg.data_dir(results, run["workload"], run["data"])
+    if (target / "manifest.json").exists() and read_json(target / "manifest.json")["sha256"] == recorded["sha256"]:
+        return target
+    rebuilt = write_dataset(run["data"], scratch / "data")
+    if rebuilt["sha256"] != recorded["sha256"]:
+        raise SystemExit(f"error: the regenerated data set differs from the recorded one "
+                         f"(sha256 {rebuilt['sha256']} != {recorded['sha256']})")
+    return scratch / "data"
 
 
 def numbers(run_dir: Path) -> list[dict]:

@@ -60,26 +60,33 @@ def test_bad_config_is_rejected_before_any_job(workflow_copy, tmp_path):
 def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     cfg = ("--configfile", "config/test.yaml")
     assert planned_jobs(workflow_copy, *cfg) == {
-        "slice_corpus": 2, "train_tokenizer": 1, "tokenize": 1, "train": 8, "evaluate": 8, "aggregate": 1,
-        "plot_workload": 3, "plot_oscillators": 1, "plot_summary": 1, "all": 1}
+        "slice_corpus": 2, "train_tokenizer": 1, "tokenize": 1, "generate_lds": 2, "train": 14, "evaluate": 14,
+        "aggregate": 1, "plot_workload": 4, "plot_oscillators": 1, "plot_rollouts": 1, "plot_summary": 1, "all": 1}
     snakemake(workflow_copy, "--cores", "2", *cfg)
     runs = pd.read_csv(workflow_copy / "results" / "tables" / "runs.csv")
-    assert len(runs) == 8 and (runs["status"] == "ok").all()
+    assert len(runs) == 14 and (runs["status"] == "ok").all()
     assert set(runs.loc[runs["workload"] == "lot", "variant"]) == {"lattice", "vanilla"}
-    assert runs.loc[runs["workload"] != "lot", "data_source"].str.startswith("embedded").all()
+    assert runs.loc[runs["workload"].isin(["charlm", "sotalm"]), "data_source"].str.startswith("embedded").all()
+    assert runs.loc[runs["workload"] == "lds", "data_source"].str.startswith("generated").all()
+    lds = runs[runs["workload"] == "lds"].set_index("variant")
+    assert set(lds.loc["bigram", "primary_metric"]) == {"ce_excess"} and set(lds.loc["base", "primary_metric"]) == {"score"}
+    for name in ("rollout_scores.png", "trajectories.png"):
+        assert (workflow_copy / "results" / "figures" / "lds" / name).stat().st_size > 1000
+    rollouts = pd.read_csv(workflow_copy / "results" / "tables" / "rollouts_lds.csv")
+    assert set(rollouts["variant"]) == {"base", "patch4"} and rollouts["h"].max() == 8
     assert (runs.loc[runs["workload"] == "lot", "data_source"] == "copy-reverse (generated)").all()
     for name in ("phases.png", "order_parameter.png"):
         assert (workflow_copy / "results" / "figures" / "lot" / name).stat().st_size > 1000
-    for workload in ("charlm", "sotalm", "lot"):
+    for workload in ("charlm", "sotalm", "lot", "lds"):
         for name in ("learning_curves.png", "final_metric.png", "wallclock.png", "kbeta_diagnostics.png"):
             assert (workflow_copy / "results" / "figures" / workload / name).stat().st_size > 1000
     assert (workflow_copy / "results" / "figures" / "summary" / "performance_profiles.png").exists()
     tables = workflow_copy / "results" / "tables"
     summary = pd.read_csv(tables / "summary.csv")
-    assert len(summary) == 8 and (summary["ci_method"] == "none (n=1)").all()  # one seed: no interval, said so
+    assert len(summary) == 14 and (summary["ci_method"] == "none (n=1)").all()  # one seed: no interval, said so
     comparisons = pd.read_csv(tables / "comparisons.csv")
-    assert (comparisons["optimizer"] == "kbeta").all() and len(comparisons) == 4
-    assert list(comparisons["baseline"]) == ["adam95", "adamw", "adamw", "adamw"]
+    assert (comparisons["optimizer"] == "kbeta").all() and len(comparisons) == 7
+    assert list(comparisons["baseline"]) == ["adam95"] + ["adamw"] * 6
     samples = pd.read_csv(tables / "samples.csv")
     assert set(samples["workload"]) == {"sotalm"} and samples["continuation"].notna().all()
     run_dir = workflow_copy / "results" / "runs" / "charlm" / "base" / "kbeta" / "seed0"
@@ -89,7 +96,7 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
 
     edit_test_config(workflow_copy, lambda c: c["grid"].update(seeds=[0, 1]))
     added = planned_jobs(workflow_copy, *cfg)
-    assert added["train"] == 8 and added["evaluate"] == 8  # only the new seed's runs
+    assert added["train"] == 14 and added["evaluate"] == 14 and "generate_lds" not in added  # only the new runs
     target = "results/runs/charlm/base/kbeta/seed1/final.json"
     assert planned_jobs(workflow_copy, target, *cfg) == {"train": 1, "evaluate": 1}
 

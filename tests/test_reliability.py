@@ -56,6 +56,10 @@ BAD_CONFIGS = [
     ("lattice shape does not hold the heads", "workloads: {lot: {model: {lattice_shape: [3, 3]}}}", "lattice_shape"),
     ("unknown attention", "workloads: {lot: {variants: {odd: {model.attention: mystery}}}}", "mystery"),
     ("steps and epochs both set", "workloads: {sotalm: {train: {epochs: 2}}}", "epochs"),
+    ("patch size does not divide the sequence", "workloads: {lds: {model: {patch_size: 3}}}", "patch_size"),
+    ("unknown matrix structure", "workloads: {lds: {data: {structure: toeplitz}}}", "toeplitz"),
+    ("lambda of 1 (unstable)", "workloads: {lds: {data: {lambda: 1.0}}}", "lambda"),
+    ("too few learned positions", "workloads: {lds: {model: {positional: learned, max_positions: 8}}}", "max_positions"),
 ]
 
 
