@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Matmul peak per framework on this machine: MLX (bundled BLAS), MLX (optimised BLAS), torch.
+"""Matmul peak per framework on this machine: MLX (bundled BLAS), MLX (optimised BLAS), torch, JAX (XLA).
 
 Each measurement runs in its own process (the BLAS is chosen at process start). Prints one table
 with GFLOP/s and the ratio to torch, and writes it to results/benchmarks/matmul.csv.
@@ -41,6 +41,13 @@ def worker(framework: str, n: int, repeats: int) -> dict:
         with torch.no_grad():
             value = gflops(lambda: a @ b, lambda r: r, n, repeats)
         return {"gflops": value, "blas": "torch bundled (" + torch.__config__.show().split("BLAS_INFO=")[-1].split(",")[0] + ")"}
+    if framework == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        a = jax.random.normal(jax.random.PRNGKey(0), (n, n))
+        matmul = jax.jit(lambda x: x @ x)
+        return {"gflops": gflops(lambda: matmul(a), lambda r: r.block_until_ready(), n, repeats), "blas": "XLA (Eigen)"}
     import mlx.core as mx
 
     a, b = mx.random.normal((n, n)), mx.random.normal((n, n))
@@ -54,7 +61,7 @@ def measure(kind: str, n: int, threads: int, repeats: int) -> dict:
     env = dict(os.environ, **thread_env(threads))
     env.pop("LD_PRELOAD", None)
     env.pop("TESTBEDS_BLAS", None)
-    framework = "torch" if kind == "torch" else "mlx"
+    framework = kind if kind in ("torch", "jax") else "mlx"
     if kind == "mlx-fast":
         lib = find_fast_blas()
         if lib is None:
@@ -62,6 +69,8 @@ def measure(kind: str, n: int, threads: int, repeats: int) -> dict:
         env.update(LD_PRELOAD=lib, TESTBEDS_BLAS=lib)
     if kind == "torch":
         env["TORCH_NUM_THREADS"] = str(threads)
+    if kind == "jax":  # the flags testbeds.devices.resolve_jax sets for a job of this many threads
+        env["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={threads}"
     code = (f"import sys; sys.path.insert(0, {str(REPO / 'benchmarks')!r}); import matmul, json;"
             f"import os; os.environ.get('TORCH_NUM_THREADS') and __import__('torch').set_num_threads({threads});"
             f"print(json.dumps(matmul.worker({framework!r}, {n}, {repeats})))")
@@ -78,7 +87,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for threads in sorted(set(args.threads)):
-        results = {kind: measure(kind, args.n, threads, args.repeats) for kind in ("mlx-bundled", "mlx-fast", "torch")}
+        results = {kind: measure(kind, args.n, threads, args.repeats) for kind in ("mlx-bundled", "mlx-fast", "torch", "jax")}
         torch_peak = results["torch"]["gflops"]
         for kind, result in results.items():
             rows.append({"framework": kind, "threads": threads, "n": args.n, "gflops": round(result["gflops"], 1),

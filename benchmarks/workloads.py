@@ -6,7 +6,7 @@ Each measurement is a real run of scripts/train.py in its own process (the way t
 the job overhead (process start, imports, data, model build, compile, the evaluations at the first and last
 step, checkpoints) is the process wall time minus the time spent in training steps.
 
-    python benchmarks/workloads.py [--steps 40] [--threads 1] [--workloads charlm sotalm lot]
+    python benchmarks/workloads.py [--steps 40] [--threads 1] [--workloads charlm sotalm lot lds heat2d]
 
 MFU = analytic FLOPs per token (6 N + 12 L d T, the usual dense-transformer count) x tokens/s / peak.
 Writes results/benchmarks/workloads.csv.
@@ -38,23 +38,56 @@ BENCH = {  # dotted overrides giving a matmul-dominated model of each workload
                "train.batch": 8},
     "lot": {"model.d_model": 256, "model.n_layer": 4, "model.n_head": 8, "model.lattice_shape": [2, 4],
             "data.prefix_len": 64, "data.vocab_size": 256, "train.batch": 16},
+    "lds": {"model.d_model": 256, "model.n_layer": 4, "model.n_head": 4, "data.seq_len": 256, "train.batch": 8,
+            "train.warmup_steps": 1},
+    "heat2d": {"model.dim": 256, "model.layers": 4, "model.heads": 4, "model.mlp": 1024, "data.nx": 16,
+               "data.ny": 16, "model.patch": 4},  # 16 patches x 16 frames = 256 tokens
 }
-PEAK_KIND = {"mlx": "mlx-fast", "torch": "torch"}
+PEAK_KIND = {"mlx": "mlx-fast", "torch": "torch", "jax": "jax"}
 
 
 def sequence_length(run: dict) -> int:
+    """Tokens per sequence (heat2d: frames x patches)."""
     model, data = run["model"], run["data"]
+    if run["workload"] == "heat2d":
+        return data["frames"] * (data["nx"] // model["patch"]) * (data["ny"] // model["patch"])
+    if run["workload"] == "lds":
+        return data["seq_len"] // model["patch_size"]
     return model.get("ctx") or model.get("seq_len") or 2 * data["prefix_len"]
 
 
 def flops_per_token(run: dict, parameters: int, vocab: int) -> float:
     """Lookup tables (token embedding, learned positions) do no matmul work; the output head does."""
     m = run["model"]
-    lookups = vocab * m["d_model"] + (0 if run["workload"] == "sotalm" else sequence_length(run) * m["d_model"])
-    return 6 * (parameters - lookups) + 12 * m["n_layer"] * m["d_model"] * sequence_length(run)
+    width, layers = m.get("d_model") or m["dim"], m.get("n_layer") or m["layers"]
+    lookups = {"sotalm": vocab * width, "heat2d": 0, "lds": 0}.get(run["workload"], (vocab + sequence_length(run)) * width)
+    return 6 * (parameters - lookups) + 12 * layers * width * sequence_length(run)
+
+
+def steps_settings(run: dict, steps: int) -> dict:
+    """Dotted overrides for about ``steps`` training steps, evaluated and checkpointed once at the end."""
+    if run["workload"] == "heat2d":  # counted in epochs of the training split
+        from testbeds.heat2d.data import split_sizes
+
+        per_epoch = split_sizes(run["data"]["samples"], run["data"]["split"])["train"] // run["train"]["batch"]
+        steps = max(1, round(steps / per_epoch)) * per_epoch
+        length = {"train.epochs": steps // per_epoch}
+    else:
+        length = {"train.steps": steps}
+    return {**length, "train.eval_every": steps, "train.log_every": steps, "train.checkpoint_every": steps}
 
 
 def prepare_data(run: dict, scratch: Path) -> str:
+    if run["workload"] == "lds":
+        from testbeds.lds.systems import write_dataset
+
+        write_dataset(run["data"], scratch / "data")
+        return str(scratch / "data")
+    if run["workload"] == "heat2d":
+        from testbeds.heat2d.data import prepare
+
+        prepare(run["data"], scratch / "data", log=lambda message: None)
+        return str(scratch / "data")
     if "source" not in run["data"]:
         return ""
     from testbeds.data.corpus import slice_corpus
@@ -83,7 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--workloads", nargs="+", default=["charlm", "sotalm", "lot"])
+    parser.add_argument("--workloads", nargs="+", default=["charlm", "sotalm", "lot", "lds", "heat2d"])
     parser.add_argument("--out", type=Path, default=REPO / "results" / "benchmarks" / "workloads.csv")
     args = parser.parse_args()
     config = cfg.load_config([cfg.DEFAULT_CONFIG])
@@ -95,8 +128,9 @@ def main() -> None:
         optimizer = entry.get("baseline") or entry["optimizers"][0]
         for size, overrides in (("default", {}), ("bench", BENCH[workload])):
             run = cfg.resolve_run(config, workload, variant, optimizer, 0)
-            for key, value in {**overrides, "train.steps": args.steps, "train.eval_every": args.steps,
-                               "train.log_every": args.steps, "train.checkpoint_every": args.steps}.items():
+            for key, value in overrides.items():
+                cfg.set_dotted(run, key, value)
+            for key, value in steps_settings(run, args.steps).items():
                 cfg.set_dotted(run, key, value)
             run["threads"] = args.threads
             with tempfile.TemporaryDirectory() as scratch:

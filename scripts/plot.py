@@ -17,6 +17,8 @@ def main() -> None:
     parser.add_argument("--summary", action="store_true", help="draw the cross-workload figures")
     parser.add_argument("--oscillators", action="store_true", help="draw the lattice-oscillator figures (lot)")
     parser.add_argument("--rollouts", action="store_true", help="draw the rollout figures (lds)")
+    parser.add_argument("--frames", action="store_true", help="draw the predicted-frame figures (heat2d)")
+    parser.add_argument("--gif", action="store_true", help="with --frames: also an animated GIF per run of the lowest seed")
     parser.add_argument("--tables", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True, help="figure directory")
     args = parser.parse_args()
@@ -41,6 +43,9 @@ def main() -> None:
             for name in ("phases.png", "order_parameter.png"):
                 plots.empty_figure(str(args.out / name), "no successful lattice run")
         print(f"{args.out}: oscillator figures for {args.workload}")
+        return
+    if args.frames:
+        draw_frames(runs, args.workload, args.tables, args.out, args.gif)
         return
     if args.rollouts:
         draw_rollouts(runs, args.workload, args.tables, args.out)
@@ -82,6 +87,30 @@ def draw_rollouts(runs: pd.DataFrame, workload: str, tables: Path, out: Path) ->
                                    for r in group.itertuples()}))
     plots.trajectories(examples, str(out / "trajectories.png"))
     print(f"{out}: rollout figures")
+
+
+def draw_frames(runs: pd.DataFrame, workload: str, tables: Path, out: Path, gif: bool) -> None:
+    """Per-frame test errors over seeds (and their table) and the predicted frames of the lowest seed."""
+    runs = runs[(runs["status"] == "ok") & runs["run_dir"].map(lambda d: Path(d, "frame_errors.csv").exists())]
+    (out / "gifs").mkdir(parents=True, exist_ok=True)
+    keys = ["workload", "variant", "optimizer", "seed"]
+    if runs.empty:
+        for name in ("frame_errors.png", "frames.png"):
+            plots.empty_figure(str(out / name), "no successful run with frame errors")
+        pd.DataFrame(columns=keys + ["frame", "one_shot_mse", "rollout_mse"]).to_csv(
+            tables / f"frame_errors_{workload}.csv", index=False)
+        return
+    table = pd.concat([pd.read_csv(Path(r.run_dir, "frame_errors.csv")).assign(**{k: getattr(r, k) for k in keys})
+                       for r in runs.itertuples()], ignore_index=True)
+    table[keys + ["frame", "one_shot_mse", "rollout_mse"]].to_csv(tables / f"frame_errors_{workload}.csv", index=False)
+    plots.frame_errors(table, str(out / "frame_errors.png"))
+    lowest = runs[runs["seed"] == runs["seed"].min()].sort_values(["variant", "optimizer"])
+    examples = [(f"{r.variant}/{r.optimizer}", dict(np.load(Path(r.run_dir, "frames.npz")))) for r in lowest.itertuples()]
+    plots.predicted_frames(examples, str(out / "frames.png"))
+    if gif:
+        for label, arrays in examples:
+            plots.rollout_gif(arrays, str(out / "gifs" / f"{label.replace('/', '-')}.gif"))
+    print(f"{out}: frame figures")
 
 
 if __name__ == "__main__":

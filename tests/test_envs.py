@@ -108,7 +108,8 @@ def env_packages(env: str) -> set[str]:
     return set(env_pins(REPO / "envs" / f"{env}.yaml"))
 
 
-@pytest.mark.parametrize("workload, env", [("charlm", "mlx"), ("sotalm", "torch"), ("lot", "torch")])
+@pytest.mark.parametrize("workload, env", [("charlm", "mlx"), ("sotalm", "torch"), ("lot", "torch"), ("lds", "jax"),
+                                           ("heat2d", "mlx")])
 def test_a_workload_imports_only_what_its_env_holds(workload, env):
     needed = set()
     for step in ("train", "evaluate"):
@@ -116,13 +117,14 @@ def test_a_workload_imports_only_what_its_env_holds(workload, env):
     needed |= third_party_closure(REPO / "scripts" / "train.py")
     missing = needed - env_packages(env)
     assert not missing, f"{workload} imports {sorted(missing)}, which envs/{env}.yaml does not contain"
-    other_frameworks = {"mlx", "torch", "jax", "lightning"} - {"mlx" if env == "mlx" else "torch", "lightning"}
+    other_frameworks = {"mlx", "torch", "jax", "lightning"} - {"mlx": {"mlx"}, "jax": {"jax"}, "torch": {"torch", "lightning"}}[env]
     assert not needed & other_frameworks, f"{workload} imports another framework: {sorted(needed & other_frameworks)}"
 
 
 @pytest.mark.parametrize("script, env", [("slice_corpus", "analysis"), ("download", "analysis"),
                                          ("aggregate", "analysis"), ("plot", "analysis"),
-                                         ("train_tokenizer", "torch"), ("tokenize_corpus", "torch")])
+                                         ("train_tokenizer", "torch"), ("tokenize_corpus", "torch"),
+                                         ("generate_lds", "jax"), ("prepare_heat", "analysis")])
 def test_a_data_or_analysis_script_imports_only_what_its_env_holds(script, env):
     missing = third_party_closure(REPO / "scripts" / f"{script}.py") - env_packages(env)
     assert not missing, f"scripts/{script}.py imports {sorted(missing)}, which envs/{env}.yaml does not contain"
@@ -131,6 +133,7 @@ def test_a_data_or_analysis_script_imports_only_what_its_env_holds(script, env):
 def test_rules_use_the_envs_these_checks_assume():
     rules = {p.stem: p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk")}
     for rule, script, env in [("data", "slice_corpus", "analysis"), ("data", "train_tokenizer", "torch"),
-                              ("data", "tokenize_corpus", "torch"), ("aggregate", "aggregate", "analysis")]:
+                              ("data", "tokenize_corpus", "torch"), ("aggregate", "aggregate", "analysis"),
+                              ("data", "generate_lds", "jax"), ("data", "prepare_heat", "analysis")]:
         block = rules[rule].split(f"scripts/{script}.py")[0].rsplit("rule ", 1)[1]
         assert f"envs/{env}.yaml" in block, f"the rule running scripts/{script}.py does not use envs/{env}.yaml"

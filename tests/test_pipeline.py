@@ -60,11 +60,12 @@ def test_bad_config_is_rejected_before_any_job(workflow_copy, tmp_path):
 def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     cfg = ("--configfile", "config/test.yaml")
     assert planned_jobs(workflow_copy, *cfg) == {
-        "slice_corpus": 2, "train_tokenizer": 1, "tokenize": 1, "generate_lds": 2, "train": 14, "evaluate": 14,
-        "aggregate": 1, "plot_workload": 4, "plot_oscillators": 1, "plot_rollouts": 1, "plot_summary": 1, "all": 1}
+        "slice_corpus": 2, "train_tokenizer": 1, "tokenize": 1, "generate_lds": 2, "generate_heat": 1, "train": 18,
+        "evaluate": 18, "aggregate": 1, "plot_workload": 5, "plot_oscillators": 1, "plot_rollouts": 1, "plot_frames": 1,
+        "plot_summary": 1, "all": 1}
     snakemake(workflow_copy, "--cores", "2", *cfg)
     runs = pd.read_csv(workflow_copy / "results" / "tables" / "runs.csv")
-    assert len(runs) == 14 and (runs["status"] == "ok").all()
+    assert len(runs) == 18 and (runs["status"] == "ok").all()
     assert set(runs.loc[runs["workload"] == "lot", "variant"]) == {"lattice", "vanilla"}
     assert runs.loc[runs["workload"].isin(["charlm", "sotalm"]), "data_source"].str.startswith("embedded").all()
     assert runs.loc[runs["workload"] == "lds", "data_source"].str.startswith("generated").all()
@@ -77,16 +78,19 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     assert (runs.loc[runs["workload"] == "lot", "data_source"] == "copy-reverse (generated)").all()
     for name in ("phases.png", "order_parameter.png"):
         assert (workflow_copy / "results" / "figures" / "lot" / name).stat().st_size > 1000
-    for workload in ("charlm", "sotalm", "lot", "lds"):
+    for name in ("frame_errors.png", "frames.png"):
+        assert (workflow_copy / "results" / "figures" / "heat2d" / name).stat().st_size > 1000
+    assert set(runs.loc[runs["workload"] == "heat2d", "variant"]) == {"causal", "block"}
+    for workload in ("charlm", "sotalm", "lot", "lds", "heat2d"):
         for name in ("learning_curves.png", "final_metric.png", "wallclock.png", "kbeta_diagnostics.png"):
             assert (workflow_copy / "results" / "figures" / workload / name).stat().st_size > 1000
     assert (workflow_copy / "results" / "figures" / "summary" / "performance_profiles.png").exists()
     tables = workflow_copy / "results" / "tables"
     summary = pd.read_csv(tables / "summary.csv")
-    assert len(summary) == 14 and (summary["ci_method"] == "none (n=1)").all()  # one seed: no interval, said so
+    assert len(summary) == 18 and (summary["ci_method"] == "none (n=1)").all()  # one seed: no interval, said so
     comparisons = pd.read_csv(tables / "comparisons.csv")
-    assert (comparisons["optimizer"] == "kbeta").all() and len(comparisons) == 7
-    assert list(comparisons["baseline"]) == ["adam95"] + ["adamw"] * 6
+    assert (comparisons["optimizer"] == "kbeta").all() and len(comparisons) == 9
+    assert list(comparisons["baseline"]) == ["adam95"] * 3 + ["adamw"] * 6
     samples = pd.read_csv(tables / "samples.csv")
     assert set(samples["workload"]) == {"sotalm"} and samples["continuation"].notna().all()
     run_dir = workflow_copy / "results" / "runs" / "charlm" / "base" / "kbeta" / "seed0"
@@ -96,7 +100,7 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
 
     edit_test_config(workflow_copy, lambda c: c["grid"].update(seeds=[0, 1]))
     added = planned_jobs(workflow_copy, *cfg)
-    assert added["train"] == 14 and added["evaluate"] == 14 and "generate_lds" not in added  # only the new runs
+    assert added["train"] == 18 and added["evaluate"] == 18 and "generate_lds" not in added  # only the new runs
     target = "results/runs/charlm/base/kbeta/seed1/final.json"
     assert planned_jobs(workflow_copy, target, *cfg) == {"train": 1, "evaluate": 1}
 
@@ -122,6 +126,7 @@ def test_slurm_profile_maps_config_resources_without_a_cluster(workflow_copy):
     """`snakemake --profile profiles/slurm -n` needs no cluster and shows each job's resolved resources."""
     out = snakemake(workflow_copy, "--profile", "profiles/slurm", "-n", "--configfile", "config/paper.yaml").stdout
     train_jobs = [block for block in re.split(r"\n\[[^\]]+\]\n", out) if block.startswith("rule train:")]
-    assert len(train_jobs) == 100  # the paper grid: 10 seeds x (3 + 3 + 2 x 2) runs
+    # the paper grid: 10 seeds x (charlm 3 + sotalm 3 + lot 2 x 2 + lds 3 x 29 variants + heat2d 3 x 2) runs
+    assert len(train_jobs) == 10 * (3 + 3 + 4 + 87 + 6)
     assert all("gpu=1" in job and "slurm_partition=main" in job for job in train_jobs)
     assert "runtime=1440" in out and "mem_mb=16000" in out

@@ -16,8 +16,14 @@ from conftest import copy_repo, metrics_without_time
 from test_pipeline import BIN, snakemake
 
 pytestmark = pytest.mark.slow
-TEST_CONFIG = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "test.yaml").read_text())
+from testbeds import config as cfg  # noqa: E402
+
+TEST_CONFIG = cfg.load_config([cfg.DEFAULT_CONFIG, cfg.DEFAULT_CONFIG.parent / "test.yaml"])
 WORKLOADS = TEST_CONFIG["grid"]["workloads"]
+
+
+def variants(workload: str) -> list[str]:
+    return list(TEST_CONFIG["workloads"][workload]["variants"])
 
 # (name, YAML overlay on config/test.yaml, text the error must contain)
 BAD_CONFIGS = [
@@ -60,6 +66,13 @@ BAD_CONFIGS = [
     ("unknown matrix structure", "workloads: {lds: {data: {structure: toeplitz}}}", "toeplitz"),
     ("lambda of 1 (unstable)", "workloads: {lds: {data: {lambda: 1.0}}}", "lambda"),
     ("too few learned positions", "workloads: {lds: {model: {positional: learned, max_positions: 8}}}", "max_positions"),
+    ("patch does not divide the mesh", "workloads: {heat2d: {model: {patch: 3}}}", "patch"),
+    ("unstable heat time step", "workloads: {heat2d: {data: {cfl: 0.7}}}", "cfl"),
+    ("unknown attention mask", "workloads: {heat2d: {variants: {odd: {model.mask: diagonal}}}}", "diagonal"),
+    ("own heat data without a path", "workloads: {heat2d: {data: {source: file}}}", "path"),
+    ("override of an optimizer not run", "workloads: {heat2d: {optimizer_overrides: {adamw: {beta1: 0.8}}}}", "adamw"),
+    ("override with a bad option", "workloads: {heat2d: {optimizer_overrides: {kbeta: {warmup_steps: -3}}}}",
+     "warmup_steps"),
 ]
 
 
@@ -84,8 +97,13 @@ def test_malformed_config_is_rejected_before_any_job(fresh_copy, tmp_path, name,
 
 
 # ---------------------------------------------------------------------------------------- resume
-LONG_RUN = yaml.safe_dump({"workloads": {w: {"train": {"steps": 400, "checkpoint_every": 25, "log_every": 5,
-                                                        "eval_every": 50}} for w in WORKLOADS}})
+def long_training(workload: str) -> dict:
+    """400 steps (heat2d counts epochs: 5 steps each in the test grid)."""
+    length = {"epochs": 80} if workload == "heat2d" else {"steps": 400}
+    return {"train": {**length, "checkpoint_every": 25, "log_every": 5, "eval_every": 50}}
+
+
+LONG_RUN = yaml.safe_dump({"workloads": {w: long_training(w) for w in WORKLOADS}})
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +144,7 @@ def numbers(run_dir: Path) -> tuple[list[dict], dict]:
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_killed_training_resumes_to_the_same_numbers(resume_copy, workload, sig):
     optimizer = TEST_CONFIG["workloads"][workload]["optimizers"][0]
-    variant = "lattice" if workload == "lot" else "base"
+    variant = variants(workload)[0]
     target = f"results/runs/{workload}/{variant}/{optimizer}/seed0/final.json"
     run_dir = resume_copy / Path(target).parent
     cfg = ("--configfile", "config/test.yaml", "config/long.yaml")
@@ -160,7 +178,7 @@ def test_killed_training_resumes_to_the_same_numbers(resume_copy, workload, sig)
 def test_rerun_script_reproduces_a_run_exactly(resume_copy, workload):
     """Same config and seed give the same run: scripts/rerun.py re-trains from provenance.json."""
     optimizer = TEST_CONFIG["workloads"][workload]["optimizers"][-1]
-    variant = "vanilla" if workload == "lot" else "base"
+    variant = variants(workload)[-1]
     target = f"results/runs/{workload}/{variant}/{optimizer}/seed0/final.json"
     snakemake(resume_copy, "--cores", "1", target, "--configfile", "config/test.yaml")
     env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")

@@ -118,6 +118,18 @@ def validate_variant(name: str, workload: dict, variant: str, settings: dict) ->
         raise ConfigError(problem)
 
 
+def validate_optimizer(where: str, spec: dict) -> None:
+    """An optimizer entry (after a workload's overrides) against its schema."""
+    import jsonschema
+
+    schema = _schema()
+    name = "kbeta" if spec.get("algorithm") == "kbeta" else "adam"
+    validator = jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": f"#/$defs/{name}"})
+    problem = _first_error(validator, spec, where)
+    if problem:
+        raise ConfigError(problem)
+
+
 def check_consistency(config: dict) -> None:
     """The rules a JSON schema cannot state: references between sections and ranges."""
     optimizers = config["optimizers"]
@@ -130,6 +142,10 @@ def check_consistency(config: dict) -> None:
                 raise ConfigError(
                     f"workloads.{name}.optimizers: unknown optimizer '{opt}' (defined: {', '.join(sorted(optimizers))})"
                 )
+        for opt, options in workload.get("optimizer_overrides", {}).items():
+            if opt not in workload["optimizers"]:
+                raise ConfigError(f"workloads.{name}.optimizer_overrides: '{opt}' is not among its optimizers")
+            validate_optimizer(f"workloads.{name}.optimizer_overrides.{opt}", {**optimizers[opt], **options})
         baseline = workload.get("baseline")
         if baseline is not None and baseline not in workload["optimizers"]:
             raise ConfigError(f"workloads.{name}.baseline: '{baseline}' is not among its optimizers")
@@ -198,14 +214,48 @@ def check_lds(settings: dict, where: str) -> None:
     if model["positional"] == "learned" and model["max_positions"] < tokens:
         raise ConfigError(f"{where}.model.max_positions ({model['max_positions']}) is smaller than the {tokens} "
                           "token positions that training and rollouts use")
+    train = settings["train"]
+    if train["warmup_steps"] >= train["steps"]:
+        raise ConfigError(f"{where}.train.warmup_steps ({train['warmup_steps']}) must be smaller than train.steps "
+                          f"({train['steps']}): the cosine decay follows the warm-up")
     if data["kf_burn_in"] >= data["kf_length"]:
         raise ConfigError(f"{where}.data.kf_burn_in ({data['kf_burn_in']}) leaves no step of kf_length "
                           f"({data['kf_length']}) to measure the Kalman MSE on")
 
 
-WORKLOAD_CHECKS = {"charlm": check_charlm, "sotalm": check_sotalm, "lot": check_lot, "lds": check_lds}
+def check_heat2d(settings: dict, where: str) -> None:
+    data, model = settings["data"], settings["model"]
+    if data["source"] == "generated":
+        for key in ("nx", "ny"):
+            if data[key] % model["patch"]:
+                raise ConfigError(f"{where}.model.patch ({model['patch']}) does not divide data.{key} ({data[key]})")
+        if model["context_frames"] >= data["frames"]:
+            raise ConfigError(f"{where}.model.context_frames ({model['context_frames']}) leaves no frame of "
+                              f"data.frames ({data['frames']}) to predict")
+        for key in ("alpha", "left", "right", "bottom", "top", "initial"):
+            low, high = data[key]
+            if low > high:
+                raise ConfigError(f"{where}.data.{key}: [{low}, {high}] is empty")
+        if data["alpha"][0] <= 0:
+            raise ConfigError(f"{where}.data.alpha: the diffusivity must be positive, not {data['alpha'][0]}")
+    elif not data["path"]:
+        raise ConfigError(f"{where}.data.path: source 'file' needs the path of a [samples, t, ny, nx] .npy or .npz")
+    if sum(data["split"]) >= 1:
+        raise ConfigError(f"{where}.data.split: {data['split']} leaves no test split")
+    if (model["dim"] // model["heads"]) % 2 or model["dim"] % model["heads"]:
+        raise ConfigError(f"{where}.model.heads: dim ({model['dim']}) / heads must be an even integer (RoPE)")
+    try:
+        from testbeds.schedule import parse_lr_schedule
 
-SETTING_SECTIONS = ("data", "tokenizer", "model", "train", "eval")
+        parse_lr_schedule(settings["train"]["lr_schedule"])
+    except ValueError as err:
+        raise ConfigError(f"{where}.train.lr_schedule: {err}") from None
+
+
+WORKLOAD_CHECKS = {"charlm": check_charlm, "sotalm": check_sotalm, "lot": check_lot, "lds": check_lds,
+                   "heat2d": check_heat2d}
+
+SETTING_SECTIONS = ("data", "tokenizer", "model", "loss", "train", "eval")
 
 
 def workload_settings(workload: dict) -> dict:
@@ -226,7 +276,8 @@ def resolve_run(config: dict, workload: str, variant: str, optimizer: str, seed:
     return {
         "workload": workload,
         "variant": variant,
-        "optimizer": {"label": optimizer, **config["optimizers"][optimizer]},
+        "optimizer": {"label": optimizer, **config["optimizers"][optimizer],
+                      **entry.get("optimizer_overrides", {}).get(optimizer, {})},
         "seed": int(seed),
         "framework": entry["framework"],
         "device": entry["device"],

@@ -44,7 +44,7 @@ class TrainLoop:
         self.step, self.tokens, self.wall_before, self.train_seconds = 0, 0, 0.0, 0.0
         self.window = [0.0, 0]  # sum and count of train losses since the last logged row
         self.terminate = False
-        self.total_steps = self.settings["steps"]  # a workload may derive it (e.g. from epochs)
+        self.total_steps = self.settings.get("steps")  # a workload may derive it (e.g. from epochs)
 
     # ------------------------------------------------------------- workload hooks
     def train_step(self) -> tuple[float, int, dict]:

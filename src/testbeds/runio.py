@@ -60,6 +60,17 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def atomic_write_npz(path: str | Path, **arrays) -> None:
+    """A compressed NumPy archive, written atomically (NumPy is imported only by callers that need it)."""
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
 def _json_safe(value: Any) -> Any:
     """NaN and inf are not JSON: write them as null."""
     if isinstance(value, float) and not math.isfinite(value):

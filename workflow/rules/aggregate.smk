@@ -86,3 +86,23 @@ rule plot_rollouts:
     shell:
         "python scripts/plot.py --rollouts --workload {wildcards.workload} --tables $(dirname {input.runs}) "
         "--out $(dirname {output.scores}) > {log} 2>&1"
+
+
+rule plot_frames:
+    input:
+        runs=rules.aggregate.output.runs,
+    output:
+        errors=report(f"{FIGURES}/frame_errors.png", caption="../report/frame_errors.rst", category="{workload}"),
+        frames=report(f"{FIGURES}/frames.png", caption="../report/frames.rst", category="{workload}"),
+        table=report(f"{TABLES}/frame_errors_{{workload}}.csv", caption="../report/frame_errors_table.rst",
+                     category="Tables"),
+        gifs=directory(f"{FIGURES}/gifs"),
+    params:
+        gif=lambda wc: "--gif" if workload(wc)["eval"]["gif"] else "",
+    log:
+        "results/logs/plot/{workload}-frames.log",
+    conda:
+        "../../envs/analysis.yaml"
+    shell:
+        "python scripts/plot.py --frames {params.gif} --workload {wildcards.workload} --tables $(dirname {input.runs}) "
+        "--out $(dirname {output.errors}) > {log} 2>&1"

@@ -35,22 +35,22 @@ def run_json(wildcards):
     return json.dumps(run_settings(wildcards), sort_keys=True)
 
 
-GENERATORS = {"lds"}  # workloads whose data a generator rule writes (the rest read a corpus, or make it in-job)
+GENERATORS = {"lds", "heat2d"}  # workloads whose data a generator rule writes (others read a corpus or make it in-job)
 
 
-def data_sections(corpus: bool):
-    """Every distinct data section of the grid (variants may change it), by directory key: the corpora
-    (sections with a "source") or the generated sets of GENERATORS."""
+def data_sections(select):
+    """Every distinct data section of the grid (variants may change it) that ``select(workload, data)``
+    accepts, by directory key."""
     sections = {}
     for r in RUNS:
         data = cfg.resolve_run(config, r["workload"], r["variant"], r["optimizer"], r["seed"])["data"]
-        if ("source" in data) if corpus else (r["workload"] in GENERATORS):
+        if select(r["workload"], data):
             sections[cfg.data_key(data)] = data
     return sections
 
 
-DATA = data_sections(corpus=True)
-GENERATED = data_sections(corpus=False)
+DATA = data_sections(lambda w, data: "source" in data and w not in GENERATORS)  # text corpora
+GENERATED = {name: data_sections(lambda w, data: w == name) for name in GENERATORS}
 
 
 def data_manifest(wildcards):
@@ -77,6 +77,7 @@ FIGURES = "results/figures/{workload}"
 SUMMARY_FIGURES = "results/figures/summary"
 OSCILLATOR_WORKLOADS = {"lot"}  # workloads with lattice-oscillator figures
 ROLLOUT_WORKLOADS = {"lds"}  # workloads with rollout-score and trajectory figures
+FRAME_WORKLOADS = {"heat2d"}  # workloads with per-frame error and predicted-frame figures
 
 
 def run_finals():
@@ -87,6 +88,7 @@ def final_outputs():
     figures = expand(f"{FIGURES}/learning_curves.png", workload=WORKLOADS)
     figures += [f"results/figures/{w}/phases.png" for w in WORKLOADS if w in OSCILLATOR_WORKLOADS]
     figures += [f"results/figures/{w}/rollout_scores.png" for w in WORKLOADS if w in ROLLOUT_WORKLOADS]
+    figures += [f"results/figures/{w}/frame_errors.png" for w in WORKLOADS if w in FRAME_WORKLOADS]
     return run_finals() + [f"{TABLES}/runs.csv", f"{SUMMARY_FIGURES}/performance_profiles.png"] + figures
 
 

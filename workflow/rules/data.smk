@@ -70,12 +70,29 @@ rule generate_lds:
         systems="results/data/lds/{datakey}/systems.npz",
         manifest="results/data/lds/{datakey}/manifest.json",
     wildcard_constraints:
-        datakey="|".join(GENERATED) or "nothing-generated",
+        datakey="|".join(GENERATED["lds"]) or "nothing-generated",
     params:
-        settings=lambda wc: json.dumps(GENERATED[wc.datakey], sort_keys=True),
+        settings=lambda wc: json.dumps(GENERATED["lds"][wc.datakey], sort_keys=True),
     log:
         "results/logs/generate_lds/{datakey}.log",
     conda:
         "../../envs/jax.yaml"
     shell:
         "python scripts/generate_lds.py --settings {params.settings:q} --out $(dirname {output.manifest}) > {log} 2>&1"
+
+
+rule generate_heat:
+    input:
+        lambda wc: GENERATED["heat2d"][wc.datakey]["path"] or [],
+    output:
+        manifest="results/data/heat2d/{datakey}/manifest.json",
+    wildcard_constraints:
+        datakey="|".join(GENERATED["heat2d"]) or "nothing-generated",
+    params:
+        settings=lambda wc: json.dumps(GENERATED["heat2d"][wc.datakey], sort_keys=True),
+    log:
+        "results/logs/generate_heat/{datakey}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    shell:
+        "python scripts/prepare_heat.py --settings {params.settings:q} --out $(dirname {output.manifest}) > {log} 2>&1"

@@ -9,9 +9,10 @@ from pathlib import Path
 import mlx.core as mx
 import numpy as np
 
+from testbeds import mlx_state
 from testbeds.charlm.data import CharCorpus, validation_windows
 from testbeds.charlm.model import cross_entropy
-from testbeds.charlm.train import LN2, build_model, load_weights
+from testbeds.charlm.train import LN2, build_model
 from testbeds.devices import resolve_mlx
 from testbeds.runio import final_checkpoint, read_json, write_final
 
@@ -44,7 +45,7 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
     if status == "ok":
         resolve_mlx(run["device"])
         model = build_model(run, corpus.vocab_size)
-        load_weights(model, final_checkpoint(run_dir, prov, summary) / "model.safetensors")
+        mlx_state.load_model(model, final_checkpoint(run_dir, prov, summary))
         started = time.perf_counter()
         ce = validation_ce(model, corpus.val, run["model"]["ctx"], run["eval"]["batch"])
         eval_seconds = time.perf_counter() - started

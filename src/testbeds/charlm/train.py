@@ -17,6 +17,7 @@ import mlx.nn as nn
 import numpy as np
 from mlx.utils import tree_flatten, tree_map, tree_unflatten
 
+from testbeds import mlx_state
 from testbeds.blas import MARKER
 from testbeds.charlm.data import BatchSampler, CharCorpus, fixed_eval_batch
 from testbeds.charlm.model import CharTransformer, count_parameters, cross_entropy
@@ -53,14 +54,6 @@ def mean_ce(model: nn.Module, x: np.ndarray, y: np.ndarray, chunk: int = 32) -> 
     return total / len(x)
 
 
-def save_weights(model: nn.Module, path: Path) -> None:
-    mx.save_safetensors(str(path), dict(tree_flatten(model.parameters())))
-
-
-def load_weights(model: nn.Module, path: Path) -> None:
-    model.update(tree_unflatten(list(mx.load(str(path)).items())))
-
-
 class Trainer(TrainLoop):
     """One charlm run: model, optimiser and the variable-length character stream."""
 
@@ -80,23 +73,16 @@ class Trainer(TrainLoop):
         self.eval_x, self.eval_y = fixed_eval_batch(self.corpus.val, t["eval_bs"], min(256, run["model"]["ctx"]),
                                                     t["fixed_eval_seed"])
         self.lr_points = parse_lr_schedule(t["lr_schedule"])
-        self.step_fns: dict[bool, object] = {}
+        self.steps = mlx_optim.DiagnosticSteps(self.opt, run["optimizer"], self.make_step)
 
     # ------------------------------------------------------------------ hooks
     def learning_rate(self) -> float:
         return lr_at(self.step + 1, self.settings["lr"], self.lr_points)
 
     def train_step(self) -> tuple[float, int, dict]:
-        # Kβ's diagnostics cost a few reductions per tensor: compute them only on steps that are logged.
-        # Two compiled steps, each traced with its own setting; built after resume (they capture the state).
-        diagnostics = mlx_optim.is_kbeta(self.opt) and self.run["optimizer"].get("diagnostics", False) \
-            and self.logs(self.step + 1)
-        if diagnostics not in self.step_fns:
-            self.step_fns[diagnostics] = self.make_step()
-        if mlx_optim.is_kbeta(self.opt):
-            self.opt._diag = diagnostics
+        step = self.steps.get(logged=self.logs(self.step + 1))
         x, y = self.sampler.next()
-        loss = self.step_fns[diagnostics](mx.array(x), mx.array(y), mx.array(self.learning_rate(), dtype=mx.float32))
+        loss = step(mx.array(x), mx.array(y), mx.array(self.learning_rate(), dtype=mx.float32))
         mx.eval(loss, self.model.parameters(), self.opt.state)
         return loss.item(), x.size, {"seq_len": x.shape[1]}
 
@@ -105,12 +91,10 @@ class Trainer(TrainLoop):
         return {"val_loss": loss, "val_bpc": loss / LN2}
 
     def write_state(self, directory: Path) -> None:
-        save_weights(self.model, directory / "model.safetensors")
-        mx.save_safetensors(str(directory / "optimizer.safetensors"), mlx_optim.state_arrays(self.opt))
+        mlx_state.save(self.model, self.opt, directory)
 
     def read_state(self, directory: Path, meta: dict) -> None:
-        load_weights(self.model, directory / "model.safetensors")
-        mlx_optim.load_state(self.opt, mx.load(str(directory / "optimizer.safetensors")))
+        mlx_state.load(self.model, self.opt, directory)
         self.sampler.restore(meta["sampler"])
 
     def state_meta(self) -> dict:

@@ -24,7 +24,7 @@ from testbeds.lds import systems
 from testbeds.lds.model import generate
 from testbeds.lds.task import Evaluator, Task, build_model, load_item, system_index
 from testbeds.lds.train import load_params
-from testbeds.runio import atomic_write_bytes, atomic_write_text, final_checkpoint, read_json, write_final
+from testbeds.runio import atomic_write_npz, atomic_write_text, final_checkpoint, read_json, write_final
 
 FINAL_KEY = 7  # evaluation sequences differ from the training stream and the periodic evaluation batch
 REPORTED_HORIZONS = (1, 2, 8, 16, 32, 64)
@@ -85,11 +85,7 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
             metrics.update({f"score_t+{h}": rows[h - 1]["score"] for h in REPORTED_HORIZONS if h <= len(rows)})
             metrics["rollout_score_mean"] = float(np.mean([r["score"] for r in rows]))
             atomic_write_text(run_dir / "rollout.csv", rollout_table(rows))
-            import io
-
-            buffer = io.BytesIO()
-            np.savez_compressed(buffer, **trajectories)
-            atomic_write_bytes(run_dir / "trajectories.npz", buffer.getvalue())
+            atomic_write_npz(run_dir / "trajectories.npz", **trajectories)
         else:
             metrics["perplexity"] = math.exp(metrics["ce"])
             metrics.update(rollout_bigram(task, params, jax.random.fold_in(key, 1), e))

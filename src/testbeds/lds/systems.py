@@ -185,15 +185,11 @@ def label(settings: dict) -> str:
 
 def write_dataset(settings: dict, out: Path) -> dict:
     """systems.npz (the arrays of ``generate``) and manifest.json (settings, checksum, baselines), atomically."""
-    import io
-
-    from testbeds.runio import atomic_write_bytes, atomic_write_json, sha256_file
+    from testbeds.runio import atomic_write_json, atomic_write_npz, sha256_file
 
     arrays = generate(settings)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
     out = Path(out)
-    atomic_write_bytes(out / "systems.npz", buffer.getvalue())
+    atomic_write_npz(out / "systems.npz", **arrays)
     baseline = ({"kf_mse": arrays["kf_mse"].tolist(), "spectral_radius": arrays["spectral_radius"].tolist()}
                 if settings["task"] == "lds" else
                 {"entropy_floor": arrays["entropy_floor"].tolist(), "entropy_rate": arrays["entropy_rate"].tolist()})

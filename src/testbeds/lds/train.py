@@ -22,6 +22,7 @@ from testbeds.lds.task import Evaluator, Task, build_model, load_item, system_in
 from testbeds.loop import TrainLoop, say
 from testbeds.optim.kbeta_optax import bucket_diagnostics
 from testbeds.optim.registry import make_optimizer
+from testbeds.runio import read_json
 
 EVAL_COLUMNS = {"lds": ["score", "mse"], "bigram": ["ce_excess", "ce", "accuracy"]}
 
@@ -58,7 +59,7 @@ class Trainer(TrainLoop):
         self.eval_columns = EVAL_COLUMNS[d["task"]]
         self.index = system_index(run)
         self.task = Task(run, load_item(data_dir, self.index), build_model(run))
-        self.manifest = {**_read_manifest(data_dir), "system_index": self.index}
+        self.manifest = {**read_json(Path(data_dir) / "manifest.json"), "system_index": self.index}
         self.params = init_params(run, self.task)
         self.tx = optimizer(run)
         self.opt_state = self.tx.init(self.params)
@@ -112,12 +113,6 @@ class Trainer(TrainLoop):
 
     def data_manifest(self) -> dict:
         return self.manifest
-
-
-def _read_manifest(data_dir: Path) -> dict:
-    from testbeds.runio import read_json
-
-    return read_json(Path(data_dir) / "manifest.json")
 
 
 def load_params(run: dict, task: Task, directory: Path):

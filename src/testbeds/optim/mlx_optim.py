@@ -81,6 +81,27 @@ def apply_update(opt: optim.Optimizer, model, grads: dict) -> None:
     opt.update(model, grads)
 
 
+class DiagnosticSteps:
+    """One training step per Kβ-diagnostics setting, built on first use by ``make_step()``.
+
+    Kβ's diagnostics cost a few reductions per tensor, so runs compute them only on logged steps: a step
+    function is traced (and compiled) for each setting, and ``get(logged)`` switches the optimiser to it.
+    Build the steps after resuming, since compiled steps capture the state.
+    """
+
+    def __init__(self, opt: optim.Optimizer, spec: dict, make_step):
+        self.opt, self.make_step, self.steps = opt, make_step, {}
+        self.wanted = is_kbeta(opt) and spec.get("diagnostics", False)
+
+    def get(self, logged: bool):
+        diagnostics = self.wanted and logged
+        if diagnostics not in self.steps:
+            self.steps[diagnostics] = self.make_step()
+        if is_kbeta(self.opt):
+            self.opt._diag = diagnostics
+        return self.steps[diagnostics]
+
+
 def bucket_diagnostics(opt: optim.Optimizer) -> dict[str, tuple[float, float]]:
     """Last step's (sun-spike, β₂) per bucket; empty unless Kβ runs with diagnostics."""
     if not (is_kbeta(opt) and "diag_max_ratio" in opt.state):  # state allocated by diagnostics=True

@@ -1,0 +1,79 @@
+"""Final evaluation of a heat2d run on the test split.
+
+Per predicted frame, the MSE of the one-shot (teacher-forced) prediction and of the autoregressive
+rollout from the context frames (frame_errors.csv); the rollout's relative L2 (primary metric); its
+inference time; the same rollout with 8-bit weights (``mlx.nn.quantize``) as a separate metric; and the
+first test sample's frames (frames.npz) for the figure. For scale, persistence_rel_l2 is the error of
+holding the last context frame.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from pathlib import Path
+
+import mlx.nn as nn
+import numpy as np
+
+from testbeds import mlx_state
+from testbeds.devices import resolve_mlx
+from testbeds.heat2d.data import HeatSplit
+from testbeds.heat2d.train import batched, build_model, one_shot, relative_l2, rollout
+from testbeds.runio import atomic_write_npz, atomic_write_text, final_checkpoint, read_json, write_final
+
+
+def quantized(model: nn.Module, bits: int, group_size: int) -> tuple[nn.Module, float]:
+    """A copy with every Linear whose input width the group size divides quantised; and the fraction of
+    weights that were."""
+    q = copy.deepcopy(model)
+    eligible = lambda _, m: isinstance(m, nn.Linear) and m.weight.shape[1] % group_size == 0  # noqa: E731
+    total = sum(m.weight.size for _, m in q.named_modules() if isinstance(m, nn.Linear))
+    done = sum(m.weight.size for p, m in q.named_modules() if eligible(p, m))
+    nn.quantize(q, group_size=group_size, bits=bits, class_predicate=eligible)
+    return q, done / total
+
+
+def frame_table(one: np.ndarray, rolled: np.ndarray, truth: np.ndarray) -> str:
+    shot_mse = ((one - truth) ** 2).mean(axis=(0, 2, 3))
+    roll_mse = ((rolled - truth) ** 2).mean(axis=(0, 2, 3))
+    rows = ["frame,one_shot_mse,rollout_mse"] + [f"{t},{shot_mse[t]!r},{roll_mse[t]!r}" for t in range(1, len(shot_mse))]
+    return "\n".join(rows) + "\n"
+
+
+def evaluate(run_dir: Path, data_dir: Path) -> dict:
+    run_dir = Path(run_dir)
+    prov, summary = read_json(run_dir / "provenance.json"), read_json(run_dir / "train.json")
+    run, e = prov["config"], prov["config"]["eval"]
+    status, metrics, seconds = summary["status"], {}, None
+    test = HeatSplit(data_dir, "test")
+    if status == "ok":
+        resolve_mlx(run["device"])
+        model = build_model(run, test.manifest)
+        mlx_state.load_model(model, final_checkpoint(run_dir, prov, summary))
+        count, batch, P = len(test), e["batch"], model.context
+        truth = test.fields
+        one = batched(one_shot, model, test, count, batch)
+        started = time.perf_counter()
+        rolled = batched(rollout, model, test, count, batch)
+        seconds = time.perf_counter() - started
+        q_model, q_fraction = quantized(model, e["quantize_bits"], e["quantize_group_size"])
+        q_rolled = batched(rollout, q_model, test, count, batch)
+        rel, q_rel = relative_l2(rolled, truth, P), relative_l2(q_rolled, truth, P)
+        persistence = np.repeat(truth[:, P - 1 : P], truth.shape[1], axis=1)  # the last context frame, held
+        metrics = {"rollout_rel_l2": float(rel.mean()), "rollout_rel_l2_median": float(np.median(rel)),
+                   f"rollout_rel_l2_q{e['quantize_bits']}": float(q_rel.mean()),
+                   "quantized_weight_fraction": q_fraction,
+                   "persistence_rel_l2": float(relative_l2(persistence, truth, P).mean()),
+                   "rollout_mse": float(((rolled[:, P:] - truth[:, P:]) ** 2).mean()),
+                   "one_shot_mse": float(((one[:, P:] - truth[:, P:]) ** 2).mean()),
+                   "test_samples": count}
+        atomic_write_text(run_dir / "frame_errors.csv", frame_table(one, rolled, truth))
+        atomic_write_npz(run_dir / "frames.npz", truth=truth[0], one_shot=one[0], rollout=rolled[0], context=np.array(P))
+        if not math.isfinite(metrics["rollout_rel_l2"]):
+            status = "diverged"
+    return write_final(run_dir, prov, summary, status=status, primary="rollout_rel_l2", curve="val_rollout_rel_l2",
+                       direction="min", metrics=metrics, data_source=test.manifest["label"],
+                       throughput={"rollout_samples_per_second": len(test) / seconds if seconds else None,
+                                   "inference_seconds_per_sample": seconds / len(test) if seconds else None})

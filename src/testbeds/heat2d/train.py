@@ -1,0 +1,178 @@
+"""Training of the heat2d workload (seed 000) in MLX.
+
+Loss = MSE of the predicted next frames + w_boundary · Σ over the four edges of their MSE + w_pde · the
+mean squared heat-equation residual of consecutive predicted frames, (ŷ_{t+1} - ŷ_t) - αΔ ∇²ŷ_t on the
+interior (dimensionless: scaled by the frame interval Δ) + w_initial · the MSE of the first predicted
+frames. One learning-rate schedule (by epoch, config) for every optimiser. Batches are a pure function
+of the step (a permutation per epoch), so a resumed run sees exactly the batches of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import mlx.core as mx
+import mlx.nn as nn
+import numpy as np
+
+from testbeds import mlx_state
+from testbeds.blas import MARKER
+from testbeds.devices import resolve_mlx
+from testbeds.heat2d.data import HeatSplit
+from testbeds.heat2d.model import HeatTransformer, count_parameters
+from testbeds.loop import TrainLoop, say
+from testbeds.optim import mlx_optim
+from testbeds.schedule import lr_at, parse_lr_schedule
+
+
+def build_model(run: dict, manifest: dict) -> HeatTransformer:
+    m = run["model"]
+    mx.random.seed(run["seed"])
+    return HeatTransformer(manifest["ny"], manifest["nx"], manifest["frames"], m["patch"], m["dim"], m["heads"],
+                           m["layers"], m["mlp"], m["mask"], m["context_frames"], m["time_encoding"], m["rope_base"])
+
+
+def laplacian(u: mx.array) -> mx.array:
+    """5-point Laplacian on the interior of fields (..., ny, nx) of the unit square."""
+    ny, nx = u.shape[-2:]
+    c = u[..., 1:-1, 1:-1]
+    return ((u[..., 1:-1, 2:] - 2 * c + u[..., 1:-1, :-2]) * (nx - 1) ** 2
+            + (u[..., 2:, 1:-1] - 2 * c + u[..., :-2, 1:-1]) * (ny - 1) ** 2)
+
+
+def loss_terms(pred: mx.array, target: mx.array, alpha: mx.array, interval: float, initial_frames: int) -> dict:
+    """The loss parts for predicted frames ``pred`` of ``target`` (both (B, T', ny, nx))."""
+    def mse(a, b):
+        return mx.mean((a - b) ** 2)
+
+    edges = (mse(pred[..., :, 0], target[..., :, 0]) + mse(pred[..., :, -1], target[..., :, -1])
+             + mse(pred[..., 0, :], target[..., 0, :]) + mse(pred[..., -1, :], target[..., -1, :]))
+    change = (pred[:, 1:] - pred[:, :-1])[..., 1:-1, 1:-1]
+    residual = change - alpha.reshape(-1, 1, 1, 1) * interval * laplacian(pred[:, :-1])
+    return {"mse": mse(pred, target), "boundary": edges, "pde": mx.mean(residual**2),
+            "initial": mse(pred[:, :initial_frames], target[:, :initial_frames])}
+
+
+def heat_loss(model: HeatTransformer, fields: mx.array, alpha: mx.array, weights: dict, interval: float) -> mx.array:
+    """Next-frame prediction loss: output t predicts frame t + 1, for t = 0..T-2."""
+    terms = loss_terms(model(fields, alpha)[:, :-1], fields[:, 1:], alpha, interval, weights["initial_frames"])
+    return (terms["mse"] + weights["boundary"] * terms["boundary"] + weights["pde"] * terms["pde"]
+            + weights["initial"] * terms["initial"])
+
+
+def rollout(model: HeatTransformer, fields: mx.array, alpha: mx.array) -> mx.array:
+    """Frames 0..T-1 where frames >= P are the model's own: causal feeds back each predicted frame,
+    block predicts them all from the P context frames at once."""
+    T, P = fields.shape[1], model.context
+    if model.mask_mode == "block":
+        return mx.concatenate([fields[:, :P], model(fields, alpha)[:, P - 1 : T - 1]], axis=1)
+    frames = [fields[:, t] for t in range(P)]
+    for t in range(P - 1, T - 1):
+        known = mx.stack(frames + [mx.zeros_like(frames[0])] * (T - len(frames)), axis=1)
+        frames.append(model(known, alpha)[:, t])
+        mx.eval(frames[-1])
+    return mx.stack(frames, axis=1)
+
+
+def one_shot(model: HeatTransformer, fields: mx.array, alpha: mx.array) -> mx.array:
+    """Teacher-forced: every frame t + 1 predicted from the true frames the mask lets position t see."""
+    return mx.concatenate([fields[:, :1], model(fields, alpha)[:, :-1]], axis=1)
+
+
+def relative_l2(pred: np.ndarray, truth: np.ndarray, start: int) -> np.ndarray:
+    """Per sample ‖pred - truth‖ / ‖truth‖ over frames start.. (the predicted part of a rollout)."""
+    diff = (pred[:, start:] - truth[:, start:]).reshape(len(pred), -1)
+    return np.linalg.norm(diff, axis=1) / np.maximum(np.linalg.norm(truth[:, start:].reshape(len(pred), -1), axis=1),
+                                                     1e-12)
+
+
+def batched(fn, model, split: HeatSplit, count: int, batch: int) -> np.ndarray:
+    out = [np.asarray(fn(model, mx.array(split.fields[i : i + batch]), mx.array(split.alpha[i : i + batch])))
+           for i in range(0, count, batch)]
+    return np.concatenate(out)
+
+
+class Trainer(TrainLoop):
+    packages = ["mlx", "kbeta", "numpy"]
+    eval_columns = ["val_rollout_rel_l2", "val_mse"]
+
+    def __init__(self, run: dict, data_dir: Path, run_dir: Path, log=say):
+        super().__init__(run, run_dir, resolve_mlx(run["device"]), log)
+        t, loss = self.settings, run["loss"]
+        self.train_split, self.val_split = HeatSplit(data_dir, "train"), HeatSplit(data_dir, "val")
+        self.manifest = self.train_split.manifest
+        if loss["pde"] > 0 and not (self.manifest["alpha_known"] and self.manifest["frame_interval"]):
+            raise ValueError("loss.pde > 0 needs α per sample and the frame interval; this data set "
+                             f"({self.manifest['label']}) lacks them: set loss.pde to 0")
+        self.model = build_model(run, self.manifest)
+        self.per_epoch = len(self.train_split) // t["batch"]
+        if self.per_epoch < 1:
+            raise ValueError(f"train.batch ({t['batch']}) is larger than the {len(self.train_split)} training samples")
+        self.total_steps = t["epochs"] * self.per_epoch
+        self.lr_points = parse_lr_schedule(t["lr_schedule"])
+        self.opt = mlx_optim.make_optimizer(run["optimizer"], t["lr"])
+        mlx_optim.init_state(self.opt, self.model.trainable_parameters())
+        self.steps = mlx_optim.DiagnosticSteps(self.opt, run["optimizer"], self.make_step)
+
+    def batch_at(self, step: int) -> np.ndarray:
+        """Sample indices of 0-indexed ``step``: a slice of epoch step // per_epoch's permutation."""
+        epoch, index = divmod(step, self.per_epoch)
+        order = np.random.default_rng([self.run["seed"], epoch]).permutation(len(self.train_split))
+        return np.sort(order[index * self.settings["batch"] : (index + 1) * self.settings["batch"]])
+
+    def learning_rate(self) -> float:
+        return lr_at(self.step // self.per_epoch + 1, self.settings["lr"], self.lr_points)  # schedule by epoch
+
+    def make_step(self):
+        model, opt = self.model, self.opt
+        weights, interval = self.run["loss"], self.manifest["frame_interval"] or 1.0
+        loss_and_grad = nn.value_and_grad(model, lambda m, f, a: heat_loss(m, f, a, weights, interval))
+
+        def step(fields, alpha, lr):
+            loss, grads = loss_and_grad(model, fields, alpha)
+            opt.state["learning_rate"] = lr
+            mlx_optim.apply_update(opt, model, grads)
+            return loss
+
+        if not self.settings["compile"]:
+            return step
+        state = [model.state, opt.state]
+        return mx.compile(step, inputs=state, outputs=state)
+
+    def train_step(self) -> tuple[float, int, dict]:
+        step = self.steps.get(logged=self.logs(self.step + 1))
+        picked = self.batch_at(self.step)
+        fields, alpha = self.train_split.fields[picked], self.train_split.alpha[picked]
+        loss = step(mx.array(fields), mx.array(alpha), mx.array(self.learning_rate(), dtype=mx.float32))
+        mx.eval(loss, self.model.parameters(), self.opt.state)
+        return loss.item(), fields.shape[0] * fields.shape[1] * self.model.patches, {}  # tokens: frames x patches
+
+    def evaluate(self) -> dict:
+        count = min(self.settings["eval_samples"], len(self.val_split))
+        truth, batch = self.val_split.fields[:count], self.settings["batch"]
+        rolled = batched(rollout, self.model, self.val_split, count, batch)
+        shot = batched(one_shot, self.model, self.val_split, count, batch)
+        context = self.model.context
+        return {"val_rollout_rel_l2": float(relative_l2(rolled, truth, context).mean()),
+                "val_mse": float(np.mean((shot[:, 1:] - truth[:, 1:]) ** 2))}
+
+    def write_state(self, directory: Path) -> None:
+        mlx_state.save(self.model, self.opt, directory)
+
+    def read_state(self, directory: Path, meta: dict) -> None:
+        mlx_state.load(self.model, self.opt, directory)
+
+    def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
+        return mlx_optim.bucket_diagnostics(self.opt)
+
+    def describe(self) -> dict:
+        return {"parameters": count_parameters(self.model), "blas": os.environ.get(MARKER, "not set"),
+                "steps_per_epoch": self.per_epoch}
+
+    def data_manifest(self) -> dict:
+        return self.manifest
+
+
+def train(run: dict, data_dir: Path, run_dir: Path, log=say) -> dict:
+    return Trainer(run, data_dir, run_dir, log).train()
