@@ -191,7 +191,7 @@ def test_rerun_script_reproduces_a_run_exactly(resume_copy, workload):
 def test_diverging_runs_are_recorded_and_the_grid_goes_on(tmp_path):
     workdir = copy_repo(tmp_path / "testbeds")
     (workdir / "config" / "unstable.yaml").write_text(
-        "workloads: {charlm: {variants: {base: {}, unstable: {train.lr: 1.0e+30}}}}\n")
+        "grid: {workloads: [charlm]}\nworkloads: {charlm: {variants: {base: {}, unstable: {train.lr: 1.0e+30}}}}\n")
     snakemake(workdir, "--cores", "2", "--configfile", "config/test.yaml", "config/unstable.yaml")
     runs = pd.read_csv(workdir / "results" / "tables" / "runs.csv")
     assert set(runs.loc[runs["variant"] == "unstable", "status"]) == {"diverged"}
@@ -203,7 +203,8 @@ def test_diverging_runs_are_recorded_and_the_grid_goes_on(tmp_path):
 
 def test_a_second_workflow_on_the_same_directory_is_refused(resume_copy):
     env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
-    cfg = ("--configfile", "config/test.yaml", "config/long.yaml")
+    (resume_copy / "config" / "heat_only.yaml").write_text("grid: {workloads: [heat2d]}\n")  # seconds per job
+    cfg = ("--configfile", "config/test.yaml", "config/long.yaml", "config/heat_only.yaml")
     first = subprocess.Popen([str(BIN / "snakemake"), "--cores", "1", *cfg], cwd=resume_copy, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 60
