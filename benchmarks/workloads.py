@@ -38,8 +38,7 @@ BENCH = {  # dotted overrides giving a matmul-dominated model of each workload
                "train.batch": 8},
     "lot": {"model.d_model": 256, "model.n_layer": 4, "model.n_head": 8, "model.lattice_shape": [2, 4],
             "data.prefix_len": 64, "data.vocab_size": 256, "train.batch": 16},
-    "lds": {"model.d_model": 256, "model.n_layer": 4, "model.n_head": 4, "data.seq_len": 256, "train.batch": 8,
-            "train.warmup_steps": 1},
+    "lds": {"model.d_model": 256, "model.n_layer": 4, "model.n_head": 4, "data.seq_len": 256, "train.batch": 8},
     "heat2d": {"model.dim": 256, "model.layers": 4, "model.heads": 4, "model.mlp": 1024, "data.nx": 16,
                "data.ny": 16, "model.patch": 4},  # 16 patches x 16 frames = 256 tokens
 }
@@ -74,6 +73,8 @@ def steps_settings(run: dict, steps: int) -> dict:
         length = {"train.epochs": steps // per_epoch}
     else:
         length = {"train.steps": steps}
+    if run["workload"] == "lds":  # its cosine schedule needs the warm-up to end before the last step
+        length["train.warmup_steps"] = min(run["train"]["warmup_steps"], steps // 2)
     return {**length, "train.eval_every": steps, "train.log_every": steps, "train.checkpoint_every": steps}
 
 

@@ -18,7 +18,7 @@ def main() -> None:
     parser.add_argument("--oscillators", action="store_true", help="draw the lattice-oscillator figures (lot)")
     parser.add_argument("--rollouts", action="store_true", help="draw the rollout figures (lds)")
     parser.add_argument("--frames", action="store_true", help="draw the predicted-frame figures (heat2d)")
-    parser.add_argument("--gif", action="store_true", help="with --frames: also an animated GIF per run of the lowest seed")
+    parser.add_argument("--gif", action="store_true", help="with --frames: also an animated GIF per run")
     parser.add_argument("--tables", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True, help="figure directory")
     args = parser.parse_args()
@@ -90,9 +90,10 @@ def draw_rollouts(runs: pd.DataFrame, workload: str, tables: Path, out: Path) ->
 
 
 def draw_frames(runs: pd.DataFrame, workload: str, tables: Path, out: Path, gif: bool) -> None:
-    """Per-frame test errors over seeds (and their table) and the predicted frames of the lowest seed."""
+    """Per-frame test errors over seeds (and their table), the predicted frames of the lowest seed's runs side
+    by side, and one predicted-frames figure (and optionally a GIF) per run under runs/."""
     runs = runs[(runs["status"] == "ok") & runs["run_dir"].map(lambda d: Path(d, "frame_errors.csv").exists())]
-    (out / "gifs").mkdir(parents=True, exist_ok=True)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
     keys = ["workload", "variant", "optimizer", "seed"]
     if runs.empty:
         for name in ("frame_errors.png", "frames.png"):
@@ -104,12 +105,15 @@ def draw_frames(runs: pd.DataFrame, workload: str, tables: Path, out: Path, gif:
                        for r in runs.itertuples()], ignore_index=True)
     table[keys + ["frame", "one_shot_mse", "rollout_mse"]].to_csv(tables / f"frame_errors_{workload}.csv", index=False)
     plots.frame_errors(table, str(out / "frame_errors.png"))
-    lowest = runs[runs["seed"] == runs["seed"].min()].sort_values(["variant", "optimizer"])
-    examples = [(f"{r.variant}/{r.optimizer}", dict(np.load(Path(r.run_dir, "frames.npz")))) for r in lowest.itertuples()]
-    plots.predicted_frames(examples, str(out / "frames.png"))
-    if gif:
-        for label, arrays in examples:
-            plots.rollout_gif(arrays, str(out / "gifs" / f"{label.replace('/', '-')}.gif"))
+    frames = {(r.variant, r.optimizer, r.seed): dict(np.load(Path(r.run_dir, "frames.npz")))
+              for r in runs.sort_values(["variant", "optimizer", "seed"]).itertuples()}
+    lowest = min(seed for _, _, seed in frames)
+    plots.predicted_frames([(f"{v}/{o}", a) for (v, o, s), a in frames.items() if s == lowest], str(out / "frames.png"))
+    for (variant, optimizer, seed), arrays in frames.items():  # one figure (and GIF) per run
+        name = f"{variant}-{optimizer}-seed{seed}"
+        plots.predicted_frames([(f"{variant}/{optimizer} seed {seed}", arrays)], str(out / "runs" / f"{name}.png"))
+        if gif:
+            plots.rollout_gif(arrays, str(out / "runs" / f"{name}.gif"))
     print(f"{out}: frame figures")
 
 

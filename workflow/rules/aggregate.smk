@@ -96,7 +96,7 @@ rule plot_frames:
         frames=report(f"{FIGURES}/frames.png", caption="../report/frames.rst", category="{workload}"),
         table=report(f"{TABLES}/frame_errors_{{workload}}.csv", caption="../report/frame_errors_table.rst",
                      category="Tables"),
-        gifs=directory(f"{FIGURES}/gifs"),
+        runs=directory(f"{FIGURES}/runs"),
     params:
         gif=lambda wc: "--gif" if workload(wc)["eval"]["gif"] else "",
     log:
