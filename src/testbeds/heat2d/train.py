@@ -135,10 +135,7 @@ class Trainer(TrainLoop):
             mlx_optim.apply_update(opt, model, grads)
             return loss
 
-        if not self.settings["compile"]:
-            return step
-        state = [model.state, opt.state]
-        return mx.compile(step, inputs=state, outputs=state)
+        return mlx_optim.compile_step(step, model, opt, self.settings["compile"])
 
     def train_step(self) -> tuple[float, int, dict]:
         step = self.steps.get(logged=self.logs(self.step + 1))

@@ -81,6 +81,14 @@ def apply_update(opt: optim.Optimizer, model, grads: dict) -> None:
     opt.update(model, grads)
 
 
+def compile_step(step, model, opt: optim.Optimizer, enabled: bool = True):
+    """``step`` compiled with the model's and the optimiser's state as its implicit inputs and outputs."""
+    if not enabled:
+        return step
+    state = [model.state, opt.state]
+    return mx.compile(step, inputs=state, outputs=state)
+
+
 class DiagnosticSteps:
     """One training step per Kβ-diagnostics setting, built on first use by ``make_step()``.
 
