@@ -79,15 +79,8 @@ def steps_settings(run: dict, steps: int) -> dict:
 
 
 def prepare_data(run: dict, scratch: Path) -> str:
-    if run["workload"] == "lds":
-        from testbeds.lds.systems import write_dataset
-
-        write_dataset(run["data"], scratch / "data")
-        return str(scratch / "data")
-    if run["workload"] == "heat2d":
-        from testbeds.heat2d.data import prepare
-
-        prepare(run["data"], scratch / "data", log=lambda message: None)
+    if run["workload"] in cfg.DATA_GENERATORS:
+        cfg.write_generated_data(run["workload"], run["data"], scratch / "data")
         return str(scratch / "data")
     if "source" not in run["data"]:
         return ""

@@ -66,20 +66,28 @@ def main() -> None:
     print(f"{args.out}: figures for {args.workload}")
 
 
+RUN_KEYS = ["workload", "variant", "optimizer", "seed"]
+
+
+def per_run_table(runs: pd.DataFrame, name: str, columns: list[str], out: Path) -> pd.DataFrame:
+    """The CSV ``name`` of every successful run that wrote one, stacked with the run's keys; saved to ``out``."""
+    runs = runs[(runs["status"] == "ok") & runs["run_dir"].map(lambda d: Path(d, name).exists())]
+    parts = [pd.read_csv(Path(r.run_dir, name)).assign(**{k: getattr(r, k) for k in RUN_KEYS}, run_dir=r.run_dir)
+             for r in runs.itertuples()]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RUN_KEYS + columns + ["run_dir"])
+    table[RUN_KEYS + columns].to_csv(out, index=False)
+    return table
+
+
 def draw_rollouts(runs: pd.DataFrame, workload: str, tables: Path, out: Path) -> None:
     """score_t+h over seeds (and its table) and a few trajectories of the lowest seed, per variant."""
-    runs = runs[(runs["status"] == "ok") & runs["run_dir"].map(lambda d: Path(d, "rollout.csv").exists())]
-    if runs.empty:
+    table = per_run_table(runs, "rollout.csv", ["h", "model_mse", "kf_mse", "score"], tables / f"rollouts_{workload}.csv")
+    if table.empty:
         for name in ("rollout_scores.png", "trajectories.png"):
             plots.empty_figure(str(out / name), "no successful run with rollouts")
-        pd.DataFrame(columns=["workload", "variant", "optimizer", "seed", "h", "score"]).to_csv(
-            tables / f"rollouts_{workload}.csv", index=False)
         return
-    keys = ["workload", "variant", "optimizer", "seed"]
-    table = pd.concat([pd.read_csv(Path(r.run_dir, "rollout.csv")).assign(**{k: getattr(r, k) for k in keys})
-                       for r in runs.itertuples()], ignore_index=True)
-    table[keys + ["h", "model_mse", "kf_mse", "score"]].to_csv(tables / f"rollouts_{workload}.csv", index=False)
     plots.rollout_scores(table, str(out / "rollout_scores.png"))
+    runs = runs[runs["run_dir"].isin(table["run_dir"])]
     seed = runs["seed"].min()
     examples = []
     for variant, group in runs[runs["seed"] == seed].groupby("variant", sort=True):
@@ -92,19 +100,15 @@ def draw_rollouts(runs: pd.DataFrame, workload: str, tables: Path, out: Path) ->
 def draw_frames(runs: pd.DataFrame, workload: str, tables: Path, out: Path, gif: bool) -> None:
     """Per-frame test errors over seeds (and their table), the predicted frames of the lowest seed's runs side
     by side, and one predicted-frames figure (and optionally a GIF) per run under runs/."""
-    runs = runs[(runs["status"] == "ok") & runs["run_dir"].map(lambda d: Path(d, "frame_errors.csv").exists())]
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    keys = ["workload", "variant", "optimizer", "seed"]
-    if runs.empty:
+    table = per_run_table(runs, "frame_errors.csv", ["frame", "one_shot_mse", "rollout_mse"],
+                          tables / f"frame_errors_{workload}.csv")
+    if table.empty:
         for name in ("frame_errors.png", "frames.png"):
             plots.empty_figure(str(out / name), "no successful run with frame errors")
-        pd.DataFrame(columns=keys + ["frame", "one_shot_mse", "rollout_mse"]).to_csv(
-            tables / f"frame_errors_{workload}.csv", index=False)
         return
-    table = pd.concat([pd.read_csv(Path(r.run_dir, "frame_errors.csv")).assign(**{k: getattr(r, k) for k in keys})
-                       for r in runs.itertuples()], ignore_index=True)
-    table[keys + ["frame", "one_shot_mse", "rollout_mse"]].to_csv(tables / f"frame_errors_{workload}.csv", index=False)
     plots.frame_errors(table, str(out / "frame_errors.png"))
+    runs = runs[runs["run_dir"].isin(table["run_dir"])]
     frames = {(r.variant, r.optimizer, r.seed): dict(np.load(Path(r.run_dir, "frames.npz")))
               for r in runs.sort_values(["variant", "optimizer", "seed"]).itertuples()}
     lowest = min(seed for _, _, seed in frames)

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import _bootstrap  # noqa: F401
-from testbeds.heat2d.data import HeatDataError, prepare
+from testbeds.heat2d.data import HeatDataError, write_dataset
 
 
 def main() -> None:
@@ -19,7 +19,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     try:
-        manifest = prepare(json.loads(args.settings), args.out)
+        manifest = write_dataset(json.loads(args.settings), args.out)
     except HeatDataError as err:
         raise SystemExit(f"error: {err}")
     print(f"{args.out}: {manifest['label']}; splits {manifest['splits']}; sha256 {manifest['sha256']}")

@@ -31,7 +31,7 @@ def same_data(a: dict, b: dict) -> bool:
 
 def prepared_data(run: dict, recorded: dict, results: Path, scratch: Path) -> Path | None:
     """The run's data directory: the pipeline's own if its checksums match the record, else rebuilt."""
-    if run["workload"] in ("lds", "heat2d"):
+    if run["workload"] in cfg.DATA_GENERATORS:
         return generated_data(run, recorded, results, scratch)
     if "source" not in run["data"]:
         return None  # generated inside the training job
@@ -59,15 +59,10 @@ def prepared_data(run: dict, recorded: dict, results: Path, scratch: Path) -> Pa
 def generated_data(run: dict, recorded: dict, results: Path, scratch: Path) -> Path:
     """A generated data set (lds, heat2d): the pipeline's own if its checksum matches the record, else
     regenerated."""
-    if run["workload"] == "lds":
-        from testbeds.lds.systems import write_dataset
-    else:
-        from testbeds.heat2d.data import prepare as write_dataset
-
     target = cfg.data_dir(results, run["workload"], run["data"])
     if (target / "manifest.json").exists() and read_json(target / "manifest.json")["sha256"] == recorded["sha256"]:
         return target
-    rebuilt = write_dataset(run["data"], scratch / "data")
+    rebuilt = cfg.write_generated_data(run["workload"], run["data"], scratch / "data")
     if rebuilt["sha256"] != recorded["sha256"]:
         raise SystemExit(f"error: the regenerated data set differs from the recorded one "
                          f"(sha256 {rebuilt['sha256']} != {recorded['sha256']})")

@@ -257,6 +257,16 @@ WORKLOAD_CHECKS = {"charlm": check_charlm, "sotalm": check_sotalm, "lot": check_
 
 SETTING_SECTIONS = ("data", "tokenizer", "model", "loss", "train", "eval")
 
+# Workloads whose data set a generator writes (a pipeline rule; rerun.py and the benchmarks call it too):
+# workload -> module with write_dataset(settings, out) -> manifest (with a "sha256").
+DATA_GENERATORS = {"lds": "testbeds.lds.systems", "heat2d": "testbeds.heat2d.data"}
+
+
+def write_generated_data(workload: str, settings: dict, out: Path) -> dict:
+    import importlib
+
+    return importlib.import_module(DATA_GENERATORS[workload]).write_dataset(settings, out)
+
 
 def workload_settings(workload: dict) -> dict:
     """The part of a workload entry that variants may override."""

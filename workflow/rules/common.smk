@@ -35,22 +35,25 @@ def run_json(wildcards):
     return json.dumps(run_settings(wildcards), sort_keys=True)
 
 
-GENERATORS = {"lds", "heat2d"}  # workloads whose data a generator rule writes (others read a corpus or make it in-job)
+GENERATORS = set(cfg.DATA_GENERATORS)  # workloads whose data a generator rule writes
 
 
-def data_sections(select):
-    """Every distinct data section of the grid (variants may change it) that ``select(workload, data)``
-    accepts, by directory key."""
+def data_sections():
+    """workload -> {directory key: data section} for every distinct data section of the grid. Only the
+    variant changes a data section, so one resolution per (workload, variant) suffices."""
     sections = {}
-    for r in RUNS:
-        data = cfg.resolve_run(config, r["workload"], r["variant"], r["optimizer"], r["seed"])["data"]
-        if select(r["workload"], data):
-            sections[cfg.data_key(data)] = data
+    for w in WORKLOADS:
+        entry = config["workloads"][w]
+        for variant in entry["variants"]:
+            data = cfg.resolve_run(config, w, variant, entry["optimizers"][0], 0)["data"]
+            sections.setdefault(w, {})[cfg.data_key(data)] = data
     return sections
 
 
-DATA = data_sections(lambda w, data: "source" in data and w not in GENERATORS)  # text corpora
-GENERATED = {name: data_sections(lambda w, data: w == name) for name in GENERATORS}
+SECTIONS = data_sections()
+DATA = {key: data for w, found in SECTIONS.items() if w not in GENERATORS  # text corpora
+        for key, data in found.items() if "source" in data}
+GENERATED = {w: SECTIONS.get(w, {}) for w in GENERATORS}
 
 
 def data_manifest(wildcards):

@@ -127,7 +127,7 @@ def label(settings: dict, samples: int, shape: tuple) -> str:
     return f"file: {Path(settings['path']).name}, {size}"
 
 
-def prepare(settings: dict, out: Path, log=print) -> dict:
+def write_dataset(settings: dict, out: Path, log=print) -> dict:
     if settings["source"] == "generated":
         return generate(settings, out, log)
     return import_array(settings, out, log)

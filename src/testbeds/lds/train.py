@@ -116,11 +116,9 @@ class Trainer(TrainLoop):
 
 
 def load_params(run: dict, task: Task, directory: Path):
-    """The params of a checkpoint directory written by ``Trainer.write_state``."""
-    params = init_params(run, task)
-    opt_state = optimizer(run).init(params)
-    state = serialization.from_bytes({"params": params, "opt": opt_state}, (directory / "state.msgpack").read_bytes())
-    return state["params"]
+    """The params of a checkpoint directory written by ``Trainer.write_state`` (the optimiser state is skipped)."""
+    saved = serialization.msgpack_restore((directory / "state.msgpack").read_bytes())
+    return serialization.from_state_dict(init_params(run, task), saved["params"])
 
 
 def train(run: dict, data_dir: Path, run_dir: Path, log=say) -> dict:
