@@ -66,14 +66,14 @@ def test_unstable_cfl_is_refused():
 # -------------------------------------------------------------------------------------------- data
 def test_generation_in_chunks_equals_one_piece_and_is_checksummed(tmp_path):
     settings = heat_run()["data"]
-    whole = heat_data.prepare({**settings, "chunk": 1000}, tmp_path / "whole", log=lambda m: None)
-    chunked = heat_data.prepare({**settings, "chunk": 4}, tmp_path / "chunked", log=lambda m: None)
+    whole = heat_data.write_dataset({**settings, "chunk": 1000}, tmp_path / "whole", log=lambda m: None)
+    chunked = heat_data.write_dataset({**settings, "chunk": 4}, tmp_path / "chunked", log=lambda m: None)
     assert len(chunked["chunks"]["train"]) > 1 and whole["splits"] == chunked["splits"] == {"train": 21, "val": 6, "test": 3}
     for split in heat_data.SPLITS:
         a, b = heat_data.HeatSplit(tmp_path / "whole", split), heat_data.HeatSplit(tmp_path / "chunked", split)
         np.testing.assert_array_equal(a.fields, b.fields)
         assert a.fields.shape[1:] == (8, 8, 8) and np.isfinite(a.fields).all()
-    again = heat_data.prepare({**settings, "chunk": 4}, tmp_path / "again", log=lambda m: None)
+    again = heat_data.write_dataset({**settings, "chunk": 4}, tmp_path / "again", log=lambda m: None)
     assert again["sha256"] == chunked["sha256"] and whole["frame_interval"] == pytest.approx(1.0 / 7)
 
 
@@ -81,19 +81,19 @@ def test_own_array_is_validated_and_split(tmp_path):
     settings = {**heat_run()["data"], "source": "file"}
     fields = np.random.default_rng(0).random((10, 5, 6, 6)).astype(np.float32)
     np.save(tmp_path / "mine.npy", fields)
-    manifest = heat_data.prepare({**settings, "path": str(tmp_path / "mine.npy")}, tmp_path / "ok", log=lambda m: None)
+    manifest = heat_data.write_dataset({**settings, "path": str(tmp_path / "mine.npy")}, tmp_path / "ok", log=lambda m: None)
     assert manifest["splits"] == {"train": 7, "val": 2, "test": 1} and manifest["alpha_known"] is False
     np.testing.assert_array_equal(heat_data.HeatSplit(tmp_path / "ok", "test").fields, fields[9:])
 
     fields[8, 2, 3, 3] = np.nan
     np.save(tmp_path / "nan.npy", fields)
     with pytest.raises(heat_data.HeatDataError, match="sample 8"):
-        heat_data.prepare({**settings, "path": str(tmp_path / "nan.npy")}, tmp_path / "bad", log=lambda m: None)
+        heat_data.write_dataset({**settings, "path": str(tmp_path / "nan.npy")}, tmp_path / "bad", log=lambda m: None)
     np.save(tmp_path / "flat.npy", fields[:, 0])
     with pytest.raises(heat_data.HeatDataError, match=r"\[samples, t"):
-        heat_data.prepare({**settings, "path": str(tmp_path / "flat.npy")}, tmp_path / "bad2", log=lambda m: None)
+        heat_data.write_dataset({**settings, "path": str(tmp_path / "flat.npy")}, tmp_path / "bad2", log=lambda m: None)
     with pytest.raises(heat_data.HeatDataError, match="not a file"):
-        heat_data.prepare({**settings, "path": str(tmp_path / "missing.npy")}, tmp_path / "bad3", log=lambda m: None)
+        heat_data.write_dataset({**settings, "path": str(tmp_path / "missing.npy")}, tmp_path / "bad3", log=lambda m: None)
 
 
 # ------------------------------------------------------------------------------------------- model
@@ -153,7 +153,7 @@ def test_short_training_lowers_the_loss_and_evaluation_reports_every_metric(tmp_
     from testbeds.heat2d.evaluate import evaluate, quantized
 
     run = heat_run(train={"epochs": 12, "eval_every": 100, "log_every": 5, "checkpoint_every": 100})
-    heat_data.prepare(run["data"], tmp_path / "data", log=lambda m: None)
+    heat_data.write_dataset(run["data"], tmp_path / "data", log=lambda m: None)
     summary = train(run, tmp_path / "data", tmp_path / "run", log=lambda m: None)
     losses = [float(r["train_loss"]) for r in rows(tmp_path / "run" / "metrics.csv")]
     assert summary["status"] == "ok" and summary["steps"] == 12 * 5
@@ -165,6 +165,7 @@ def test_short_training_lowers_the_loss_and_evaluation_reports_every_metric(tmp_
     assert final["throughput"]["inference_seconds_per_sample"] > 0  # timings are not metrics: reruns must match
     frame_rows = rows(tmp_path / "run" / "frame_errors.csv")
     assert [int(r["frame"]) for r in frame_rows] == list(range(1, 8))
+    assert all(float(r["one_shot_mse"]) >= 0 and float(r["rollout_mse"]) >= 0 for r in frame_rows)  # plain numbers
     model, fraction = quantized(tiny_model("causal"), 8, 32)  # only the MLP output layer is 32 wide
     assert 0 < fraction <= 1 and any(isinstance(m, nn.QuantizedLinear) for _, m in model.named_modules())
 
@@ -173,6 +174,6 @@ def test_pde_loss_without_alpha_is_a_clear_error(tmp_path):
     run = heat_run()
     run["data"].update(source="file", path=str(tmp_path / "mine.npy"))
     np.save(tmp_path / "mine.npy", np.random.default_rng(0).random((20, 8, 8, 8)).astype(np.float32))
-    heat_data.prepare(run["data"], tmp_path / "data", log=lambda m: None)
+    heat_data.write_dataset(run["data"], tmp_path / "data", log=lambda m: None)
     with pytest.raises(ValueError, match="loss.pde"):
         train(run, tmp_path / "data", tmp_path / "run", log=lambda m: None)

@@ -27,8 +27,10 @@ from testbeds.runio import atomic_write_npz, atomic_write_text, final_checkpoint
 def quantized(model: nn.Module, bits: int, group_size: int) -> tuple[nn.Module, float]:
     """A copy with every Linear whose input width the group size divides quantised; and the fraction of
     weights that were."""
+    def eligible(_path: str, m: nn.Module) -> bool:
+        return isinstance(m, nn.Linear) and m.weight.shape[1] % group_size == 0
+
     q = copy.deepcopy(model)
-    eligible = lambda _, m: isinstance(m, nn.Linear) and m.weight.shape[1] % group_size == 0  # noqa: E731
     total = sum(m.weight.size for _, m in q.named_modules() if isinstance(m, nn.Linear))
     done = sum(m.weight.size for p, m in q.named_modules() if eligible(p, m))
     nn.quantize(q, group_size=group_size, bits=bits, class_predicate=eligible)
@@ -38,7 +40,8 @@ def quantized(model: nn.Module, bits: int, group_size: int) -> tuple[nn.Module, 
 def frame_table(one: np.ndarray, rolled: np.ndarray, truth: np.ndarray) -> str:
     shot_mse = ((one - truth) ** 2).mean(axis=(0, 2, 3))
     roll_mse = ((rolled - truth) ** 2).mean(axis=(0, 2, 3))
-    rows = ["frame,one_shot_mse,rollout_mse"] + [f"{t},{shot_mse[t]!r},{roll_mse[t]!r}" for t in range(1, len(shot_mse))]
+    rows = ["frame,one_shot_mse,rollout_mse"] + [f"{t},{float(shot_mse[t])!r},{float(roll_mse[t])!r}"
+                                                  for t in range(1, len(shot_mse))]
     return "\n".join(rows) + "\n"
 
 
