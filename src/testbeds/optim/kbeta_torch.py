@@ -17,6 +17,8 @@ group. Scalars are computed in float32 like the MLX reference.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch.optim import Optimizer
 
@@ -87,7 +89,7 @@ class KourkoutasBeta(Optimizer):
         return o["beta2_max"] - (o["beta2_max"] - o["beta2_min"]) * sun, sun
 
     def _update_group(self, o: dict, params: list, beta2s: list[float], t: int) -> None:
-        """The per-tensor update of one parameter group, as multi-tensor (foreach) operations."""
+        """The per-tensor update of one parameter group."""
         keep_vmax = o["decay"] is not None or o["max_ratio"] is not None
         for p in params:
             state = self.state[p]
@@ -96,6 +98,42 @@ class KourkoutasBeta(Optimizer):
                 state["beta2_cumprod"] = torch.ones((), dtype=p.dtype, device=p.device)
                 if keep_vmax:
                     state["v_max"] = torch.zeros_like(p)
+        bc1, bc2 = self._bias_corrections(o, params, beta2s, t)
+        if keep_vmax or o["adaptive_tiny"]:
+            self._foreach_update(o, params, beta2s, bc1, bc2)
+        else:
+            self._fused_update(o, params, beta2s, bc1, bc2, t)
+
+    def _bias_corrections(self, o: dict, params: list, beta2s: list[float], t: int) -> tuple[float, list[float]]:
+        """1 - β₁ᵗ, and each tensor's 1 - β₂-product (1 for bias_correction none), in float32 as the reference."""
+        step = torch.tensor(float(t), dtype=torch.float32)
+        bc1 = (1.0 - torch.pow(torch.tensor(o["beta1"], dtype=torch.float32), step)).item()
+        if o["bias_correction"] == "none":
+            return bc1, [1.0] * len(params)
+        if o["bias_correction"] == "exact":
+            cumprods = [self.state[p]["beta2_cumprod"] for p in params]
+            torch._foreach_mul_(cumprods, beta2s)
+            return bc1, [(1.0 - c).item() for c in cumprods]
+        return bc1, [(1.0 - torch.pow(torch.tensor(o["beta2_max"], dtype=torch.float32), step)).item()] * len(params)
+
+    def _fused_update(self, o: dict, params: list, beta2s: list[float], bc1: float, bc2: list[float], t: int) -> None:
+        """torch's fused Adam kernel, one call per tensor with its bucket's β₂: a single pass over the tensor.
+
+        The kernel divides by its own bias corrections 1 - β₁ᵗ and 1 - β₂ᵗ (with this step's β₂);
+        scaling lr and eps by sqrt(bc2 / (1 - β₂ᵗ)) (and lr by 1 - β₁ᵗ for bias_correction none) turns
+        its update into the reference's lr m̂ / (sqrt(v / bc2) + eps).
+        """
+        step = torch.tensor(float(t), dtype=torch.float32)
+        for p, beta2, correction in zip(params, beta2s, bc2):
+            state = self.state[p]
+            scale = math.sqrt(correction / (1.0 - beta2**t))
+            lr = o["lr"] * scale * (bc1 if o["bias_correction"] == "none" else 1.0)
+            torch._fused_adam_([p], [p.grad], [state["m"]], [state["v"]], [], [step.to(p.device)], lr=lr,
+                               beta1=o["beta1"], beta2=beta2, weight_decay=0.0, eps=o["eps"] * scale,
+                               amsgrad=False, maximize=False)
+
+    def _foreach_update(self, o: dict, params: list, beta2s: list[float], bc1: float, bc2: list[float]) -> None:
+        """The general update (soft-max AMSGrad, trust region, adaptive tiny) as multi-tensor operations."""
         grads = [p.grad for p in params]
         ms = [self.state[p]["m"] for p in params]
         vs = [self.state[p]["v"] for p in params]
@@ -103,25 +141,15 @@ class KourkoutasBeta(Optimizer):
         torch._foreach_mul_(vs, beta2s)  # v = β₂ v + (1 - β₂) g², β₂ per bucket
         torch._foreach_addcmul_(vs, grads, grads, [1 - b for b in beta2s])
         v_hat = vs
-        if keep_vmax:
+        if o["decay"] is not None or o["max_ratio"] is not None:
             v_hat = [self.state[p]["v_max"] for p in params]
             if o["decay"] is not None:
                 torch._foreach_mul_(v_hat, o["decay"])
             torch._foreach_maximum_(v_hat, vs)
         lr = o["lr"]
-        if o["bias_correction"] == "none":
-            denom, step_size = torch._foreach_sqrt(v_hat), lr
-        else:
-            step = torch.tensor(float(t), dtype=torch.float32)
-            bc1 = (1.0 - torch.pow(torch.tensor(o["beta1"], dtype=torch.float32), step)).item()
-            if o["bias_correction"] == "exact":
-                cumprods = [self.state[p]["beta2_cumprod"] for p in params]
-                torch._foreach_mul_(cumprods, beta2s)
-                bc2 = [(1.0 - c).item() for c in cumprods]
-            else:
-                bc2 = [(1.0 - torch.pow(torch.tensor(o["beta2_max"], dtype=torch.float32), step)).item()] * len(params)
-            denom, step_size = torch._foreach_sqrt(v_hat), lr / bc1
-            torch._foreach_div_(denom, [b**0.5 for b in bc2])  # sqrt(v̂ / bc2), as sqrt(v̂) / sqrt(bc2)
+        step_size = lr if o["bias_correction"] == "none" else lr / bc1
+        denom = torch._foreach_sqrt(v_hat)
+        torch._foreach_div_(denom, [b**0.5 for b in bc2])  # sqrt(v̂ / bc2), as sqrt(v̂) / sqrt(bc2)
         if o["adaptive_tiny"]:
             torch._foreach_add_(denom, [o["tiny_denom"] * torch.clamp(p.abs().mean(), min=1.0) for p in params])
         torch._foreach_add_(denom, o["eps"])
