@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 DEVICES = ("auto", "cpu", "cuda", "metal")
 
 
@@ -48,8 +51,6 @@ def resolve_jax(requested: str, threads: int | None = None) -> str:
 
     ``threads`` caps XLA's CPU thread pool so that parallel jobs do not oversubscribe the cores.
     """
-    import os
-
     if requested not in DEVICES:
         raise DeviceError(f"device '{requested}' is not one of {', '.join(DEVICES)}")
     if requested == "metal":
@@ -66,4 +67,22 @@ def resolve_jax(requested: str, threads: int | None = None) -> str:
     if requested == "cuda" and "gpu" not in platforms:
         raise DeviceError(f"device 'cuda' was requested but JAX here has only: {', '.join(sorted(platforms))}")
     jax.config.update("jax_platform_name", "gpu" if requested == "cuda" else "cpu")
+    enable_jax_compilation_cache(jax)
     return requested
+
+
+def jax_compilation_cache_dir() -> str:
+    """``$TESTBEDS_JAX_CACHE`` (empty: off), else ``$XDG_CACHE_HOME/testbeds/jax`` (~/.cache/testbeds/jax)."""
+    if "TESTBEDS_JAX_CACHE" in os.environ:
+        return os.environ["TESTBEDS_JAX_CACHE"]
+    return str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "testbeds" / "jax")
+
+
+def enable_jax_compilation_cache(jax) -> None:
+    """JAX's persistent compilation cache: the grid's jobs compile the same steps (seeds share shapes,
+    optimisers share the evaluation), so all but the first load the executable instead of compiling.
+    A cached executable is the one the compiler would produce, so results do not change."""
+    directory = jax_compilation_cache_dir()
+    if directory:
+        jax.config.update("jax_compilation_cache_dir", directory)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)

@@ -8,6 +8,7 @@ loss is the next-token cross-entropy.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import jax
@@ -36,6 +37,7 @@ def build_model(run: dict) -> SequenceModel:
                          patch_size=m["patch_size"], dim_y=d["dim_y"], vocab_size=d["vocab_size"])
 
 
+@partial(jax.jit, static_argnames=("sigma", "obs_noise", "batch", "length"))
 def sample_lds(key, A, C, sigma: float, obs_noise: float, batch: int, length: int) -> jax.Array:
     """(batch, length, dim_y) observations of x_t = A x_{t-1} + σ ε_t from x_0 = 0."""
     k_state, k_obs = jax.random.split(key)
@@ -50,6 +52,7 @@ def sample_lds(key, A, C, sigma: float, obs_noise: float, batch: int, length: in
     return ys + obs_noise * jax.random.normal(k_obs, ys.shape)
 
 
+@partial(jax.jit, static_argnames=("batch", "length"))
 def sample_chain(key, log_P, batch: int, length: int) -> jax.Array:
     """(batch, length) tokens of the chain with log-transition matrix ``log_P``, first token uniform."""
     k_first, k_rest = jax.random.split(key)

@@ -39,11 +39,15 @@ def optimizer(run: dict) -> optax.GradientTransformation:
 
 
 def init_params(run: dict, task: Task):
-    example = task.sample(jax.random.PRNGKey(0), 1)
-    key = jax.random.fold_in(jax.random.PRNGKey(run["seed"]), 2)
-    if task.kind == "lds":
-        return task.model.init(key, example[:, : -task.patch], prepend=True)["params"]
-    return task.model.init(key, example[:, :-1])["params"]
+    """The model's initial params, built in one compiled call (op by op, each operation compiles alone)."""
+
+    def init(key):
+        example = task.sample(jax.random.PRNGKey(0), 1)
+        if task.kind == "lds":
+            return task.model.init(key, example[:, : -task.patch], prepend=True)["params"]
+        return task.model.init(key, example[:, :-1])["params"]
+
+    return jax.jit(init)(jax.random.fold_in(jax.random.PRNGKey(run["seed"]), 2))
 
 
 def eval_key(run: dict):
@@ -62,7 +66,7 @@ class Trainer(TrainLoop):
         self.manifest = {**read_json(Path(data_dir) / "manifest.json"), "system_index": self.index}
         self.params = init_params(run, self.task)
         self.tx = optimizer(run)
-        self.opt_state = self.tx.init(self.params)
+        self.opt_state = jax.jit(self.tx.init)(self.params)
         self.lr = schedule(t)
         self.evaluator = Evaluator(self.task, eval_key(run), t["eval_batch"])
         base = jax.random.PRNGKey(run["seed"])
@@ -118,7 +122,7 @@ class Trainer(TrainLoop):
 def load_params(run: dict, task: Task, directory: Path):
     """The params of a checkpoint directory written by ``Trainer.write_state`` (the optimiser state is skipped)."""
     saved = serialization.msgpack_restore((directory / "state.msgpack").read_bytes())
-    return serialization.from_state_dict(init_params(run, task), saved["params"])
+    return serialization.from_state_dict(jax.eval_shape(lambda: init_params(run, task)), saved["params"])
 
 
 def train(run: dict, data_dir: Path, run_dir: Path, log=say) -> dict:

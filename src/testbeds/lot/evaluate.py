@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from testbeds.devices import resolve_torch
-from testbeds.lot.train import build_model, datasets, evaluate_model
+from testbeds.lot.task import build_model, datasets, evaluate_model
 from testbeds.runio import final_checkpoint, read_json, write_final
 
 

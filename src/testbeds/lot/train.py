@@ -22,28 +22,12 @@ from lightning.pytorch.loggers import TensorBoardLogger
 
 from testbeds.devices import resolve_torch
 from testbeds.loop import TrainLoop, say
-from testbeds.lot.model import LatticeTransformer, count_parameters
-from testbeds.lot.task import copy_reverse, exact_match
+from testbeds.lot.model import count_parameters
+from testbeds.lot.task import build_model, datasets, evaluate_model
 from testbeds.optim import torch_optim
 from testbeds.optim.registry import make_optimizer
 
 ACCELERATOR = {"cpu": "cpu", "cuda": "gpu", "mps": "mps"}
-
-
-def build_model(run: dict) -> LatticeTransformer:
-    torch.manual_seed(run["seed"])
-    m, d = run["model"], run["data"]
-    lattice = {k: m[k] for k in ("lattice_shape", "kuramoto_steps", "dt", "init_freq_range", "coupling_init",
-                                 "amplitude_init")} if m["attention"] == "lattice" else {}
-    return LatticeTransformer(d["vocab_size"], 2 * d["prefix_len"], m["d_model"], m["n_head"], m["n_layer"],
-                              m["dropout"], m["attention"], lattice)
-
-
-def datasets(run: dict) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    d = run["data"]
-    train = copy_reverse(d["n_train"], d["prefix_len"], d["vocab_size"], d["seed"])
-    val = copy_reverse(d["n_val"], d["prefix_len"], d["vocab_size"], d["seed"] + 1)  # held out: another seed
-    return train, val
 
 
 class StepBatches(torch.utils.data.IterableDataset):
@@ -65,27 +49,6 @@ class StepBatches(torch.utils.data.IterableDataset):
         while True:
             yield self.batch_at(step)
             step += 1
-
-
-@torch.no_grad()
-def evaluate_model(model: LatticeTransformer, data, batch: int, device: str) -> dict:
-    """Exact match and cross-entropy on the scored positions, order parameter, attention entropy per head."""
-    model.eval()
-    x_all, y_all = data
-    em, ce, count, tokens, entropy = 0.0, 0.0, 0, 0, None
-    for i in range(0, len(x_all), batch):
-        x, y = x_all[i : i + batch].to(device), y_all[i : i + batch].to(device)
-        logits = model(x)
-        em += exact_match(logits, y).sum().item()
-        ce += F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=-100, reduction="sum").item()
-        count, tokens = count + len(x), tokens + (y != -100).sum().item()
-        layer_entropy = torch.stack([b.attn.last_entropy for b in model.blocks]) * len(x)
-        entropy = layer_entropy if entropy is None else entropy + layer_entropy
-    orders = model.sync_orders()
-    model.train()
-    return {"exact_match": em / count, "ce_loss": ce / tokens,
-            "sync_order": float(torch.stack(orders).mean()) if orders else math.nan,
-            "attention_entropy": (entropy / count).tolist()}
 
 
 class CopyReverse(L.LightningModule):
