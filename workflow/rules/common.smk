@@ -1,3 +1,4 @@
+import functools
 import json
 import sys
 from pathlib import Path
@@ -58,10 +59,16 @@ GENERATED = {w: SECTIONS.get(w, {}) for w in GENERATORS}
 
 def data_manifest(wildcards):
     """The file that marks a run's prepared data as done; its directory is the data directory."""
-    run = run_settings(wildcards)
-    if "source" not in run["data"] and wildcards.workload not in GENERATORS:  # made inside the training job (lot)
+    return variant_data_manifest(wildcards.workload, wildcards.variant)
+
+
+@functools.cache
+def variant_data_manifest(name, variant):
+    """Only the variant changes a run's data, so this is resolved once per (workload, variant)."""
+    run = cfg.resolve_run(config, name, variant, config["workloads"][name]["optimizers"][0], 0)
+    if "source" not in run["data"] and name not in GENERATORS:  # made inside the training job (lot)
         return []
-    corpus = cfg.data_dir("results", wildcards.workload, run["data"])
+    corpus = cfg.data_dir("results", name, run["data"])
     if "tokenizer" in run:
         return str(corpus / f"bpe{run['tokenizer']['vocab_size']}" / "meta.json")
     return str(corpus / "manifest.json")
