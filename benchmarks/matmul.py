@@ -33,7 +33,7 @@ def gflops(matmul, sync, n: int, repeats: int) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def worker(framework: str, n: int, repeats: int) -> dict:
+def worker(framework: str, n: int, repeats: int, threads: int) -> dict:
     if framework == "torch":
         import torch
 
@@ -43,7 +43,10 @@ def worker(framework: str, n: int, repeats: int) -> dict:
         return {"gflops": value, "blas": "torch bundled (" + torch.__config__.show().split("BLAS_INFO=")[-1].split(",")[0] + ")"}
     if framework == "jax":
         import jax
-        import jax.numpy as jnp
+
+        from testbeds.devices import resolve_jax
+
+        resolve_jax("cpu", threads)  # as a job of this many threads: XLA's thread pool sized to them
 
         a = jax.random.normal(jax.random.PRNGKey(0), (n, n))
         matmul = jax.jit(lambda x: x @ x)
@@ -69,11 +72,9 @@ def measure(kind: str, n: int, threads: int, repeats: int) -> dict:
         env.update(LD_PRELOAD=lib, TESTBEDS_BLAS=lib)
     if kind == "torch":
         env["TORCH_NUM_THREADS"] = str(threads)
-    if kind == "jax":  # the flags testbeds.devices.resolve_jax sets for a job of this many threads
-        env["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={threads}"
     code = (f"import sys; sys.path.insert(0, {str(REPO / 'benchmarks')!r}); import matmul, json;"
             f"import os; os.environ.get('TORCH_NUM_THREADS') and __import__('torch').set_num_threads({threads});"
-            f"print(json.dumps(matmul.worker({framework!r}, {n}, {repeats})))")
+            f"print(json.dumps(matmul.worker({framework!r}, {n}, {repeats}, {threads})))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -7,13 +7,13 @@ results/benchmarks/optimizers.csv. Each step is what a training loop runs: MLX c
 mx.compile, JAX under jax.jit, torch eager with fused kernels (Adam/AdamW with fused=True, Kβ through the
 same kernel per tensor); torch's default unfused Adam is printed for comparison.
 
-    python benchmarks/optimizers.py [--d 384 --layers 6 --repeats 20 --threads 1]
+    python benchmarks/optimizers.py [--d 384 --layers 6 --repeats 30 --threads 1]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import functools
 import sys
 import time
 from pathlib import Path
@@ -21,6 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 import _table  # noqa: E402
+
+from testbeds.devices import keep_freed_memory  # noqa: E402
 
 KBETA = {"algorithm": "kbeta", "beta2_min": 0.88, "alpha": 0.93, "bias_correction": "beta2max",
          "layer_bucket": "per-array", "diagnostics": False}
@@ -36,19 +38,22 @@ def shapes(d: int, layers: int) -> dict[str, tuple]:
     return out
 
 
-def timed(step, repeats: int) -> float:
-    for _ in range(3):
-        step()
-    samples = []
+def interleaved(steps: dict, repeats: int) -> dict[str, float]:
+    """Median ms of each step, timed in turns (one of each per round) so that drifts in the machine's
+    speed affect all of them alike."""
+    for step in steps.values():
+        for _ in range(3):
+            step()
+    samples = {name: [] for name in steps}
     for _ in range(repeats):
-        started = time.perf_counter()
-        step()
-        samples.append(time.perf_counter() - started)
-    samples.sort()
-    return 1000 * samples[len(samples) // 2]
+        for name, step in steps.items():
+            started = time.perf_counter()
+            step()
+            samples[name].append(time.perf_counter() - started)
+    return {name: 1000 * sorted(times)[len(times) // 2] for name, times in samples.items()}
 
 
-def bench_mlx(spec, arrays, grads, repeats):
+def mlx_step(spec, arrays, grads):
     import mlx.core as mx
     from testbeds.optim import mlx_optim
 
@@ -65,10 +70,10 @@ def bench_mlx(spec, arrays, grads, repeats):
         holder["params"] = opt.apply_gradients(grads, holder["params"])
 
     compiled = mx.compile(update, inputs=state, outputs=state)
-    return timed(lambda: (compiled(g), mx.eval(holder["params"], opt.state)), repeats)
+    return lambda: (compiled(g), mx.eval(holder["params"], opt.state))
 
 
-def bench_torch(spec, arrays, grads, repeats, unfused_adam=False):
+def torch_step(spec, arrays, grads, unfused_adam=False):
     import torch
     from testbeds.optim.registry import make_optimizer
 
@@ -79,13 +84,16 @@ def bench_torch(spec, arrays, grads, repeats, unfused_adam=False):
         opt = torch.optim.Adam(params.values(), lr=1e-3)
     else:
         opt = make_optimizer("torch", spec, 1e-3, params=list(params.items()))
-    return timed(opt.step, repeats)
+    return opt.step
 
 
-def bench_jax(spec, arrays, grads, repeats):
+def jax_step(spec, arrays, grads, threads=1):
     import jax
     import optax
+    from testbeds.devices import resolve_jax
     from testbeds.optim.registry import make_optimizer
+
+    resolve_jax("cpu", threads)  # XLA's thread pool as in a job of this many threads
 
     opt = make_optimizer("jax", spec, 1e-3)
     params = jax.tree_util.tree_map(jax.numpy.asarray, arrays)
@@ -101,17 +109,18 @@ def bench_jax(spec, arrays, grads, repeats):
         holder["params"], holder["state"] = step(holder["params"], holder["state"], g)
         jax.block_until_ready(holder["params"])
 
-    return timed(run, repeats)
+    return run
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--d", type=int, default=384)
     parser.add_argument("--layers", type=int, default=6)
-    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=REPO / "results" / "benchmarks" / "optimizers.csv")
     args = parser.parse_args()
+    keep_freed_memory()  # as the training jobs do (scripts/runargs.prepare_process)
     import numpy as np
     import torch
 
@@ -122,9 +131,16 @@ def main() -> None:
     grads = {k: rng.normal(size=s).astype(np.float32) * 0.01 for k, s in spec_shapes.items()}
     n_params = sum(a.size for a in arrays.values())
     rows = []
-    for framework, bench in (("mlx", bench_mlx), ("torch", bench_torch), ("jax", bench_jax)):
-        adam, kbeta = bench(ADAM, arrays, grads, args.repeats), bench(KBETA, arrays, grads, args.repeats)
-        diag = bench(KBETA_DIAG, arrays, grads, args.repeats)
+    unfused = None
+    for framework, make_step in (("mlx", mlx_step), ("torch", torch_step), ("jax", jax_step)):
+        make = functools.partial(make_step, arrays=arrays, grads=grads)
+        if framework == "jax":
+            make = functools.partial(make, threads=args.threads)
+        steps = {"adam": make(ADAM), "kbeta": make(KBETA), "diag": make(KBETA_DIAG)}
+        if framework == "torch":
+            steps["unfused"] = make(ADAM, unfused_adam=True)
+        ms = interleaved(steps, args.repeats)
+        adam, kbeta, diag, unfused = ms["adam"], ms["kbeta"], ms["diag"], ms.get("unfused", unfused)
         rows.append({"framework": framework, "params": n_params, "tensors": len(arrays), "adam_ms": round(adam, 2),
                      "kbeta_ms": round(kbeta, 2), "kbeta_over_adam": round(kbeta / adam, 3),
                      "kbeta_diagnostics_ms": round(diag, 2)})
@@ -133,12 +149,10 @@ def main() -> None:
     for r in rows:
         print(f"{r['framework']:<10} {r['adam_ms']:>9.2f} {r['kbeta_ms']:>9.2f} {r['kbeta_over_adam']:>8.3f} "
               f"{r['kbeta_diagnostics_ms']:>18.2f}")
-    unfused = bench_torch(ADAM, arrays, grads, args.repeats, unfused_adam=True)
     print(f"torch's default (unfused) Adam: {unfused:.2f} ms")
     print("goal: Kβ/Adam <= 1.3 in every framework")
     _table.save(rows, args.out)
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
     main()

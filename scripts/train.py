@@ -13,8 +13,6 @@ from pathlib import Path
 
 import runargs
 
-FRAMEWORK_SETUP = {"mlx": "testbeds.blas"}
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -23,10 +21,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, type=Path, help="run directory to write")
     args = parser.parse_args()
     run = runargs.resolve(args)
-    if run["framework"] == "mlx":
-        from testbeds.blas import ensure_fast_blas
-
-        ensure_fast_blas(run["threads"])
+    runargs.prepare_process(run)
     workload = importlib.import_module(f"testbeds.{run['workload']}.train")
     summary = workload.train(run, Path(args.data) if args.data else None, args.out)
     print(f"{args.out}: {summary['status']} after {summary['steps']} steps ({summary['stop_reason']})")

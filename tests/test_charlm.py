@@ -11,7 +11,7 @@ import pytest
 from conftest import kill_and_resume, tiny_run
 from testbeds.charlm import evaluate as charlm_eval
 from testbeds.charlm.data import BatchSampler, CharCorpus, validation_windows
-from testbeds.charlm.model import CharTransformer, cross_entropy
+from testbeds.charlm.model import CharTransformer, cross_entropy, gelu_tanh
 from testbeds.charlm.train import Trainer, train
 from testbeds.optim import mlx_optim
 from testbeds.runio import read_json
@@ -27,6 +27,15 @@ def test_cross_entropy_is_mean_logsumexp_minus_target_logit():
     rng = np.random.default_rng(0)
     logits, targets = rng.normal(size=(3, 7, 11)).astype(np.float32), rng.integers(0, 11, size=(3, 7))
     assert cross_entropy(mx.array(logits), mx.array(targets)).item() == pytest.approx(numpy_ce(logits, targets), rel=1e-5)
+
+
+def test_gelu_is_mlx_tanh_gelu_with_its_gradient():
+    import mlx.nn as nn
+
+    x = mx.linspace(-8, 8, 4001)
+    np.testing.assert_allclose(np.array(gelu_tanh(x)), np.array(nn.gelu_approx(x)), rtol=1e-6, atol=1e-7)
+    ours, theirs = (np.array(mx.grad(lambda v, f=f: f(v).sum())(x)) for f in (gelu_tanh, nn.gelu_approx))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
 
 
 def test_validation_bpc_covers_every_character_once():

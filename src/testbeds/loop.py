@@ -133,6 +133,7 @@ class TrainLoop:
     def begin(self) -> None:
         """Open the logs, resume from the newest valid checkpoint, write provenance, catch SIGTERM."""
         self.session_start = time.perf_counter()
+        self.first_step = None  # this session's first step: its seconds (compile included) and end time
         self.setup_logs()
         self.resume()
         atomic_write_json(self.run_dir / "provenance.json",
@@ -142,6 +143,8 @@ class TrainLoop:
     def record_step(self, loss: float, tokens: int, extra: dict, lr: float, seconds: float) -> str | None:
         """Account for one finished step: log, evaluate, checkpoint. Returns why to stop, or None."""
         t = self.settings
+        if self.first_step is None:
+            self.first_step = {"seconds": seconds, "finished_at": time.time()}  # start-up = finished_at - launch
         self.train_seconds += seconds
         self.step += 1
         self.tokens += tokens
@@ -185,7 +188,8 @@ class TrainLoop:
             "status": status, "stop_reason": stop_reason or "steps", "steps": self.step, "wall_seconds": self.wall(),
             "train_seconds": self.train_seconds, "tokens": self.tokens,
             "tokens_per_second": self.tokens / self.train_seconds if self.train_seconds else None,
-            f"best_{key}": best, "device": self.device, "config_hash": self.hash, **self.describe(),
+            "first_step": self.first_step, f"best_{key}": best, "device": self.device, "config_hash": self.hash,
+            **self.describe(),
         }
         atomic_write_json(self.run_dir / "train.json", summary)
         return summary
