@@ -8,6 +8,7 @@ loss is the next-token cross-entropy.
 
 from __future__ import annotations
 
+import copy
 from functools import partial
 from pathlib import Path
 
@@ -75,17 +76,24 @@ class Task:
         self.kind, self.length = d["task"], d["seq_len"]
         self.patch = run["model"]["patch_size"]
         if self.kind == "lds":
-            self.A, self.C = jnp.asarray(item["A"], jnp.float32), jnp.asarray(item["C"], jnp.float32)
-            self.loss_scale = 1.0 / float(item["kf_mse"])
+            self.system = {"A": jnp.asarray(item["A"], jnp.float32), "C": jnp.asarray(item["C"], jnp.float32),
+                           "loss_scale": jnp.asarray(1.0 / float(item["kf_mse"]), jnp.float32)}
         else:
-            self.log_P = jnp.log(jnp.asarray(item["P"], jnp.float32))
+            self.system = {"log_P": jnp.log(jnp.asarray(item["P"], jnp.float32))}
+
+    def using(self, system: dict) -> "Task":
+        """This task with its system's arrays replaced, e.g. by a compiled step's arguments: a step that
+        takes the system as input instead of embedding it as constants compiles once for every seed."""
+        task = copy.copy(self)
+        task.system = system
+        return task
 
     def sample(self, key, batch: int, length: int | None = None) -> jax.Array:
         length = length or self.length
         if self.kind == "lds":
             d = self.run["data"]
-            return sample_lds(key, self.A, self.C, d["sigma"], d["obs_noise"], batch, length)
-        return sample_chain(key, self.log_P, batch, length)
+            return sample_lds(key, self.system["A"], self.system["C"], d["sigma"], d["obs_noise"], batch, length)
+        return sample_chain(key, self.system["log_P"], batch, length)
 
     def predict(self, params, batch, key=None, train: bool = False) -> jax.Array:
         """lds: a prediction for every step of ``batch`` (B, T, dim_y); bigram: logits for tokens 2..T."""
@@ -100,7 +108,7 @@ class Task:
     def loss(self, params, batch, key=None, train: bool = False) -> jax.Array:
         out = self.predict(params, batch, key, train)
         if self.kind == "lds":
-            return jnp.mean((out[:, 1:] - batch[:, 1:]) ** 2) * self.loss_scale
+            return jnp.mean((out[:, 1:] - batch[:, 1:]) ** 2) * self.system["loss_scale"]
         return optax.softmax_cross_entropy_with_integer_labels(out, batch[:, 1:]).mean()
 
 

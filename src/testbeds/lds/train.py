@@ -41,13 +41,13 @@ def optimizer(run: dict) -> optax.GradientTransformation:
 def init_params(run: dict, task: Task):
     """The model's initial params, built in one compiled call (op by op, each operation compiles alone)."""
 
-    def init(key):
-        example = task.sample(jax.random.PRNGKey(0), 1)
+    def init(key, system):
+        example = task.using(system).sample(jax.random.PRNGKey(0), 1)
         if task.kind == "lds":
             return task.model.init(key, example[:, : -task.patch], prepend=True)["params"]
         return task.model.init(key, example[:, :-1])["params"]
 
-    return jax.jit(init)(jax.random.fold_in(jax.random.PRNGKey(run["seed"]), 2))
+    return jax.jit(init)(jax.random.fold_in(jax.random.PRNGKey(run["seed"]), 2), task.system)
 
 
 def eval_key(run: dict):
@@ -75,11 +75,14 @@ class Trainer(TrainLoop):
         self.tokens_per_step = t["batch"] * d["seq_len"]
 
     def make_step(self):
-        task, tx, batch_size = self.task, self.tx, self.settings["batch"]
+        """The compiled step; seed-dependent values (keys, the system) are arguments, not constants, so
+        that the persistent compilation cache serves every seed of a (variant, optimizer)."""
+        tx, batch_size = self.tx, self.settings["batch"]
 
-        def step(params, opt_state, step_index):
-            batch = task.sample(jax.random.fold_in(self.data_key, step_index), batch_size)
-            dropout = jax.random.fold_in(self.dropout_key, step_index)
+        def step(params, opt_state, step_index, data_key, dropout_key, system):
+            task = self.task.using(system)
+            batch = task.sample(jax.random.fold_in(data_key, step_index), batch_size)
+            dropout = jax.random.fold_in(dropout_key, step_index)
             loss, grads = jax.value_and_grad(task.loss)(params, batch, dropout, True)
             updates, opt_state = tx.update(grads, opt_state, params)
             return optax.apply_updates(params, updates), opt_state, loss
@@ -91,7 +94,8 @@ class Trainer(TrainLoop):
         return float(self.lr(self.step))
 
     def train_step(self) -> tuple[float, int, dict]:
-        self.params, self.opt_state, loss = self.step_fn(self.params, self.opt_state, jnp.int32(self.step))
+        self.params, self.opt_state, loss = self.step_fn(self.params, self.opt_state, jnp.int32(self.step),
+                                                         self.data_key, self.dropout_key, self.task.system)
         return float(loss), self.tokens_per_step, {}
 
     def evaluate(self) -> dict:
