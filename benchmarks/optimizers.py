@@ -131,7 +131,6 @@ def main() -> None:
     grads = {k: rng.normal(size=s).astype(np.float32) * 0.01 for k, s in spec_shapes.items()}
     n_params = sum(a.size for a in arrays.values())
     rows = []
-    unfused = None
     for framework, make_step in (("mlx", mlx_step), ("torch", torch_step), ("jax", jax_step)):
         make = functools.partial(make_step, arrays=arrays, grads=grads)
         if framework == "jax":
@@ -140,7 +139,9 @@ def main() -> None:
         if framework == "torch":
             steps["unfused"] = make(ADAM, unfused_adam=True)
         ms = interleaved(steps, args.repeats)
-        adam, kbeta, diag, unfused = ms["adam"], ms["kbeta"], ms["diag"], ms.get("unfused", unfused)
+        adam, kbeta, diag = ms["adam"], ms["kbeta"], ms["diag"]
+        if framework == "torch":
+            unfused = ms["unfused"]
         rows.append({"framework": framework, "params": n_params, "tensors": len(arrays), "adam_ms": round(adam, 2),
                      "kbeta_ms": round(kbeta, 2), "kbeta_over_adam": round(kbeta / adam, 3),
                      "kbeta_diagnostics_ms": round(diag, 2)})

@@ -117,10 +117,11 @@ def kourkoutas_beta(learning_rate=1e-3, **options) -> optax.GradientTransformati
         step_f = t.astype(f32)
         bc1 = 1.0 - jnp.power(jnp.asarray(o["beta1"], f32), step_f)
         step_size = lr / bc1  # scalars once per step, not per leaf
-        cumprod = state.beta2_cumprod * leaf_beta2 if o["bias_correction"] == "exact" else state.beta2_cumprod
         if o["bias_correction"] == "exact":
+            cumprod = state.beta2_cumprod * leaf_beta2
             inv_sqrt_bc2 = jax.lax.rsqrt(1.0 - cumprod)
         else:
+            cumprod = state.beta2_cumprod
             inv_sqrt_bc2 = jnp.broadcast_to(jax.lax.rsqrt(1.0 - jnp.power(jnp.asarray(o["beta2_max"], f32), step_f)),
                                             cumprod.shape)
 

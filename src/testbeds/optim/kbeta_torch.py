@@ -123,12 +123,13 @@ class KourkoutasBeta(Optimizer):
         scaling lr and eps by sqrt(bc2 / (1 - β₂ᵗ)) (and lr by 1 - β₁ᵗ for bias_correction none) turns
         its update into the reference's lr m̂ / (sqrt(v / bc2) + eps).
         """
-        step = torch.tensor(float(t), dtype=torch.float32)
+        steps: dict[torch.device, torch.Tensor] = {}  # the kernel's step count, one tensor per device
+        base_lr = o["lr"] * (bc1 if o["bias_correction"] == "none" else 1.0)
         for p, beta2, correction in zip(params, beta2s, bc2):
             state = self.state[p]
+            step = steps.setdefault(p.device, torch.tensor(float(t), dtype=torch.float32, device=p.device))
             scale = math.sqrt(correction / (1.0 - beta2**t))
-            lr = o["lr"] * scale * (bc1 if o["bias_correction"] == "none" else 1.0)
-            torch._fused_adam_([p], [p.grad], [state["m"]], [state["v"]], [], [step.to(p.device)], lr=lr,
+            torch._fused_adam_([p], [p.grad], [state["m"]], [state["v"]], [], [step], lr=base_lr * scale,
                                beta1=o["beta1"], beta2=beta2, weight_decay=0.0, eps=o["eps"] * scale,
                                amsgrad=False, maximize=False)
 
