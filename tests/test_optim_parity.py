@@ -1,4 +1,8 @@
-"""Kourkoutas-β and Adam agree across MLX (reference kbeta), PyTorch and JAX on the same gradient stream."""
+"""Kourkoutas-β and Adam agree across MLX, PyTorch and JAX on the same gradient stream.
+
+The reference is the kbeta package's own KourkoutasSoftmaxFlex; every framework's Kβ, MLX's
+(the same class with a faster update) included, must match it.
+"""
 
 
 import jax
@@ -8,8 +12,9 @@ import numpy as np
 import optax
 import pytest
 import torch
+from kbeta import KourkoutasSoftmaxFlex
 from testbeds.optim import kbeta_optax, kbeta_torch, mlx_optim
-from testbeds.optim.registry import KBETA_DEFAULTS, make_optimizer
+from testbeds.optim.registry import KBETA_DEFAULTS, kbeta_options, make_optimizer
 
 SHAPES = {"embed": (11, 6), "w1": (6, 6), "w2": (6, 6), "bias": (6,), "head": (6, 5)}
 STEPS = 40
@@ -35,15 +40,22 @@ def initial_params(seed: int = 1) -> dict[str, np.ndarray]:
     return {name: rng.normal(size=shape).astype(np.float32) for name, shape in SHAPES.items()}
 
 
-def run_mlx(spec: dict, stream, lr: float = 1e-2):
-    opt = make_optimizer("mlx", spec, lr)
+def mlx_reference(spec: dict, lr: float):
+    """The package's KourkoutasSoftmaxFlex itself, with the options and bucket keys our MLX runs use."""
+    options = kbeta_options(spec)
+    return KourkoutasSoftmaxFlex(lr, layer_key_fn=mlx_optim.BucketKeys(options.pop("layer_bucket")), **options)
+
+
+def run_mlx(spec: dict, stream, lr: float = 1e-2, reference: bool = False, with_state: bool = False):
+    opt = mlx_reference(spec, lr) if reference else make_optimizer("mlx", spec, lr)
     params = {k: mx.array(v) for k, v in initial_params().items()}
     for grads in stream:
         if mlx_optim.is_kbeta(opt):
             opt.layer_key_fn.bind(params)
         params = opt.apply_gradients({k: mx.array(v) for k, v in grads.items()}, params)
         mx.eval(params, opt.state)
-    return {k: np.array(v) for k, v in params.items()}, mlx_optim.bucket_diagnostics(opt)
+    result = {k: np.array(v) for k, v in params.items()}, mlx_optim.bucket_diagnostics(opt)
+    return (*result, {k: np.array(v) for k, v in mlx_optim.state_arrays(opt).items()}) if with_state else result
 
 
 def run_torch(spec: dict, stream, lr: float = 1e-2):
@@ -96,14 +108,27 @@ def stream():
 @pytest.mark.parametrize("case", list(CASES))
 def test_kbeta_ports_match_the_reference(case, stream):
     spec = CASES[case]
-    reference, ref_diag = run_mlx(spec, stream)
-    for name, (params, diag) in {"torch": run_torch(spec, stream), "jax": run_jax(spec, stream)}.items():
+    reference, ref_diag = run_mlx(spec, stream, reference=True)
+    ports = {"mlx": run_mlx(spec, stream), "torch": run_torch(spec, stream), "jax": run_jax(spec, stream)}
+    for name, (params, diag) in ports.items():
         for key in SHAPES:
             np.testing.assert_allclose(params[key], reference[key], rtol=1e-6, atol=1e-6,
                                        err_msg=f"{name} differs from kbeta on {key} ({case})")
         assert set(diag) == set(ref_diag), f"{name} buckets {sorted(diag)} != {sorted(ref_diag)}"
         for key, (spike, beta2) in ref_diag.items():
             assert diag[key] == pytest.approx((spike, beta2), rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_mlx_kbeta_state_matches_the_package(case, stream):
+    """MLX's faster update leaves the package's whole state (m, v, v_max, β₂ products, norm EMAs,
+    diagnostics) as the package's own update does."""
+    assert type(make_optimizer("mlx", CASES[case], 1e-2)) is not KourkoutasSoftmaxFlex
+    *_, reference = run_mlx(CASES[case], stream, reference=True, with_state=True)
+    *_, ours = run_mlx(CASES[case], stream, with_state=True)
+    assert set(ours) == set(reference)
+    for key, value in reference.items():
+        np.testing.assert_allclose(ours[key], value, rtol=2e-6, atol=1e-7, err_msg=f"{key} ({case})")
 
 
 def test_the_stream_moves_beta2(stream):

@@ -1,4 +1,5 @@
-"""Optimisers for the MLX workloads: Adam/AdamW from mlx.optimizers, Kourkoutas-β from kbeta.
+"""Optimisers for the MLX workloads: Adam/AdamW from mlx.optimizers, Kourkoutas-β from kbeta
+(``kbeta_mlx.KourkoutasBeta``: the package's KourkoutasSoftmaxFlex with a faster update).
 
 kbeta's default per-array bucket keys on ``id(array)``; MLX makes new arrays every
 step, so its statistics table would grow each step and the gradient EMA would
@@ -13,6 +14,7 @@ import mlx.optimizers as optim
 from kbeta import KourkoutasSoftmaxFlex
 from mlx.utils import tree_flatten, tree_unflatten
 
+from testbeds.optim.kbeta_mlx import KourkoutasBeta
 from testbeds.optim.registry import kbeta_options
 
 
@@ -52,7 +54,7 @@ def make_optimizer(spec: dict, learning_rate: float) -> optim.Optimizer:
     if algorithm == "kbeta":
         options = kbeta_options(spec)
         keys = BucketKeys(options.pop("layer_bucket"))
-        return KourkoutasSoftmaxFlex(learning_rate, layer_key_fn=keys, **options)
+        return KourkoutasBeta(learning_rate, layer_key_fn=keys, **options)
     raise ValueError(f"unknown optimizer algorithm '{algorithm}'")
 
 
