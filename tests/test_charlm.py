@@ -11,7 +11,7 @@ import pytest
 from conftest import kill_and_resume, tiny_run
 from testbeds.charlm import evaluate as charlm_eval
 from testbeds.charlm.data import BatchSampler, CharCorpus, validation_windows
-from testbeds.charlm.model import CharTransformer, cross_entropy, gelu_tanh
+from testbeds.charlm.model import CharTransformer, cross_entropy, gelu_tanh, tanh
 from testbeds.charlm.train import Trainer, train
 from testbeds.optim import mlx_optim
 from testbeds.runio import read_json
@@ -29,13 +29,27 @@ def test_cross_entropy_is_mean_logsumexp_minus_target_logit():
     assert cross_entropy(mx.array(logits), mx.array(targets)).item() == pytest.approx(numpy_ce(logits, targets), rel=1e-5)
 
 
-def test_gelu_is_mlx_tanh_gelu_with_its_gradient():
-    import mlx.nn as nn
+def test_tanh_is_float32_accurate_with_its_gradient():
+    x = np.linspace(-12, 12, 240001).astype(np.float32)
+    exact = np.tanh(x.astype(np.float64))
+    ours = np.array(tanh(mx.array(x)))
+    np.testing.assert_allclose(ours, exact, rtol=0, atol=4e-7)  # ~6 ulp near ±1 (MLX's own tanh: 1e-7)
+    assert np.all(ours[np.abs(x) >= 9] == np.sign(x[np.abs(x) >= 9]))  # saturates exactly, as float32 tanh
+    assert np.all(ours[x > 0] > 0) and np.array_equal(ours, -ours[::-1])  # sign and odd symmetry
+    grad = np.array(mx.grad(lambda v: tanh(v).sum())(mx.array(x)))
+    np.testing.assert_allclose(grad, 1 - exact**2, rtol=0, atol=8e-7)
 
-    x = mx.linspace(-8, 8, 4001)
-    np.testing.assert_allclose(np.array(gelu_tanh(x)), np.array(nn.gelu_approx(x)), rtol=1e-6, atol=1e-7)
-    ours, theirs = (np.array(mx.grad(lambda v, f=f: f(v).sum())(x)) for f in (gelu_tanh, nn.gelu_approx))
-    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+def test_gelu_is_the_tanh_gelu_with_its_gradient():
+    x = np.linspace(-12, 12, 24001).astype(np.float32)
+    x64 = x.astype(np.float64)
+    inner = np.sqrt(2 / np.pi) * (x64 + 0.044715 * x64**3)
+    exact = 0.5 * x64 * (1 + np.tanh(inner))
+    exact_grad = 0.5 * (1 + np.tanh(inner)) + 0.5 * x64 * (1 - np.tanh(inner) ** 2) * np.sqrt(2 / np.pi) * (
+        1 + 3 * 0.044715 * x64**2)
+    np.testing.assert_allclose(np.array(gelu_tanh(mx.array(x))), exact, rtol=2e-7, atol=1e-6)
+    grad = np.array(mx.grad(lambda v: gelu_tanh(v).sum())(mx.array(x)))
+    np.testing.assert_allclose(grad, exact_grad, rtol=0, atol=6e-6)  # tanh's error times up to ~8
 
 
 def test_validation_bpc_covers_every_character_once():

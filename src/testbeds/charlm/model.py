@@ -19,10 +19,42 @@ INIT_STD = 0.02
 GELU_C = math.sqrt(2.0 / math.pi)
 
 
+# tanh(x) = x P(x²) / Q(x²) for |x| < 9 (beyond, float32 tanh is ±1): a rational fit of tanh on [0, 9]
+# (iteratively reweighted least squares on relative error, numpy float64), relative error 7e-9 in exact
+# arithmetic and at most 3.4e-7 (6 ulp) evaluated in float32 (MLX's own tanh: 1e-7); the GELU's gradient is
+# then within 5e-6 of the exact one.
+TANH_LIMIT = 9.0
+TANH_P = (1.0, 0.13085769718237134, 0.003105884947930193, 1.1173481663176062e-05, -2.0297103753403824e-08,
+          5.309451704761734e-11, -8.562057758431916e-14)
+TANH_Q = (1.0, 0.4641909889068905, 0.024502959614319964, 0.0002548894696758592)
+
+
+def polynomial(s: mx.array, coefficients: tuple[float, ...]) -> mx.array:
+    """Σ c_k s^k by Horner's rule."""
+    out = coefficients[-1]
+    for c in reversed(coefficients[:-1]):
+        out = out * s + c
+    return out
+
+
+@mx.custom_function
+def tanh(x: mx.array) -> mx.array:
+    """tanh from multiply-adds and one division: MLX's CPU ``tanh`` takes ~14 ns per element, this
+    ~3 once ``mx.compile`` fuses it. Exactly ±1 beyond ±9. Its gradient is 1 - tanh², from the output."""
+    inside = mx.clip(x, -TANH_LIMIT, TANH_LIMIT)
+    s = inside * inside
+    return mx.where(mx.abs(x) < TANH_LIMIT, inside * polynomial(s, TANH_P) / polynomial(s, TANH_Q), mx.sign(x))
+
+
+@tanh.vjp
+def _tanh_vjp(primals, cotangent, output):
+    return cotangent * (1 - output * output)
+
+
 def gelu_tanh(x: mx.array) -> mx.array:
-    """The tanh GELU of ``nn.gelu_approx``, with x³ written as x·x·x: MLX's CPU ``power`` (forward and
-    gradient) costs as much as its ``tanh``, and this made the default charlm step 20% faster."""
-    return 0.5 * x * (1 + mx.tanh(GELU_C * (x + 0.044715 * (x * x * x))))
+    """The tanh GELU of ``nn.gelu_approx``, with x³ written as x·x·x (MLX's CPU ``power``, forward and
+    gradient, costs as much as its ``tanh``) and the ``tanh`` above."""
+    return 0.5 * x * (1 + tanh(GELU_C * (x + 0.044715 * (x * x * x))))
 
 
 class CausalSelfAttention(nn.Module):
