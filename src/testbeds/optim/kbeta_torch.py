@@ -78,7 +78,8 @@ class KourkoutasBeta(Optimizer):
     def _bucket_beta2(self, shared: dict, buckets: list[str], sum_sq: torch.Tensor, o: dict, t: int):
         """β₂ and sun-spike of every bucket (vectors over ``buckets``), updating their gradient-norm EMAs."""
         g_norm = torch.sqrt(sum_sq)
-        ema = torch.stack([shared["grad_ema"].get(k, torch.zeros(())) for k in buckets])
+        known = shared["grad_ema"]
+        ema = torch.stack([known[k] if k in known else torch.zeros(()) for k in buckets])
         alpha = torch.tensor(o["alpha"], dtype=torch.float32)  # float32 arithmetic, as the reference
         ema = alpha * ema + (1 - alpha) * g_norm
         shared["grad_ema"].update(zip(buckets, ema.unbind()))
@@ -127,9 +128,10 @@ class KourkoutasBeta(Optimizer):
         base_lr = o["lr"] * (bc1 if o["bias_correction"] == "none" else 1.0)
         for p, beta2, correction in zip(params, beta2s, bc2):
             state = self.state[p]
-            step = steps.setdefault(p.device, torch.tensor(float(t), dtype=torch.float32, device=p.device))
+            if p.device not in steps:
+                steps[p.device] = torch.tensor(float(t), dtype=torch.float32, device=p.device)
             scale = math.sqrt(correction / (1.0 - beta2**t))
-            torch._fused_adam_([p], [p.grad], [state["m"]], [state["v"]], [], [step], lr=base_lr * scale,
+            torch._fused_adam_([p], [p.grad], [state["m"]], [state["v"]], [], [steps[p.device]], lr=base_lr * scale,
                                beta1=o["beta1"], beta2=beta2, weight_decay=0.0, eps=o["eps"] * scale,
                                amsgrad=False, maximize=False)
 
