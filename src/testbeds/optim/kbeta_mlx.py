@@ -38,6 +38,8 @@ def squared_norm(g: mx.array) -> mx.array:
 
 
 class KourkoutasBeta(KourkoutasSoftmaxFlex):
+    """``KourkoutasSoftmaxFlex`` with the update described above; constructed exactly like it."""
+
     def apply_gradients(self, grads: dict, params: dict):
         if not self._initialized:
             self.init(grads)
@@ -54,6 +56,8 @@ class KourkoutasBeta(KourkoutasSoftmaxFlex):
             return p
 
         tree_map(collect, grads, params, self.state)
+        if not buckets:
+            return params
         lr = self.learning_rate.astype(next(iter(buckets.values()))[0][0].dtype)
         step_size, inv_sqrt_bc2 = self._bias_corrections(lr)
         for key, items in buckets.items():
@@ -93,7 +97,7 @@ class KourkoutasBeta(KourkoutasSoftmaxFlex):
         if "v_max" in st:
             leaked = st["v_max"] if self.decay is None else mx.array(self.decay, v.dtype) * st["v_max"]
             v_hat = st["v_max"] = mx.maximum(leaked, v)
-        tiny = self.tiny_denom * mx.maximum(mx.mean(mx.abs(p)), 1.0) if self.adaptive_tiny else 0.0
+        tiny = self.tiny_denom * mx.maximum(reduce_all(mx.sum, mx.abs(p)) / p.size, 1.0) if self.adaptive_tiny else 0.0
         if self.bias_correction != "none":
             st["beta2_cumprod"] *= beta2
             if self.bias_correction == "exact":
