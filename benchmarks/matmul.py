@@ -1,8 +1,10 @@
 #!/usr/bin/env python
 """Matmul peak per framework on this machine: MLX (bundled BLAS), MLX (optimised BLAS), torch, JAX (XLA).
 
-Each measurement runs in its own process (the BLAS is chosen at process start). Prints one table
-with GFLOP/s and the ratio to torch, and writes it to results/benchmarks/matmul.csv.
+Each measurement runs in its own process (the BLAS is chosen at process start), on the device the
+workloads' jobs use (`device: auto`: torch on CUDA and JAX on its default backend when there is a GPU, MLX
+on Metal on Apple silicon), with n raised to ACCELERATOR_N there (a 1024² matmul cannot fill a GPU).
+Prints one table with GFLOP/s and the ratio to torch, and writes it to results/benchmarks/matmul.csv.
 
     python benchmarks/matmul.py [--n 1024] [--threads 1 2]
 """
@@ -33,29 +35,42 @@ def gflops(matmul, sync, n: int, repeats: int) -> float:
     return 2 * n**3 / best / 1e9
 
 
+ACCELERATOR_N = 8192
+
+
 def worker(framework: str, n: int, repeats: int, threads: int) -> dict:
     if framework == "torch":
         import torch
 
-        a, b = torch.randn(n, n), torch.randn(n, n)
+        if torch.cuda.is_available():
+            n, device, sync = max(n, ACCELERATOR_N), "cuda", lambda r: torch.cuda.synchronize()
+            blas = "cuda: " + torch.cuda.get_device_name()
+        else:
+            device, sync = "cpu", lambda r: r
+            blas = "torch bundled (" + torch.__config__.show().split("BLAS_INFO=")[-1].split(",")[0] + ")"
+        a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
         with torch.no_grad():
-            value = gflops(lambda: a @ b, lambda r: r, n, repeats)
-        return {"gflops": value, "blas": "torch bundled (" + torch.__config__.show().split("BLAS_INFO=")[-1].split(",")[0] + ")"}
+            return {"gflops": gflops(lambda: a @ b, sync, n, repeats), "blas": blas, "n": n}
     if framework == "jax":
         import jax
 
         from testbeds.devices import resolve_jax
 
-        resolve_jax("cpu", threads)  # as a job of this many threads: XLA's thread pool sized to them
-
+        device = resolve_jax("auto", threads)  # as a job: XLA's CPU thread pool sized to its threads
+        if device != "cpu":
+            n = max(n, ACCELERATOR_N)
         a = jax.random.normal(jax.random.PRNGKey(0), (n, n))
         matmul = jax.jit(lambda x: x @ x)
-        return {"gflops": gflops(lambda: matmul(a), lambda r: r.block_until_ready(), n, repeats), "blas": "XLA (Eigen)"}
+        blas = "XLA (Eigen)" if device == "cpu" else f"XLA ({device})"
+        return {"gflops": gflops(lambda: matmul(a), lambda r: r.block_until_ready(), n, repeats), "blas": blas, "n": n}
     import mlx.core as mx
 
+    if mx.default_device().type == mx.gpu:
+        n = max(n, ACCELERATOR_N)
     a, b = mx.random.normal((n, n)), mx.random.normal((n, n))
     mx.eval(a, b)
-    return {"gflops": gflops(lambda: a @ b, mx.eval, n, repeats), "blas": os.environ.get("TESTBEDS_BLAS", "mlx bundled")}
+    blas = os.environ.get("TESTBEDS_BLAS", "mlx bundled") if mx.default_device().type == mx.cpu else "mlx metal"
+    return {"gflops": gflops(lambda: a @ b, mx.eval, n, repeats), "blas": blas, "n": n}
 
 
 def measure(kind: str, n: int, threads: int, repeats: int) -> dict:
@@ -91,7 +106,8 @@ def main() -> None:
         results = {kind: measure(kind, args.n, threads, args.repeats) for kind in ("mlx-bundled", "mlx-fast", "torch", "jax")}
         torch_peak = results["torch"]["gflops"]
         for kind, result in results.items():
-            rows.append({"framework": kind, "threads": threads, "n": args.n, "gflops": round(result["gflops"], 1),
+            rows.append({"framework": kind, "threads": threads, "n": result.get("n", args.n),
+                         "gflops": round(result["gflops"], 1),
                          "ratio_to_torch": round(result["gflops"] / torch_peak, 3), "blas": result["blas"]})
     header = f"{'framework':<12} {'threads':>7} {'n':>6} {'GFLOP/s':>9} {'x torch':>8}  blas"
     print(header)
