@@ -178,7 +178,8 @@ def main() -> None:
                   f"GFLOP/s  MFU {r['mfu']:.3f} (peak {r['peak_gflops']:.0f})  job {r['job_wall_seconds']:6.1f} s, "
                   f"start-up {r['overhead_seconds']:.1f} s "
                   f"({r['overhead_share']:.0%}; first job of a grid {r['overhead_first_job_seconds']:.1f} s)", flush=True)
-    print(f"peak: the framework's fp32 matmul (1024² on a CPU, {args.threads} thread(s)), measured just before each run")
+    print(f"peak: the framework's fp32 matmul (1024² on a CPU, {args.threads} thread(s)), "
+          "measured just before each run")
     print("targets: MFU >= 0.40 (charlm, sotalm, heat2d) / 0.25 (lds, lot) at bench size; "
           "start-up <= 15% of a default-grid job")
     _table.save(rows, args.out)

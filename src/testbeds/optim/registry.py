@@ -4,8 +4,8 @@ Adam and AdamW come from each framework's own library; Kourkoutas-β is the PyPI
 ``kbeta`` package's KourkoutasSoftmaxFlex in MLX (``kbeta_mlx.KourkoutasBeta``, its class with a
 faster update) and our ports elsewhere (``kbeta_torch.KourkoutasBeta``,
 ``kbeta_optax.kourkoutas_beta``), all matching the package's own update numerically on the same
-gradient stream. Framework modules are imported lazily,
-so a workload's environment needs only its own framework.
+gradient stream. Framework modules are imported lazily, so a workload's environment needs only its own
+framework.
 """
 
 from __future__ import annotations
