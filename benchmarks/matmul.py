@@ -65,11 +65,12 @@ def worker(framework: str, n: int, repeats: int, threads: int) -> dict:
         return {"gflops": gflops(lambda: matmul(a), lambda r: r.block_until_ready(), n, repeats), "blas": blas, "n": n}
     import mlx.core as mx
 
-    if mx.default_device().type == mx.gpu:
+    on_cpu = mx.default_device().type == mx.cpu
+    if not on_cpu:
         n = max(n, ACCELERATOR_N)
     a, b = mx.random.normal((n, n)), mx.random.normal((n, n))
     mx.eval(a, b)
-    blas = os.environ.get("TESTBEDS_BLAS", "mlx bundled") if mx.default_device().type == mx.cpu else "mlx metal"
+    blas = os.environ.get("TESTBEDS_BLAS", "mlx bundled") if on_cpu else "mlx metal"
     return {"gflops": gflops(lambda: a @ b, mx.eval, n, repeats), "blas": blas, "n": n}
 
 

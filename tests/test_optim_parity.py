@@ -14,7 +14,7 @@ import pytest
 import torch
 from kbeta import KourkoutasSoftmaxFlex
 from testbeds.optim import kbeta_optax, kbeta_torch, mlx_optim
-from testbeds.optim.registry import KBETA_DEFAULTS, kbeta_options, make_optimizer
+from testbeds.optim.registry import KBETA_DEFAULTS, make_optimizer
 
 SHAPES = {"embed": (11, 6), "w1": (6, 6), "w2": (6, 6), "bias": (6,), "head": (6, 5)}
 STEPS = 40
@@ -40,14 +40,9 @@ def initial_params(seed: int = 1) -> dict[str, np.ndarray]:
     return {name: rng.normal(size=shape).astype(np.float32) for name, shape in SHAPES.items()}
 
 
-def mlx_reference(spec: dict, lr: float):
-    """The package's KourkoutasSoftmaxFlex itself, with the options and bucket keys our MLX runs use."""
-    options = kbeta_options(spec)
-    return KourkoutasSoftmaxFlex(lr, layer_key_fn=mlx_optim.BucketKeys(options.pop("layer_bucket")), **options)
-
-
 def run_mlx(spec: dict, stream, lr: float = 1e-2, reference: bool = False, with_state: bool = False):
-    opt = mlx_reference(spec, lr) if reference else make_optimizer("mlx", spec, lr)
+    # reference: the package's KourkoutasSoftmaxFlex itself, with the options and bucket keys our MLX runs use
+    opt = mlx_optim.make_kbeta(spec, lr, KourkoutasSoftmaxFlex) if reference else make_optimizer("mlx", spec, lr)
     params = {k: mx.array(v) for k, v in initial_params().items()}
     for grads in stream:
         if mlx_optim.is_kbeta(opt):

@@ -58,7 +58,8 @@ class KourkoutasBeta(KourkoutasSoftmaxFlex):
         tree_map(collect, grads, params, self.state)
         if not buckets:
             return params
-        lr = self.learning_rate.astype(next(iter(buckets.values()))[0][0].dtype)
+        first_grad = next(iter(buckets.values()))[0][0]
+        lr = self.learning_rate.astype(first_grad.dtype)
         step_size, inv_sqrt_bc2 = self._bias_corrections(lr)
         for key, items in buckets.items():
             beta2 = self._bucket_beta2(key, sum(squared_norm(g) for g, _, _ in items), alpha)

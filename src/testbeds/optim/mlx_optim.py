@@ -52,10 +52,14 @@ def make_optimizer(spec: dict, learning_rate: float) -> optim.Optimizer:
         return optim.AdamW(learning_rate, betas=[spec["beta1"], spec["beta2"]], eps=spec["eps"],
                            weight_decay=spec.get("weight_decay", 0.01), bias_correction=True)
     if algorithm == "kbeta":
-        options = kbeta_options(spec)
-        keys = BucketKeys(options.pop("layer_bucket"))
-        return KourkoutasBeta(learning_rate, layer_key_fn=keys, **options)
+        return make_kbeta(spec, learning_rate)
     raise ValueError(f"unknown optimizer algorithm '{algorithm}'")
+
+
+def make_kbeta(spec: dict, learning_rate: float, cls: type = KourkoutasBeta) -> KourkoutasSoftmaxFlex:
+    """Kβ from a config entry, with stable bucket keys; ``cls`` may be the package's own class."""
+    options = kbeta_options(spec)
+    return cls(learning_rate, layer_key_fn=BucketKeys(options.pop("layer_bucket")), **options)
 
 
 def is_kbeta(opt: optim.Optimizer) -> bool:
