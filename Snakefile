@@ -1,6 +1,12 @@
 # testbeds: train the grid workload x variant x optimizer x seed, evaluate every run,
 # aggregate the grid into tables, plots and one HTML report (`snakemake --report`).
+import sys
+from pathlib import Path
+
 from snakemake.utils import min_version, validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from testbeds import config as cfg
 
 min_version("9.0")
 
@@ -8,6 +14,10 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+try:
+    cfg.validate(config)  # the schema and the cross-field rules, naming the dotted key of a problem
+except cfg.ConfigError as err:
+    raise WorkflowError(f"Error validating config: {err}")
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

@@ -128,11 +128,20 @@ def validate_optimizer(where: str, spec: dict) -> None:
     problem = _first_error(validator, spec, where)
     if problem:
         raise ConfigError(problem)
+    check_optimizer_ranges(where, spec)
+
+
+def check_optimizer_ranges(where: str, spec: dict) -> None:
+    """The ranges between an optimizer's options (each option's own range is the schema's)."""
+    if spec.get("algorithm") == "kbeta" and spec["beta2_min"] > spec["beta2_max"]:
+        raise ConfigError(f"{where}.beta2_min ({spec['beta2_min']}) is larger than beta2_max ({spec['beta2_max']})")
 
 
 def check_consistency(config: dict) -> None:
     """The rules a JSON schema cannot state: references between sections and ranges."""
     optimizers = config["optimizers"]
+    for name, spec in optimizers.items():
+        check_optimizer_ranges(f"optimizers.{name}", spec)
     for name in config["grid"]["workloads"]:
         if name not in config["workloads"]:
             raise ConfigError(f"grid.workloads: '{name}' has no entry under 'workloads'")

@@ -20,7 +20,7 @@ rule aggregate:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python scripts/aggregate.py {input} --settings {params.settings:q} --out $(dirname {output.runs}) > {log} 2>&1"
+        "python scripts/aggregate.py {input:q} --settings {params.settings:q} --out $(dirname {output.runs:q}) > {log:q} 2>&1"
 
 
 rule plot_workload:
@@ -37,8 +37,8 @@ rule plot_workload:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python scripts/plot.py --workload {wildcards.workload} --tables $(dirname {input.runs}) "
-        "--out $(dirname {output.curves}) > {log} 2>&1"
+        "python scripts/plot.py --workload {wildcards.workload:q} --tables $(dirname {input.runs:q}) "
+        "--out $(dirname {output.curves:q}) > {log:q} 2>&1"
 
 
 rule plot_summary:
@@ -53,7 +53,7 @@ rule plot_summary:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python scripts/plot.py --summary --tables $(dirname {input.profile}) --out $(dirname {output}) > {log} 2>&1"
+        "python scripts/plot.py --summary --tables $(dirname {input.profile:q}) --out $(dirname {output:q}) > {log:q} 2>&1"
 
 
 rule plot_oscillators:
@@ -68,8 +68,8 @@ rule plot_oscillators:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python scripts/plot.py --oscillators --workload {wildcards.workload} --tables $(dirname {input.runs}) "
-        "--out $(dirname {output.phases}) > {log} 2>&1"
+        "python scripts/plot.py --oscillators --workload {wildcards.workload:q} --tables $(dirname {input.runs:q}) "
+        "--out $(dirname {output.phases:q}) > {log:q} 2>&1"
 
 
 rule plot_rollouts:
@@ -84,8 +84,8 @@ rule plot_rollouts:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python scripts/plot.py --rollouts --workload {wildcards.workload} --tables $(dirname {input.runs}) "
-        "--out $(dirname {output.scores}) > {log} 2>&1"
+        "python scripts/plot.py --rollouts --workload {wildcards.workload:q} --tables $(dirname {input.runs:q}) "
+        "--out $(dirname {output.scores:q}) > {log:q} 2>&1"
 
 
 rule plot_frames:
@@ -104,5 +104,5 @@ rule plot_frames:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python scripts/plot.py --frames {params.gif} --workload {wildcards.workload} --tables $(dirname {input.runs}) "
-        "--out $(dirname {output.errors}) > {log} 2>&1"
+        "python scripts/plot.py --frames {params.gif} --workload {wildcards.workload:q} --tables $(dirname {input.runs:q}) "
+        "--out $(dirname {output.errors:q}) > {log:q} 2>&1"

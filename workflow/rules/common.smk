@@ -1,15 +1,5 @@
 import functools
 import json
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from testbeds import config as cfg
-
-try:
-    cfg.check_consistency(config)
-except cfg.ConfigError as err:
-    raise WorkflowError(f"Error validating config: {err}")
 
 ENVS = {"mlx": "../../envs/mlx.yaml", "jax": "../../envs/jax.yaml", "torch": "../../envs/torch.yaml"}
 RUN = "results/runs/{workload}/{variant}/{optimizer}/seed{seed}"
@@ -22,6 +12,12 @@ wildcard_constraints:
     seed=r"\d+",
     datakey=r"[0-9a-f]{12}",
     vocab=r"\d+",
+
+
+def option(flag, value):
+    """A command-line option as a list for ``{params.x:q}``, or none for an unset value (Snakemake renders a
+    quoted empty string as nothing, which would leave the flag without its value)."""
+    return [flag, str(value)] if value not in (None, "") else []
 
 
 def workload(wildcards):
@@ -114,12 +110,17 @@ _headline = Path(TABLES) / "headline.rst"
 config["_report_headline"] = _headline.read_text() if _headline.exists() else "*(no results aggregated yet)*"
 
 
+def download_path(data):
+    """A downloaded data set's file: a fixed name per source and URL, never one taken from the URL."""
+    return f"results/data/download/{data['source']}-{cfg.data_key({'url': data['url']})}"
+
+
+# output file -> data section, for every data set the grid downloads
+DOWNLOADS = {download_path(d): d for d in DATA.values() if d["source"] != "embedded" and d["path"] is None}
+
+
 def corpus_source(wildcards):
     data = DATA[wildcards.datakey]
     if data["source"] == "embedded":
         return []
-    if data["path"] is not None:
-        return data["path"]
-    return f"results/data/download/{Path(data['url']).name}"
-
-
+    return data["path"] if data["path"] is not None else download_path(data)

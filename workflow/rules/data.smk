@@ -1,15 +1,18 @@
 rule download:
     output:
-        "results/data/download/{filename}",
+        "results/data/download/{dataset}-{urlkey}",
+    wildcard_constraints:
+        dataset="enwik8|tinystories",
+        urlkey=r"[0-9a-f]{12}",
     params:
-        url=lambda wc: next(d["url"] for d in DATA.values() if Path(d["url"]).name == wc.filename),
-        sha256=lambda wc: next(d["sha256"] for d in DATA.values() if Path(d["url"]).name == wc.filename) or "",
+        url=lambda wc, output: DOWNLOADS[output[0]]["url"],
+        sha256=lambda wc, output: option("--sha256", DOWNLOADS[output[0]]["sha256"]),
     log:
-        "results/logs/download/{filename}.log",
+        "results/logs/download/{dataset}-{urlkey}.log",
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python scripts/download.py --url {params.url} --sha256 '{params.sha256}' --out {output} > {log} 2>&1"
+        "python scripts/download.py --url {params.url:q} {params.sha256:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule slice_corpus:
@@ -23,16 +26,17 @@ rule slice_corpus:
         datakey="|".join(DATA) or "no-corpus",
     params:
         source=lambda wc: DATA[wc.datakey]["source"],
-        sha256=lambda wc: DATA[wc.datakey]["sha256"] or "",
+        sha256=lambda wc: option("--sha256", DATA[wc.datakey]["sha256"]),
         max_chars=lambda wc: DATA[wc.datakey]["max_chars"],
         val_frac=lambda wc: DATA[wc.datakey]["val_frac"],
+        path=lambda wc, input: option("--path", input[0] if input else None),
     log:
         "results/logs/slice_corpus/{workload}-{datakey}.log",
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python scripts/slice_corpus.py --source {params.source} --path '{input}' --sha256 '{params.sha256}' "
-        "--max-chars {params.max_chars} --val-frac {params.val_frac} --out $(dirname {output.manifest}) > {log} 2>&1"
+        "python scripts/slice_corpus.py --source {params.source:q} {params.path:q} {params.sha256:q} "
+        "--max-chars {params.max_chars:q} --val-frac {params.val_frac:q} --out $(dirname {output.manifest:q}) > {log:q} 2>&1"
 
 
 rule train_tokenizer:
@@ -45,7 +49,7 @@ rule train_tokenizer:
     conda:
         "../../envs/torch.yaml"
     shell:
-        "python scripts/train_tokenizer.py --train {input} --vocab-size {wildcards.vocab} --out {output} > {log} 2>&1"
+        "python scripts/train_tokenizer.py --train {input:q} --vocab-size {wildcards.vocab:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule tokenize:
@@ -61,8 +65,8 @@ rule tokenize:
     conda:
         "../../envs/torch.yaml"
     shell:
-        "python scripts/tokenize_corpus.py --tokenizer {input.tokenizer} --data $(dirname {input.corpus}) "
-        "--out $(dirname {output.meta}) > {log} 2>&1"
+        "python scripts/tokenize_corpus.py --tokenizer {input.tokenizer:q} --data $(dirname {input.corpus:q}) "
+        "--out $(dirname {output.meta:q}) > {log:q} 2>&1"
 
 
 rule generate_lds:
@@ -78,7 +82,7 @@ rule generate_lds:
     conda:
         "../../envs/jax.yaml"
     shell:
-        "python scripts/generate_lds.py --settings {params.settings:q} --out $(dirname {output.manifest}) > {log} 2>&1"
+        "python scripts/generate_lds.py --settings {params.settings:q} --out $(dirname {output.manifest:q}) > {log:q} 2>&1"
 
 
 rule generate_heat:
@@ -95,4 +99,4 @@ rule generate_heat:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python scripts/prepare_heat.py --settings {params.settings:q} --out $(dirname {output.manifest}) > {log} 2>&1"
+        "python scripts/prepare_heat.py --settings {params.settings:q} --out $(dirname {output.manifest:q}) > {log:q} 2>&1"

@@ -18,8 +18,8 @@ rule train:
     conda:
         framework_env
     shell:
-        "python scripts/train.py --run-json {params.run:q} --data '{params.data}' "
-        "--out $(dirname {output.summary}) > {log} 2>&1"
+        "python scripts/train.py --run-json {params.run:q} --data {params.data:q} "
+        "--out $(dirname {output.summary:q}) > {log:q} 2>&1"
 
 
 rule evaluate:
@@ -39,4 +39,4 @@ rule evaluate:
     conda:
         framework_env
     shell:
-        "python scripts/evaluate.py --run-dir $(dirname {output}) --data '{params.data}' > {log} 2>&1"
+        "python scripts/evaluate.py --run-dir $(dirname {output:q}) --data {params.data:q} > {log:q} 2>&1"
