@@ -30,6 +30,18 @@ include: "workflow/rules/aggregate.smk"
 report: "workflow/report/workflow.rst"
 
 
+# quick jobs that read the whole grid's results: run where Snakemake runs, not as cluster jobs
+localrules:
+    all,
+    download,
+    aggregate,
+    plot_workload,
+    plot_summary,
+    plot_oscillators,
+    plot_rollouts,
+    plot_frames,
+
+
 rule all:
     input:
         final_outputs(),

@@ -56,10 +56,11 @@ def interleaved(steps: dict, repeats: int) -> dict[str, float]:
 def mlx_step(spec, arrays, grads):
     import mlx.core as mx
     from testbeds.optim import mlx_optim
+    from testbeds.optim.registry import make_optimizer
 
     params = {k: mx.array(v) for k, v in arrays.items()}
     g = {k: mx.array(v) for k, v in grads.items()}
-    opt = mlx_optim.make_optimizer(spec, 1e-3)
+    opt = make_optimizer("mlx", spec, 1e-3)
     mlx_optim.init_state(opt, params)
     holder = {"params": params}
     state = [holder, opt.state]

@@ -13,7 +13,7 @@ from testbeds.charlm import evaluate as charlm_eval
 from testbeds.charlm.data import BatchSampler, CharCorpus, validation_windows
 from testbeds.charlm.model import CharTransformer, attention, cross_entropy, exp_nonpositive, gelu_tanh, softmax, tanh
 from testbeds.charlm.train import Trainer, train
-from testbeds.optim import mlx_optim
+from testbeds.optim.registry import make_optimizer
 from testbeds.runio import read_json
 
 
@@ -246,7 +246,7 @@ def test_optimizer_factory_uses_framework_implementations(config):
     import mlx.optimizers as optim
     from kbeta import KourkoutasSoftmaxFlex
 
-    assert isinstance(mlx_optim.make_optimizer(config["optimizers"]["adam95"], 1e-3), optim.Adam)
-    assert isinstance(mlx_optim.make_optimizer(config["optimizers"]["adamw"], 1e-3), optim.AdamW)
-    kbeta = mlx_optim.make_optimizer(config["optimizers"]["kbeta"], 1e-3)
+    assert isinstance(make_optimizer("mlx", config["optimizers"]["adam95"], 1e-3), optim.Adam)
+    assert isinstance(make_optimizer("mlx", config["optimizers"]["adamw"], 1e-3), optim.AdamW)
+    kbeta = make_optimizer("mlx", config["optimizers"]["kbeta"], 1e-3)
     assert isinstance(kbeta, KourkoutasSoftmaxFlex) and kbeta.bias_correction == "beta2max"

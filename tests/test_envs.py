@@ -135,5 +135,5 @@ def test_rules_use_the_envs_these_checks_assume():
     for rule, script, env in [("data", "slice_corpus", "analysis"), ("data", "train_tokenizer", "torch"),
                               ("data", "tokenize_corpus", "torch"), ("aggregate", "aggregate", "analysis"),
                               ("data", "generate_lds", "jax"), ("data", "prepare_heat", "analysis")]:
-        block = rules[rule].split(f"scripts/{script}.py")[0].rsplit("rule ", 1)[1]
+        block = rules[rule].split(f"python scripts/{script}.py")[0].rsplit("rule ", 1)[1]
         assert f"envs/{env}.yaml" in block, f"the rule running scripts/{script}.py does not use envs/{env}.yaml"

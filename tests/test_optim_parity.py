@@ -14,7 +14,8 @@ import pytest
 import torch
 from kbeta import KourkoutasSoftmaxFlex
 from testbeds.optim import kbeta_optax, kbeta_torch, mlx_optim
-from testbeds.optim.registry import KBETA_DEFAULTS, make_optimizer
+from testbeds.optim.options import ALGORITHMS, kbeta_options, with_defaults
+from testbeds.optim.registry import make_optimizer
 
 SHAPES = {"embed": (11, 6), "w1": (6, 6), "w2": (6, 6), "bias": (6,), "head": (6, 5)}
 STEPS = 40
@@ -42,7 +43,10 @@ def initial_params(seed: int = 1) -> dict[str, np.ndarray]:
 
 def run_mlx(spec: dict, stream, lr: float = 1e-2, reference: bool = False, with_state: bool = False):
     # reference: the package's KourkoutasSoftmaxFlex itself, with the options and bucket keys our MLX runs use
-    opt = mlx_optim.make_kbeta(spec, lr, KourkoutasSoftmaxFlex) if reference else make_optimizer("mlx", spec, lr)
+    if reference:
+        opt = mlx_optim.kbeta(kbeta_options(spec), lr, KourkoutasSoftmaxFlex)
+    else:
+        opt = make_optimizer("mlx", spec, lr)
     params = {k: mx.array(v) for k, v in initial_params().items()}
     for grads in stream:
         if mlx_optim.is_kbeta(opt):
@@ -80,7 +84,7 @@ def run_jax(spec: dict, stream, lr: float = 1e-2):
 
 
 def kbeta(**options) -> dict:
-    return {"algorithm": "kbeta", **KBETA_DEFAULTS, "beta2_min": 0.88, "alpha": 0.93, "diagnostics": True, **options}
+    return with_defaults({"algorithm": "kbeta", "beta2_min": 0.88, "alpha": 0.93, "diagnostics": True, **options})
 
 
 CASES = {
@@ -139,10 +143,25 @@ def test_bucket_counts(stream):
         assert len(run_mlx(kbeta(layer_bucket=mode), stream[:2])[1]) == count
 
 
-@pytest.mark.parametrize("algorithm", ["adam", "adamw"])
-def test_adam_agrees_across_frameworks(algorithm, stream):
-    spec = {"algorithm": algorithm, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.05}
+# The framework-native algorithms: each framework's own implementation, held to MLX's.
+NATIVE_CASES = {
+    "adam": {"algorithm": "adam", "beta1": 0.9, "beta2": 0.95, "eps": 1e-8},
+    "adamw": {"algorithm": "adamw", "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.05},
+    "sgd-nesterov": {"algorithm": "sgd", "momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
+    "sgd-heavy-ball": {"algorithm": "sgd", "momentum": 0.8, "nesterov": False},
+}
+
+
+def test_every_algorithm_has_a_parity_case():
+    assert set(ALGORITHMS) == {"kbeta"} | {spec["algorithm"] for spec in NATIVE_CASES.values()}
+
+
+@pytest.mark.parametrize("case", list(NATIVE_CASES))
+def test_native_optimizers_agree_across_frameworks(case, stream):
+    spec = NATIVE_CASES[case]
     reference, _ = run_mlx(spec, stream)
+    start = initial_params()
+    assert all(np.abs(reference[key] - start[key]).max() > 1e-2 for key in SHAPES)  # the stream moved them
     for name, (params, _) in {"torch": run_torch(spec, stream), "jax": run_jax(spec, stream)}.items():
         for key in SHAPES:
             np.testing.assert_allclose(params[key], reference[key], rtol=1e-6, atol=1e-6, err_msg=f"{name} {key}")

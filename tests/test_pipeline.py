@@ -32,6 +32,16 @@ def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
 
 
+def planned_rules_and_workloads(workdir: Path, *args: str) -> set[tuple[str, str]]:
+    """(rule, workload wildcard or '') of every job a dry run plans."""
+    out = snakemake(workdir, "-n", *args).stdout
+    jobs = set()
+    for block in re.split(r"^rule ", out, flags=re.M)[1:]:
+        workload = re.search(r"wildcards: .*?workload=([\w-]+)", block)
+        jobs.add((block.split(":")[0], workload.group(1) if workload else ""))
+    return jobs
+
+
 def edit_test_config(workdir: Path, change) -> None:
     path = workdir / "config" / "test.yaml"
     data = yaml.safe_load(path.read_text())
@@ -60,12 +70,12 @@ def test_bad_config_is_rejected_before_any_job(workflow_copy, tmp_path):
 def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     cfg = ("--configfile", "config/test.yaml")
     assert planned_jobs(workflow_copy, *cfg) == {
-        "slice_corpus": 2, "train_tokenizer": 1, "tokenize": 1, "generate_lds": 2, "generate_heat": 1, "train": 18,
-        "evaluate": 18, "aggregate": 1, "plot_workload": 5, "plot_oscillators": 1, "plot_rollouts": 1, "plot_frames": 1,
+        "slice_corpus": 2, "train_tokenizer": 1, "tokenize": 1, "generate_lds": 2, "generate_heat": 1, "train": 20,
+        "evaluate": 20, "aggregate": 1, "plot_workload": 5, "plot_oscillators": 1, "plot_rollouts": 1, "plot_frames": 1,
         "plot_summary": 1, "all": 1}
     snakemake(workflow_copy, "--cores", "2", *cfg)
     runs = pd.read_csv(workflow_copy / "results" / "tables" / "runs.csv")
-    assert len(runs) == 18 and (runs["status"] == "ok").all()
+    assert len(runs) == 20 and (runs["status"] == "ok").all()
     assert set(runs.loc[runs["workload"] == "lot", "variant"]) == {"lattice", "vanilla"}
     assert runs.loc[runs["workload"].isin(["charlm", "sotalm"]), "data_source"].str.startswith("embedded").all()
     assert runs.loc[runs["workload"] == "lds", "data_source"].str.startswith("generated").all()
@@ -87,10 +97,10 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     assert (workflow_copy / "results" / "figures" / "summary" / "performance_profiles.png").exists()
     tables = workflow_copy / "results" / "tables"
     summary = pd.read_csv(tables / "summary.csv")
-    assert len(summary) == 18 and (summary["ci_method"] == "none (n=1)").all()  # one seed: no interval, said so
+    assert len(summary) == 20 and (summary["ci_method"] == "none (n=1)").all()  # one seed: no interval, said so
     comparisons = pd.read_csv(tables / "comparisons.csv")
-    assert (comparisons["optimizer"] == "kbeta").all() and len(comparisons) == 9
-    assert list(comparisons["baseline"]) == ["adam95"] * 3 + ["adamw"] * 6
+    assert set(comparisons["optimizer"]) == {"kbeta", "sgd"} and len(comparisons) == 11
+    assert list(comparisons["baseline"]) == ["adam95"] * 5 + ["adamw"] * 6
     samples = pd.read_csv(tables / "samples.csv")
     assert set(samples["workload"]) == {"sotalm"} and samples["continuation"].notna().all()
     run_dir = workflow_copy / "results" / "runs" / "charlm" / "base" / "kbeta" / "seed0"
@@ -100,7 +110,7 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
 
     edit_test_config(workflow_copy, lambda c: c["grid"].update(seeds=[0, 1]))
     added = planned_jobs(workflow_copy, *cfg)
-    assert added["train"] == 18 and added["evaluate"] == 18 and "generate_lds" not in added  # only the new runs
+    assert added["train"] == 20 and added["evaluate"] == 20 and "generate_lds" not in added  # only the new runs
     target = "results/runs/charlm/base/kbeta/seed1/final.json"
     assert planned_jobs(workflow_copy, target, *cfg) == {"train": 1, "evaluate": 1}
 
@@ -115,6 +125,19 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     html = report.read_text(errors="replace")
     assert "learning_curves.png" in html and "embedded" in html
     assert "Welch p" in html  # the headline table made it to the front page
+
+    # the DAG knows the code: a workload's model re-runs its runs only, the analysis only the aggregation
+    model = workflow_copy / "src" / "testbeds" / "charlm" / "model.py"
+    original = model.read_text()
+    model.write_text(original + "\n# edited\n")
+    jobs = planned_rules_and_workloads(workflow_copy, *cfg)
+    assert {w for rule, w in jobs if rule in ("train", "evaluate")} == {"charlm"}
+    assert {rule for rule, _ in jobs} >= {"train", "evaluate", "aggregate"}
+    model.write_text(original)
+    stats = workflow_copy / "src" / "testbeds" / "analysis" / "stats.py"
+    stats.write_text(stats.read_text() + "\n# edited\n")
+    rules = {rule for rule, _ in planned_rules_and_workloads(workflow_copy, *cfg)}
+    assert "aggregate" in rules and not rules & {"train", "evaluate", "slice_corpus", "generate_lds"}
 
 
 def test_workflow_lints_clean(workflow_copy):

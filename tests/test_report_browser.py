@@ -25,7 +25,7 @@ def test_report_renders_offline_with_every_figure(workflow_copy):  # noqa: F811
     snakemake(workflow_copy, *cfg, "--report", str(report))
     figures = sorted(p.relative_to(workflow_copy).as_posix()
                      for p in (workflow_copy / "results" / "figures").rglob("*.png") if p.parent.name != "runs")
-    assert len(list((workflow_copy / "results" / "figures" / "heat2d" / "runs").glob("*.png"))) == 4  # one per run
+    assert len(list((workflow_copy / "results" / "figures" / "heat2d" / "runs").glob("*.png"))) == 6  # one per run
     # 4 per workload (5), lot's 2 oscillator figures, lds' 2 rollout figures, heat2d's 2 frame figures, the summary
     assert len(figures) == 4 * 5 + 2 + 2 + 2 + 1
     requests = []

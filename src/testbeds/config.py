@@ -16,9 +16,14 @@ from typing import Any
 
 import yaml
 
+from testbeds.optim.options import ALGORITHMS, options_schema, with_defaults
+
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 DEFAULT_CONFIG = REPO / "config" / "config.yaml"
+
+
+NAME_PATTERN = r"[A-Za-z0-9_-]+"  # variant and optimizer names (the schema's propertyNames say the same)
 
 
 class ConfigError(ValueError):
@@ -119,29 +124,27 @@ def validate_variant(name: str, workload: dict, variant: str, settings: dict) ->
 
 
 def validate_optimizer(where: str, spec: dict) -> None:
-    """An optimizer entry (after a workload's overrides) against its schema."""
+    """An optimizer entry (after a workload's overrides) against its algorithm's options in the table."""
     import jsonschema
 
-    schema = _schema()
-    name = "kbeta" if spec.get("algorithm") == "kbeta" else "adam"
-    validator = jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": f"#/$defs/{name}"})
+    if spec.get("algorithm") not in ALGORITHMS:
+        raise ConfigError(f"config key '{where}.algorithm': unknown algorithm {spec.get('algorithm')!r} "
+                          f"(known: {', '.join(ALGORITHMS)})")
+    validator = jsonschema.Draft202012Validator(options_schema(spec["algorithm"]))
     problem = _first_error(validator, spec, where)
     if problem:
         raise ConfigError(problem)
-    check_optimizer_ranges(where, spec)
-
-
-def check_optimizer_ranges(where: str, spec: dict) -> None:
-    """The ranges between an optimizer's options (each option's own range is the schema's)."""
-    if spec.get("algorithm") == "kbeta" and spec["beta2_min"] > spec["beta2_max"]:
-        raise ConfigError(f"{where}.beta2_min ({spec['beta2_min']}) is larger than beta2_max ({spec['beta2_max']})")
+    problem = ALGORITHMS[spec["algorithm"]].check(with_defaults(spec))
+    if problem:
+        option, message = problem
+        raise ConfigError(f"config key '{where}.{option}': {message}")
 
 
 def check_consistency(config: dict) -> None:
     """The rules a JSON schema cannot state: references between sections and ranges."""
     optimizers = config["optimizers"]
     for name, spec in optimizers.items():
-        check_optimizer_ranges(f"optimizers.{name}", spec)
+        validate_optimizer(f"optimizers.{name}", spec)
     for name in config["grid"]["workloads"]:
         if name not in config["workloads"]:
             raise ConfigError(f"grid.workloads: '{name}' has no entry under 'workloads'")
@@ -295,8 +298,8 @@ def resolve_run(config: dict, workload: str, variant: str, optimizer: str, seed:
     return {
         "workload": workload,
         "variant": variant,
-        "optimizer": {"label": optimizer, **config["optimizers"][optimizer],
-                      **entry.get("optimizer_overrides", {}).get(optimizer, {})},
+        "optimizer": {"label": optimizer, **with_defaults({**config["optimizers"][optimizer],
+                                                           **entry.get("optimizer_overrides", {}).get(optimizer, {})})},
         "seed": int(seed),
         "framework": entry["framework"],
         "device": entry["device"],

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from testbeds.config import config_hash
 from testbeds.early_stop import EarlyStopping
+from testbeds.optim.options import logs_diagnostics
 from testbeds.optim.registry import summarise_buckets
 from testbeds.runio import Checkpoints, MetricsLog, atomic_write_json, provenance
 
 BASE_COLUMNS = ["step", "wall_seconds", "train_loss", "lr", "tokens"]
-KBETA_COLUMNS = list(summarise_buckets({"": (0.0, 0.0)}))
+DIAGNOSTIC_COLUMNS = list(summarise_buckets({"": (0.0, 0.0)}))  # an optimizer's per-bucket diagnostics
 NO_EARLY_STOP = {"patience": 0, "min_delta": 0.0, "warmup": 0}
 
 
@@ -83,9 +84,8 @@ class TrainLoop:
 
     # ---------------------------------------------------------------- the loop
     def setup_logs(self) -> None:
-        spec = self.run["optimizer"]
-        kbeta = spec["algorithm"] == "kbeta" and spec.get("diagnostics", False)
-        columns = BASE_COLUMNS + self.extra_columns + self.eval_columns + (KBETA_COLUMNS if kbeta else [])
+        diagnostics = DIAGNOSTIC_COLUMNS if logs_diagnostics(self.run["optimizer"]) else []
+        columns = BASE_COLUMNS + self.extra_columns + self.eval_columns + diagnostics
         self.metrics = MetricsLog(self.run_dir, columns)
         self.buckets = MetricsLog(self.run_dir, ["step", "bucket", "sunspike", "beta2"], name="kbeta_buckets")
 

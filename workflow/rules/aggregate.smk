@@ -14,6 +14,7 @@ rule aggregate:
         provenance=report(f"{TABLES}/provenance.csv", caption="../report/provenance.rst", category="Tables"),
         headline=f"{TABLES}/headline.rst",
     params:
+        code=code_version("scripts/aggregate.py"),
         settings=json.dumps(aggregate_settings(), sort_keys=True),
     log:
         "results/logs/aggregate.log",
@@ -32,6 +33,8 @@ rule plot_workload:
         final=report(f"{FIGURES}/final_metric.png", caption="../report/final_metric.rst", category="{workload}"),
         wallclock=report(f"{FIGURES}/wallclock.png", caption="../report/wallclock.rst", category="{workload}"),
         kbeta=report(f"{FIGURES}/kbeta_diagnostics.png", caption="../report/kbeta_diagnostics.rst", category="{workload}"),
+    params:
+        code=code_version("scripts/plot.py"),
     log:
         "results/logs/plot/{workload}.log",
     conda:
@@ -48,6 +51,8 @@ rule plot_summary:
     output:
         report(f"{SUMMARY_FIGURES}/performance_profiles.png", caption="../report/performance_profiles.rst",
                category="Summary"),
+    params:
+        code=code_version("scripts/plot.py"),
     log:
         "results/logs/plot/summary.log",
     conda:
@@ -63,6 +68,8 @@ rule plot_oscillators:
     output:
         phases=report(f"{FIGURES}/phases.png", caption="../report/phases.rst", category="{workload}"),
         order=report(f"{FIGURES}/order_parameter.png", caption="../report/order_parameter.rst", category="{workload}"),
+    params:
+        code=code_version("scripts/plot.py"),
     log:
         "results/logs/plot/{workload}-oscillators.log",
     conda:
@@ -79,6 +86,8 @@ rule plot_rollouts:
         scores=report(f"{FIGURES}/rollout_scores.png", caption="../report/rollout_scores.rst", category="{workload}"),
         trajectories=report(f"{FIGURES}/trajectories.png", caption="../report/trajectories.rst", category="{workload}"),
         table=report(f"{TABLES}/rollouts_{{workload}}.csv", caption="../report/rollouts.rst", category="Tables"),
+    params:
+        code=code_version("scripts/plot.py"),
     log:
         "results/logs/plot/{workload}-rollouts.log",
     conda:
@@ -98,6 +107,7 @@ rule plot_frames:
                      category="Tables"),
         runs=directory(f"{FIGURES}/runs"),
     params:
+        code=code_version("scripts/plot.py"),
         gif=lambda wc: "--gif" if workload(wc)["eval"]["gif"] else "",
     log:
         "results/logs/plot/{workload}-frames.log",

@@ -1,6 +1,8 @@
 import functools
 import json
 
+from testbeds.codeversion import code_version
+
 ENVS = {"mlx": "../../envs/mlx.yaml", "jax": "../../envs/jax.yaml", "torch": "../../envs/torch.yaml"}
 RUN = "results/runs/{workload}/{variant}/{optimizer}/seed{seed}"
 RUNS = cfg.grid_runs(config)
@@ -9,6 +11,8 @@ WORKLOADS = config["grid"]["workloads"]
 
 wildcard_constraints:
     workload="|".join(WORKLOADS),
+    variant=cfg.NAME_PATTERN,
+    optimizer=cfg.NAME_PATTERN,
     seed=r"\d+",
     datakey=r"[0-9a-f]{12}",
     vocab=r"\d+",
@@ -70,8 +74,20 @@ def variant_data_manifest(name, variant):
     return str(corpus / "manifest.json")
 
 
-def data_dir_of(wildcards, input):
-    return str(Path(input.data).parent) if input.data else ""
+def data_option(wildcards, input):
+    """``--data DIR`` for a run whose data a rule prepares, nothing for one whose job makes its own (lot)."""
+    return option("--data", Path(input.data).parent if input.data else None)
+
+
+def train_code(wildcards):
+    """The version of the code a training job runs (its workload package, the shared modules it imports and
+    its framework's optimisers): a parameter, so that editing it re-runs exactly its runs."""
+    framework = workload(wildcards)["framework"]
+    return code_version("scripts/train.py", f"testbeds.{wildcards.workload}.train", f"testbeds.optim.{framework}_optim")
+
+
+def evaluate_code(wildcards):
+    return code_version("scripts/evaluate.py", f"testbeds.{wildcards.workload}.evaluate")
 
 
 def framework_env(wildcards):

@@ -5,6 +5,7 @@ rule download:
         dataset="enwik8|tinystories",
         urlkey=r"[0-9a-f]{12}",
     params:
+        code=code_version("scripts/download.py"),
         url=lambda wc, output: DOWNLOADS[output[0]]["url"],
         sha256=lambda wc, output: option("--sha256", DOWNLOADS[output[0]]["sha256"]),
     log:
@@ -25,6 +26,7 @@ rule slice_corpus:
     wildcard_constraints:
         datakey="|".join(DATA) or "no-corpus",
     params:
+        code=code_version("scripts/slice_corpus.py"),
         source=lambda wc: DATA[wc.datakey]["source"],
         sha256=lambda wc: option("--sha256", DATA[wc.datakey]["sha256"]),
         max_chars=lambda wc: DATA[wc.datakey]["max_chars"],
@@ -44,6 +46,8 @@ rule train_tokenizer:
         "results/data/{workload}/{datakey}/train.txt",
     output:
         "results/data/{workload}/{datakey}/bpe{vocab}/tokenizer.json",
+    params:
+        code=code_version("scripts/train_tokenizer.py"),
     log:
         "results/logs/train_tokenizer/{workload}-{datakey}-{vocab}.log",
     conda:
@@ -60,6 +64,8 @@ rule tokenize:
         train="results/data/{workload}/{datakey}/bpe{vocab}/train.bin",
         val="results/data/{workload}/{datakey}/bpe{vocab}/val.bin",
         meta="results/data/{workload}/{datakey}/bpe{vocab}/meta.json",
+    params:
+        code=code_version("scripts/tokenize_corpus.py"),
     log:
         "results/logs/tokenize/{workload}-{datakey}-{vocab}.log",
     conda:
@@ -76,6 +82,7 @@ rule generate_lds:
     wildcard_constraints:
         datakey="|".join(GENERATED["lds"]) or "nothing-generated",
     params:
+        code=code_version("scripts/generate_lds.py"),
         settings=lambda wc: json.dumps(GENERATED["lds"][wc.datakey], sort_keys=True),
     log:
         "results/logs/generate_lds/{datakey}.log",
@@ -93,6 +100,7 @@ rule generate_heat:
     wildcard_constraints:
         datakey="|".join(GENERATED["heat2d"]) or "nothing-generated",
     params:
+        code=code_version("scripts/prepare_heat.py"),
         settings=lambda wc: json.dumps(GENERATED["heat2d"][wc.datakey], sort_keys=True),
     log:
         "results/logs/generate_heat/{datakey}.log",

@@ -7,7 +7,8 @@ rule train:
         provenance=f"{RUN}/provenance.json",
     params:
         run=run_json,
-        data=data_dir_of,
+        data=data_option,
+        code=train_code,
     threads: lambda wc: workload(wc)["resources"]["threads"]
     resources:
         mem_mb=lambda wc: workload(wc)["resources"]["mem_mb"],
@@ -15,10 +16,12 @@ rule train:
         gpu=lambda wc: workload(wc)["resources"]["gpu"],
     log:
         "results/logs/train/{workload}/{variant}/{optimizer}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/jobs/train/{workload}/{variant}/{optimizer}/seed{seed}.tsv"
     conda:
         framework_env
     shell:
-        "python scripts/train.py --run-json {params.run:q} --data {params.data:q} "
+        "python scripts/train.py --run-json {params.run:q} {params.data:q} "
         "--out $(dirname {output.summary:q}) > {log:q} 2>&1"
 
 
@@ -29,14 +32,17 @@ rule evaluate:
     output:
         f"{RUN}/final.json",
     params:
-        data=data_dir_of,
+        data=data_option,
+        code=evaluate_code,
     threads: lambda wc: workload(wc)["resources"]["threads"]
     resources:
         mem_mb=lambda wc: workload(wc)["resources"]["mem_mb"],
         gpu=lambda wc: workload(wc)["resources"]["gpu"],
     log:
         "results/logs/evaluate/{workload}/{variant}/{optimizer}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/jobs/evaluate/{workload}/{variant}/{optimizer}/seed{seed}.tsv"
     conda:
         framework_env
     shell:
-        "python scripts/evaluate.py --run-dir $(dirname {output:q}) --data {params.data:q} > {log:q} 2>&1"
+        "python scripts/evaluate.py --run-dir $(dirname {output:q}) {params.data:q} > {log:q} 2>&1"

@@ -24,6 +24,7 @@ from testbeds.charlm.model import CharTransformer, count_parameters, cross_entro
 from testbeds.devices import resolve_mlx
 from testbeds.loop import TrainLoop, say
 from testbeds.optim import mlx_optim
+from testbeds.optim.registry import make_optimizer
 from testbeds.schedule import lr_at, parse_lr_schedule
 
 LN2 = math.log(2.0)
@@ -66,7 +67,7 @@ class Trainer(TrainLoop):
         t = self.settings
         self.corpus = CharCorpus(data_dir)
         self.model = build_model(run, self.corpus.vocab_size)
-        self.opt = mlx_optim.make_optimizer(run["optimizer"], t["lr"])
+        self.opt = make_optimizer("mlx", run["optimizer"], t["lr"])
         mlx_optim.init_state(self.opt, self.model.trainable_parameters())
         self.sampler = BatchSampler(self.corpus.train, t["batch"], t["lmin"], t["lmax"], t["len_bucket"],
                                     run["model"]["ctx"], t["deterministic"], run["seed"])

@@ -23,6 +23,7 @@ from testbeds.heat2d.data import HeatSplit
 from testbeds.heat2d.model import HeatTransformer, count_parameters
 from testbeds.loop import TrainLoop, say
 from testbeds.optim import mlx_optim
+from testbeds.optim.registry import make_optimizer
 from testbeds.schedule import lr_at, parse_lr_schedule
 
 
@@ -111,7 +112,7 @@ class Trainer(TrainLoop):
             raise ValueError(f"train.batch ({t['batch']}) is larger than the {len(self.train_split)} training samples")
         self.total_steps = t["epochs"] * self.per_epoch
         self.lr_points = parse_lr_schedule(t["lr_schedule"])
-        self.opt = mlx_optim.make_optimizer(run["optimizer"], t["lr"])
+        self.opt = make_optimizer("mlx", run["optimizer"], t["lr"])
         mlx_optim.init_state(self.opt, self.model.trainable_parameters())
         self.steps = mlx_optim.DiagnosticSteps(self.opt, run["optimizer"], self.make_step)
 

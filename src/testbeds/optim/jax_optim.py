@@ -1,20 +1,29 @@
-"""Optimisers for the JAX workloads: optax's Adam/AdamW, and our Kourkoutas-β port."""
+"""Optimisers for the JAX workloads: optax's Adam, AdamW and SGD, and our Kourkoutas-β port.
+
+Each function builds one algorithm of ``options.ALGORITHMS`` from its resolved options.
+"""
 
 from __future__ import annotations
 
 import optax
 
 from testbeds.optim.kbeta_optax import kourkoutas_beta
-from testbeds.optim.registry import kbeta_options
 
 
-def make_optimizer(spec: dict, learning_rate) -> optax.GradientTransformation:
-    algorithm = spec["algorithm"]
-    if algorithm == "adam":
-        return optax.adam(learning_rate, b1=spec["beta1"], b2=spec["beta2"], eps=spec["eps"])
-    if algorithm == "adamw":
-        return optax.adamw(learning_rate, b1=spec["beta1"], b2=spec["beta2"], eps=spec["eps"],
-                           weight_decay=spec.get("weight_decay", 0.01))
-    if algorithm == "kbeta":
-        return kourkoutas_beta(learning_rate, **kbeta_options(spec))
-    raise ValueError(f"unknown optimizer algorithm '{algorithm}'")
+def adam(options: dict, learning_rate) -> optax.GradientTransformation:
+    return optax.adam(learning_rate, b1=options["beta1"], b2=options["beta2"], eps=options["eps"])
+
+
+def adamw(options: dict, learning_rate) -> optax.GradientTransformation:
+    return optax.adamw(learning_rate, b1=options["beta1"], b2=options["beta2"], eps=options["eps"],
+                       weight_decay=options["weight_decay"])
+
+
+def kbeta(options: dict, learning_rate) -> optax.GradientTransformation:
+    return kourkoutas_beta(learning_rate, **options)
+
+
+def sgd(options: dict, learning_rate) -> optax.GradientTransformation:
+    # coupled L2 decay before the momentum trace, as torch.optim.SGD's weight_decay
+    return optax.chain(optax.add_decayed_weights(options["weight_decay"]),
+                       optax.sgd(learning_rate, momentum=options["momentum"], nesterov=options["nesterov"]))

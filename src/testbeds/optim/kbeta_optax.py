@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from testbeds.optim.registry import kbeta_options
+from testbeds.optim.options import kbeta_options
 
 
 @struct.dataclass

@@ -22,7 +22,7 @@ import math
 import torch
 from torch.optim import Optimizer
 
-from testbeds.optim.registry import kbeta_options
+from testbeds.optim.options import kbeta_options
 
 BUCKET_LEVEL = ("alpha", "beta2_min", "beta2_max", "tiny_spike", "warmup_steps")
 

@@ -1,5 +1,6 @@
-"""Optimisers for the MLX workloads: Adam/AdamW from mlx.optimizers, Kourkoutas-β from kbeta
-(``kbeta_mlx.KourkoutasBeta``: the package's KourkoutasSoftmaxFlex with a faster update).
+"""Optimisers for the MLX workloads: Adam, AdamW and SGD from mlx.optimizers, Kourkoutas-β from kbeta
+(``kbeta_mlx.KourkoutasBeta``: the package's KourkoutasSoftmaxFlex with a faster update). Each function
+named after an algorithm builds it from its resolved options (``options.ALGORITHMS``).
 
 kbeta's default per-array bucket keys on ``id(array)``; MLX makes new arrays every
 step, so its statistics table would grow each step and the gradient EMA would
@@ -15,7 +16,6 @@ from kbeta import KourkoutasSoftmaxFlex
 from mlx.utils import tree_flatten, tree_unflatten
 
 from testbeds.optim.kbeta_mlx import KourkoutasBeta
-from testbeds.optim.registry import kbeta_options
 
 
 class BucketKeys:
@@ -43,23 +43,25 @@ class BucketKeys:
             raise RuntimeError("BucketKeys.bind(params) must be called before each per-array update") from None
 
 
-def make_optimizer(spec: dict, learning_rate: float) -> optim.Optimizer:
-    """An MLX optimiser from a config entry (``algorithm`` plus its options)."""
-    algorithm = spec["algorithm"]
-    if algorithm == "adam":
-        return optim.Adam(learning_rate, betas=[spec["beta1"], spec["beta2"]], eps=spec["eps"], bias_correction=True)
-    if algorithm == "adamw":
-        return optim.AdamW(learning_rate, betas=[spec["beta1"], spec["beta2"]], eps=spec["eps"],
-                           weight_decay=spec.get("weight_decay", 0.01), bias_correction=True)
-    if algorithm == "kbeta":
-        return make_kbeta(spec, learning_rate)
-    raise ValueError(f"unknown optimizer algorithm '{algorithm}'")
+def adam(options: dict, learning_rate: float) -> optim.Optimizer:
+    return optim.Adam(learning_rate, betas=[options["beta1"], options["beta2"]], eps=options["eps"],
+                      bias_correction=True)
 
 
-def make_kbeta(spec: dict, learning_rate: float, cls: type = KourkoutasBeta) -> KourkoutasSoftmaxFlex:
-    """Kβ from a config entry, with stable bucket keys; ``cls`` may be the package's own class."""
-    options = kbeta_options(spec)
+def adamw(options: dict, learning_rate: float) -> optim.Optimizer:
+    return optim.AdamW(learning_rate, betas=[options["beta1"], options["beta2"]], eps=options["eps"],
+                       weight_decay=options["weight_decay"], bias_correction=True)
+
+
+def kbeta(options: dict, learning_rate: float, cls: type = KourkoutasBeta) -> KourkoutasSoftmaxFlex:
+    """Kβ with stable bucket keys; ``cls`` may be the package's own class."""
+    options = dict(options)
     return cls(learning_rate, layer_key_fn=BucketKeys(options.pop("layer_bucket")), **options)
+
+
+def sgd(options: dict, learning_rate: float) -> optim.Optimizer:
+    return optim.SGD(learning_rate, momentum=options["momentum"], weight_decay=options["weight_decay"],
+                     nesterov=options["nesterov"])
 
 
 def is_kbeta(opt: optim.Optimizer) -> bool:

@@ -1,4 +1,6 @@
-"""Optimisers for the PyTorch workloads: torch.optim's Adam/AdamW, and our Kourkoutas-β port.
+"""Optimisers for the PyTorch workloads: torch.optim's Adam, AdamW and SGD, and our Kourkoutas-β port.
+
+Each function builds one algorithm of ``options.ALGORITHMS`` from its resolved options.
 
 Adam and AdamW use torch's fused kernel (one pass over each tensor; on CPU 2.8x faster than the default
 per-tensor loop on a 10M-parameter model), as Kβ does for its default options.
@@ -9,20 +11,26 @@ from __future__ import annotations
 import torch
 
 from testbeds.optim.kbeta_torch import KourkoutasBeta
-from testbeds.optim.registry import kbeta_options
+from testbeds.optim.options import with_defaults
 
 
-def make_optimizer(spec: dict, params, learning_rate: float) -> torch.optim.Optimizer:
-    algorithm = spec["algorithm"]
-    if algorithm == "adam":
-        return torch.optim.Adam(params, lr=learning_rate, betas=(spec["beta1"], spec["beta2"]), eps=spec["eps"],
-                                fused=True)
-    if algorithm == "adamw":
-        return torch.optim.AdamW(params, lr=learning_rate, betas=(spec["beta1"], spec["beta2"]), eps=spec["eps"],
-                                 weight_decay=spec.get("weight_decay", 0.01), fused=True)
-    if algorithm == "kbeta":
-        return KourkoutasBeta(params, lr=learning_rate, **kbeta_options(spec))
-    raise ValueError(f"unknown optimizer algorithm '{algorithm}'")
+def adam(options: dict, params, learning_rate: float) -> torch.optim.Optimizer:
+    return torch.optim.Adam(params, lr=learning_rate, betas=(options["beta1"], options["beta2"]), eps=options["eps"],
+                            fused=True)
+
+
+def adamw(options: dict, params, learning_rate: float) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(params, lr=learning_rate, betas=(options["beta1"], options["beta2"]), eps=options["eps"],
+                             weight_decay=options["weight_decay"], fused=True)
+
+
+def kbeta(options: dict, params, learning_rate: float) -> torch.optim.Optimizer:
+    return KourkoutasBeta(params, lr=learning_rate, **options)
+
+
+def sgd(options: dict, params, learning_rate: float) -> torch.optim.Optimizer:
+    return torch.optim.SGD(params, lr=learning_rate, momentum=options["momentum"], nesterov=options["nesterov"],
+                           weight_decay=options["weight_decay"])
 
 
 def bucket_diagnostics(opt: torch.optim.Optimizer) -> dict[str, tuple[float, float]]:
@@ -42,5 +50,5 @@ def matrix_decay_groups(named_parameters, weight_decay: float) -> list[dict]:
 def parameter_groups(model: torch.nn.Module, spec: dict):
     """What ``make_optimizer`` gets: AdamW decays matrices only; the others take named parameters."""
     if spec["algorithm"] == "adamw":
-        return matrix_decay_groups(model.named_parameters(), spec.get("weight_decay", 0.01))
+        return matrix_decay_groups(model.named_parameters(), with_defaults(spec)["weight_decay"])
     return list(model.named_parameters())

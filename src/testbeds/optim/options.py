@@ -1,0 +1,134 @@
+"""The optimisers the grid can run, as one table: each algorithm's options (default and valid values) and,
+per framework, the function that builds it.
+
+A leaf module (no framework is imported here), so the config checks, the registry and every framework's
+module read the same table. Adding an algorithm is one entry here, one factory function of the same name
+in each of ``mlx_optim``, ``jax_optim`` and ``torch_optim``, and one parity case in the tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+FRAMEWORKS = ("mlx", "jax", "torch")
+SPEC_KEYS = {"algorithm", "label"}  # config entry keys that are not options
+
+# JSON-schema fragments for option values
+BETA = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
+POSITIVE = {"type": "number", "exclusiveMinimum": 0}
+NON_NEGATIVE = {"type": "number", "minimum": 0}
+NON_NEGATIVE_INT = {"type": "integer", "minimum": 0}
+BOOLEAN = {"type": "boolean"}
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """``options``: name -> (default, JSON schema of its values). ``check``: a rule between options that
+    returns (the option at fault, what is wrong), or None. ``diagnostics``: whether a run logs per-bucket
+    diagnostics (sun-spike and β₂) for these options."""
+
+    options: dict[str, tuple[Any, dict]]
+    check: Callable[[dict], tuple[str, str] | None] = lambda options: None
+    diagnostics: Callable[[dict], bool] = lambda options: False
+    factories: dict[str, str] = field(default_factory=dict)
+
+
+def _same_name_factories(name: str) -> dict[str, str]:
+    return {framework: f"testbeds.optim.{framework}_optim:{name}" for framework in FRAMEWORKS}
+
+
+def _check_kbeta(options: dict) -> tuple[str, str] | None:
+    if options["beta2_min"] > options["beta2_max"]:
+        return "beta2_min", f"{options['beta2_min']} is larger than beta2_max ({options['beta2_max']})"
+    return None
+
+
+def _check_sgd(options: dict) -> tuple[str, str] | None:
+    if options["nesterov"] and options["momentum"] == 0:
+        return "nesterov", "Nesterov momentum needs momentum > 0"
+    return None
+
+
+ADAM_OPTIONS = {"beta1": (0.9, BETA), "beta2": (0.999, BETA), "eps": (1e-8, POSITIVE)}
+
+ALGORITHMS: dict[str, Algorithm] = {
+    "adam": Algorithm(ADAM_OPTIONS, factories=_same_name_factories("adam")),
+    "adamw": Algorithm({**ADAM_OPTIONS, "weight_decay": (0.01, NON_NEGATIVE)}, factories=_same_name_factories("adamw")),
+    # Kourkoutas-β with the reference package's defaults (kbeta 1.0.0, KourkoutasSoftmaxFlex). Its default
+    # bucket is per-array (keyed by id() there; by the parameter's path here).
+    "kbeta": Algorithm(
+        {
+            "beta1": (0.9, BETA),
+            "beta2_max": (0.999, BETA),
+            "beta2_min": (0.9, BETA),
+            "eps": (1e-8, POSITIVE),
+            "alpha": (0.9, {"type": "number", "exclusiveMinimum": 0, "maximum": 1}),
+            "tiny_spike": (1e-8, NON_NEGATIVE),
+            "tiny_denom": (1e-8, NON_NEGATIVE),
+            "decay": (None, {"type": ["number", "null"], "minimum": 0, "maximum": 1}),
+            "max_ratio": (None, {"type": ["number", "null"], "exclusiveMinimum": 0}),
+            "adaptive_tiny": (False, BOOLEAN),
+            "bias_correction": ("none", {"enum": ["none", "beta2max", "exact"]}),
+            "warmup_steps": (0, NON_NEGATIVE_INT),
+            "layer_bucket": ("per-array", {"enum": ["global", "shape", "per-array"]}),
+            "diagnostics": (False, BOOLEAN),
+        },
+        check=_check_kbeta,
+        diagnostics=lambda options: options["diagnostics"],
+        factories=_same_name_factories("kbeta"),
+    ),
+    # SGD with (Nesterov) momentum and coupled L2 weight decay, as torch.optim.SGD defines them
+    "sgd": Algorithm(
+        {"momentum": (0.9, BETA), "nesterov": (True, BOOLEAN), "weight_decay": (0.0, NON_NEGATIVE)},
+        check=_check_sgd,
+        factories=_same_name_factories("sgd"),
+    ),
+}
+
+
+def algorithm(spec: dict) -> Algorithm:
+    name = spec.get("algorithm")
+    if name not in ALGORITHMS:
+        raise ValueError(f"unknown optimizer algorithm {name!r}; known: {', '.join(ALGORITHMS)}")
+    return ALGORITHMS[name]
+
+
+def options_schema(name: str) -> dict:
+    """The JSON schema of a config entry of algorithm ``name`` (options may be left out: defaults apply)."""
+    options = ALGORITHMS[name].options
+    return {"type": "object", "additionalProperties": False, "required": ["algorithm"],
+            "properties": {"algorithm": {"const": name}, "label": {"type": "string"},
+                           **{key: schema for key, (_, schema) in options.items()}}}
+
+
+def with_defaults(spec: dict) -> dict:
+    """A config entry with every option of its algorithm filled in (the entry's own values win)."""
+    defaults = {key: default for key, (default, _) in algorithm(spec).options.items()}
+    return {**defaults, **spec}
+
+
+def resolve_options(spec: dict) -> dict:
+    """The options of a config entry (no ``algorithm``/``label``), defaults filled in and checked."""
+    entry = algorithm(spec)
+    unknown = set(spec) - SPEC_KEYS - set(entry.options)
+    if unknown:
+        raise ValueError(f"unknown option(s) of {spec['algorithm']}: {sorted(unknown)}")
+    options = {k: v for k, v in with_defaults(spec).items() if k not in SPEC_KEYS}
+    for key, (_, schema) in entry.options.items():
+        if "enum" in schema and options[key] not in schema["enum"]:
+            raise ValueError(f"{key} must be one of {schema['enum']}, not {options[key]!r}")
+    problem = entry.check(options)
+    if problem:
+        raise ValueError("{}: {}".format(*problem))
+    return options
+
+
+def logs_diagnostics(spec: dict) -> bool:
+    """Whether a run with this optimizer entry logs per-bucket diagnostics."""
+    return algorithm(spec).diagnostics(with_defaults(spec))
+
+
+def kbeta_options(options: dict) -> dict:
+    """Kourkoutas-β's options (keyword arguments of the framework ports), defaults filled in and checked."""
+    return resolve_options({"algorithm": "kbeta", **options})
