@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: setup run report test lint bench clean
+.PHONY: setup run report test test-fast format lint bench clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,13 @@ report: setup
 test: setup
 	bash scripts/setup_system.sh --test
 	$(BIN)/python -m pytest
+
+test-fast: setup  # the edit-test loop: no end-to-end, browser or SLURM tests (about a minute)
+	$(BIN)/python -m pytest -m "not slow"
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/snakefmt Snakefile workflow/rules
 
 lint: setup
 	$(SNAKEMAKE) --lint

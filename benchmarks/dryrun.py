@@ -57,8 +57,9 @@ def workflow_copy(config: dict, scratch: Path) -> Path:
 
 def dry_run(directory: Path) -> tuple[float, dict[str, int]]:
     started = time.perf_counter()
-    result = subprocess.run([str(Path(sys.executable).parent / "snakemake"), "-n"],
-                            cwd=directory, capture_output=True, text=True)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "snakemake"), "-n"], cwd=directory, capture_output=True, text=True
+    )
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"snakemake -n failed:\n{result.stdout}\n{result.stderr}")
@@ -81,8 +82,10 @@ def main() -> None:
             timings.append(seconds)
     seconds = sorted(timings)[len(timings) // 2]
     runs = counts.get("train", 0)
-    print(f"snakemake -n: {runs} training runs, {counts.get('total', sum(counts.values()))} jobs in all, "
-          f"{seconds:.2f} s (median of {args.repeats}: {', '.join(f'{t:.2f}' for t in timings)}); target <= 5 s")
+    print(
+        f"snakemake -n: {runs} training runs, {counts.get('total', sum(counts.values()))} jobs in all, "
+        f"{seconds:.2f} s (median of {args.repeats}: {', '.join(f'{t:.2f}' for t in timings)}); target <= 5 s"
+    )
     _table.save([{"training_runs": runs, "jobs": counts.get("total"), "seconds": round(seconds, 2)}], args.out)
 
 

@@ -88,9 +88,11 @@ def measure(kind: str, n: int, threads: int, repeats: int) -> dict:
         env.update(LD_PRELOAD=lib, TESTBEDS_BLAS=lib)
     if kind == "torch":
         env["TORCH_NUM_THREADS"] = str(threads)
-    code = (f"import sys; sys.path.insert(0, {str(REPO / 'benchmarks')!r}); import matmul, json;"
-            f"import os; os.environ.get('TORCH_NUM_THREADS') and __import__('torch').set_num_threads({threads});"
-            f"print(json.dumps(matmul.worker({framework!r}, {n}, {repeats}, {threads})))")
+    code = (
+        f"import sys; sys.path.insert(0, {str(REPO / 'benchmarks')!r}); import matmul, json;"
+        f"import os; os.environ.get('TORCH_NUM_THREADS') and __import__('torch').set_num_threads({threads});"
+        f"print(json.dumps(matmul.worker({framework!r}, {n}, {repeats}, {threads})))"
+    )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -104,17 +106,28 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for threads in sorted(set(args.threads)):
-        results = {kind: measure(kind, args.n, threads, args.repeats) for kind in ("mlx-bundled", "mlx-fast", "torch", "jax")}
+        results = {
+            kind: measure(kind, args.n, threads, args.repeats) for kind in ("mlx-bundled", "mlx-fast", "torch", "jax")
+        }
         torch_peak = results["torch"]["gflops"]
         for kind, result in results.items():
-            rows.append({"framework": kind, "threads": threads, "n": result.get("n", args.n),
-                         "gflops": round(result["gflops"], 1),
-                         "ratio_to_torch": round(result["gflops"] / torch_peak, 3), "blas": result["blas"]})
+            rows.append(
+                {
+                    "framework": kind,
+                    "threads": threads,
+                    "n": result.get("n", args.n),
+                    "gflops": round(result["gflops"], 1),
+                    "ratio_to_torch": round(result["gflops"] / torch_peak, 3),
+                    "blas": result["blas"],
+                }
+            )
     header = f"{'framework':<12} {'threads':>7} {'n':>6} {'GFLOP/s':>9} {'x torch':>8}  blas"
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r['framework']:<12} {r['threads']:>7} {r['n']:>6} {r['gflops']:>9.1f} {r['ratio_to_torch']:>8.3f}  {r['blas']}")
+        print(
+            f"{r['framework']:<12} {r['threads']:>7} {r['n']:>6} {r['gflops']:>9.1f} {r['ratio_to_torch']:>8.3f}  {r['blas']}"
+        )
     print("target: mlx-fast >= 0.8 x torch")
     _table.save(rows, args.out)
 

@@ -24,8 +24,14 @@ import _table  # noqa: E402
 
 from testbeds.devices import keep_freed_memory  # noqa: E402
 
-KBETA = {"algorithm": "kbeta", "beta2_min": 0.88, "alpha": 0.93, "bias_correction": "beta2max",
-         "layer_bucket": "per-array", "diagnostics": False}
+KBETA = {
+    "algorithm": "kbeta",
+    "beta2_min": 0.88,
+    "alpha": 0.93,
+    "bias_correction": "beta2max",
+    "layer_bucket": "per-array",
+    "diagnostics": False,
+}
 KBETA_DIAG = {**KBETA, "diagnostics": True}  # what a logged step costs (training loops log every N steps)
 ADAM = {"algorithm": "adam", "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
 
@@ -33,8 +39,17 @@ ADAM = {"algorithm": "adam", "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
 def shapes(d: int, layers: int) -> dict[str, tuple]:
     out = {}
     for i in range(layers):
-        out.update({f"l{i}.qkv": (d, 3 * d), f"l{i}.proj": (d, d), f"l{i}.fc": (d, 4 * d), f"l{i}.out": (4 * d, d),
-                    f"l{i}.ln1": (d,), f"l{i}.ln2": (d,), f"l{i}.bias": (4 * d,)})
+        out.update(
+            {
+                f"l{i}.qkv": (d, 3 * d),
+                f"l{i}.proj": (d, d),
+                f"l{i}.fc": (d, 4 * d),
+                f"l{i}.out": (4 * d, d),
+                f"l{i}.ln1": (d,),
+                f"l{i}.ln2": (d,),
+                f"l{i}.bias": (4 * d,),
+            }
+        )
     return out
 
 
@@ -143,14 +158,26 @@ def main() -> None:
         adam, kbeta, diag = ms["adam"], ms["kbeta"], ms["diag"]
         if framework == "torch":
             unfused = ms["unfused"]
-        rows.append({"framework": framework, "params": n_params, "tensors": len(arrays), "adam_ms": round(adam, 2),
-                     "kbeta_ms": round(kbeta, 2), "kbeta_over_adam": round(kbeta / adam, 3),
-                     "kbeta_diagnostics_ms": round(diag, 2)})
-    print(f"{n_params / 1e6:.1f}M parameters in {len(arrays)} tensors, {args.threads} thread(s), median of {args.repeats}")
+        rows.append(
+            {
+                "framework": framework,
+                "params": n_params,
+                "tensors": len(arrays),
+                "adam_ms": round(adam, 2),
+                "kbeta_ms": round(kbeta, 2),
+                "kbeta_over_adam": round(kbeta / adam, 3),
+                "kbeta_diagnostics_ms": round(diag, 2),
+            }
+        )
+    print(
+        f"{n_params / 1e6:.1f}M parameters in {len(arrays)} tensors, {args.threads} thread(s), median of {args.repeats}"
+    )
     print(f"{'framework':<10} {'Adam ms':>9} {'Kβ ms':>9} {'Kβ/Adam':>8} {'Kβ+diagnostics ms':>18}")
     for r in rows:
-        print(f"{r['framework']:<10} {r['adam_ms']:>9.2f} {r['kbeta_ms']:>9.2f} {r['kbeta_over_adam']:>8.3f} "
-              f"{r['kbeta_diagnostics_ms']:>18.2f}")
+        print(
+            f"{r['framework']:<10} {r['adam_ms']:>9.2f} {r['kbeta_ms']:>9.2f} {r['kbeta_over_adam']:>8.3f} "
+            f"{r['kbeta_diagnostics_ms']:>18.2f}"
+        )
     print(f"torch's default (unfused) Adam: {unfused:.2f} ms")
     print("goal: Kβ/Adam <= 1.3 in every framework")
     _table.save(rows, args.out)

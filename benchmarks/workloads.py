@@ -39,15 +39,36 @@ import matmul  # noqa: E402
 from testbeds import config as cfg  # noqa: E402
 
 BENCH = {  # dotted overrides giving a matmul-dominated model of each workload
-    "charlm": {"model.d_model": 256, "model.n_layer": 4, "model.n_head": 4, "model.ctx": 256,
-               "train.batch": 8, "train.lmin": 256, "train.lmax": 256, "train.deterministic": True},
-    "sotalm": {"model.d_model": 256, "model.n_layer": 4, "model.n_head": 4, "model.seq_len": 256,
-               "train.batch": 8},
-    "lot": {"model.d_model": 256, "model.n_layer": 4, "model.n_head": 8, "model.lattice_shape": [2, 4],
-            "data.prefix_len": 64, "data.vocab_size": 256, "train.batch": 16},
+    "charlm": {
+        "model.d_model": 256,
+        "model.n_layer": 4,
+        "model.n_head": 4,
+        "model.ctx": 256,
+        "train.batch": 8,
+        "train.lmin": 256,
+        "train.lmax": 256,
+        "train.deterministic": True,
+    },
+    "sotalm": {"model.d_model": 256, "model.n_layer": 4, "model.n_head": 4, "model.seq_len": 256, "train.batch": 8},
+    "lot": {
+        "model.d_model": 256,
+        "model.n_layer": 4,
+        "model.n_head": 8,
+        "model.lattice_shape": [2, 4],
+        "data.prefix_len": 64,
+        "data.vocab_size": 256,
+        "train.batch": 16,
+    },
     "lds": {"model.d_model": 256, "model.n_layer": 4, "model.n_head": 4, "data.seq_len": 256, "train.batch": 8},
-    "heat2d": {"model.dim": 256, "model.layers": 4, "model.heads": 4, "model.mlp": 1024, "data.nx": 16,
-               "data.ny": 16, "model.patch": 4},  # 16 patches x 16 frames = 256 tokens
+    "heat2d": {
+        "model.dim": 256,
+        "model.layers": 4,
+        "model.heads": 4,
+        "model.mlp": 1024,
+        "data.nx": 16,
+        "data.ny": 16,
+        "model.patch": 4,
+    },  # 16 patches x 16 frames = 256 tokens
 }
 PEAK_KIND = {"mlx": "mlx-fast", "torch": "torch", "jax": "jax"}
 
@@ -66,7 +87,9 @@ def flops_per_token(run: dict, parameters: int, vocab: int) -> float:
     """Lookup tables (token embedding, learned positions) do no matmul work; the output head does."""
     m = run["model"]
     width, layers = m.get("d_model") or m["dim"], m.get("n_layer") or m["layers"]
-    lookups = {"sotalm": vocab * width, "heat2d": 0, "lds": 0}.get(run["workload"], (vocab + sequence_length(run)) * width)
+    lookups = {"sotalm": vocab * width, "heat2d": 0, "lds": 0}.get(
+        run["workload"], (vocab + sequence_length(run)) * width
+    )
     return 6 * (parameters - lookups) + 12 * layers * width * sequence_length(run)
 
 
@@ -111,20 +134,39 @@ def measure(run: dict, data: str, out: Path, env: dict | None = None) -> dict:
     process start, imports, data, model build and the first step's compilation."""
     launched = time.time()
     started = time.perf_counter()
-    subprocess.run([sys.executable, str(REPO / "scripts" / "train.py"), "--run-json", json.dumps(run),
-                    "--data", data, "--out", str(out)], check=True, capture_output=True, text=True,
-                   env={**os.environ, **(env or {})})
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "train.py"),
+            "--run-json",
+            json.dumps(run),
+            "--data",
+            data,
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
     wall = time.perf_counter() - started
     summary = json.loads((out / "train.json").read_text())
     first = summary["first_step"]
     steady_step = (summary["train_seconds"] - first["seconds"]) / max(summary["steps"] - 1, 1)
-    return {"wall": wall, "tokens_per_second": summary["tokens"] / summary["steps"] / steady_step,
-            "overhead": first["finished_at"] - launched - steady_step, "parameters": summary["parameters"]}
+    return {
+        "wall": wall,
+        "tokens_per_second": summary["tokens"] / summary["steps"] / steady_step,
+        "overhead": first["finished_at"] - launched - steady_step,
+        "parameters": summary["parameters"],
+    }
 
 
 def configured_run(config: dict, workload: str, size: str, steps: int, threads: int, compiled: bool) -> dict:
     entry = config["workloads"][workload]
-    run = cfg.resolve_run(config, workload, next(iter(entry["variants"])), entry.get("baseline") or entry["optimizers"][0], 0)
+    run = cfg.resolve_run(
+        config, workload, next(iter(entry["variants"])), entry.get("baseline") or entry["optimizers"][0], 0
+    )
     for key, value in (BENCH[workload] if size == "bench" else {}).items():
         cfg.set_dotted(run, key, value)
     if size == "bench" or steps:
@@ -139,8 +181,12 @@ def configured_run(config: dict, workload: str, size: str, steps: int, threads: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=40, help="training steps of the bench-size runs")
-    parser.add_argument("--default-steps", type=int, default=0,
-                        help="cap the default-size jobs at this many steps (0: the default grid's own job)")
+    parser.add_argument(
+        "--default-steps",
+        type=int,
+        default=0,
+        help="cap the default-size jobs at this many steps (0: the default grid's own job)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workloads", nargs="+", default=["charlm", "sotalm", "lot", "lds", "heat2d"])
     parser.add_argument("--out", type=Path, default=REPO / "results" / "benchmarks" / "workloads.csv")
@@ -151,8 +197,9 @@ def main() -> None:
         entry = config["workloads"][workload]
         compile_options = (False, True) if "compile" in entry["model"] else (False,)  # torch.compile both ways
         for size, compiled in ((size, c) for size in ("default", "bench") for c in compile_options):
-            run = configured_run(config, workload, size, args.steps if size == "bench" else args.default_steps,
-                                 args.threads, compiled)
+            run = configured_run(
+                config, workload, size, args.steps if size == "bench" else args.default_steps, args.threads, compiled
+            )
             with tempfile.TemporaryDirectory() as scratch:
                 with contextlib.redirect_stdout(io.StringIO()):
                     data = prepare_data(run, Path(scratch))
@@ -163,25 +210,38 @@ def main() -> None:
                 vocab = json.loads((Path(scratch) / "first" / "provenance.json").read_text())["data"]
             vocab_size = (vocab or {}).get("vocab_size") or run["data"].get("vocab_size") or 0
             flops = flops_per_token(run, result["parameters"], vocab_size) * result["tokens_per_second"]
-            rows.append({
-                "workload": workload, "framework": entry["framework"], "size": size + ("+compile" if compiled else ""),
-                "parameters": result["parameters"], "seq_len": sequence_length(run),
-                "tokens_per_second": round(result["tokens_per_second"]), "gflops_per_second": round(flops / 1e9, 1),
-                "peak_gflops": round(peak, 1), "mfu": round(flops / 1e9 / peak, 3),
-                "job_wall_seconds": round(result["wall"], 2),
-                "overhead_first_job_seconds": round(first["overhead"], 2),
-                "overhead_seconds": round(result["overhead"], 2),
-                "overhead_share": round(result["overhead"] / result["wall"], 3),
-            })
+            rows.append(
+                {
+                    "workload": workload,
+                    "framework": entry["framework"],
+                    "size": size + ("+compile" if compiled else ""),
+                    "parameters": result["parameters"],
+                    "seq_len": sequence_length(run),
+                    "tokens_per_second": round(result["tokens_per_second"]),
+                    "gflops_per_second": round(flops / 1e9, 1),
+                    "peak_gflops": round(peak, 1),
+                    "mfu": round(flops / 1e9 / peak, 3),
+                    "job_wall_seconds": round(result["wall"], 2),
+                    "overhead_first_job_seconds": round(first["overhead"], 2),
+                    "overhead_seconds": round(result["overhead"], 2),
+                    "overhead_share": round(result["overhead"] / result["wall"], 3),
+                }
+            )
             r = rows[-1]
-            print(f"{workload:<8} {r['size']:<15} {r['tokens_per_second']:>9,} tok/s  {r['gflops_per_second']:>7.1f} "
-                  f"GFLOP/s  MFU {r['mfu']:.3f} (peak {r['peak_gflops']:.0f})  job {r['job_wall_seconds']:6.1f} s, "
-                  f"start-up {r['overhead_seconds']:.1f} s "
-                  f"({r['overhead_share']:.0%}; first job of a grid {r['overhead_first_job_seconds']:.1f} s)", flush=True)
-    print(f"peak: the framework's fp32 matmul (1024² on a CPU, {args.threads} thread(s)), "
-          "measured just before each run")
-    print("targets: MFU >= 0.40 (charlm, sotalm, heat2d) / 0.25 (lds, lot) at bench size; "
-          "start-up <= 15% of a default-grid job")
+            print(
+                f"{workload:<8} {r['size']:<15} {r['tokens_per_second']:>9,} tok/s  {r['gflops_per_second']:>7.1f} "
+                f"GFLOP/s  MFU {r['mfu']:.3f} (peak {r['peak_gflops']:.0f})  job {r['job_wall_seconds']:6.1f} s, "
+                f"start-up {r['overhead_seconds']:.1f} s "
+                f"({r['overhead_share']:.0%}; first job of a grid {r['overhead_first_job_seconds']:.1f} s)",
+                flush=True,
+            )
+    print(
+        f"peak: the framework's fp32 matmul (1024² on a CPU, {args.threads} thread(s)), measured just before each run"
+    )
+    print(
+        "targets: MFU >= 0.40 (charlm, sotalm, heat2d) / 0.25 (lds, lot) at bench size; "
+        "start-up <= 15% of a default-grid job"
+    )
     _table.save(rows, args.out)
 
 

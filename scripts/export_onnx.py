@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Export a trained lot run to ONNX and verify it with onnxruntime.
 
-    python scripts/export_onnx.py results/runs/lot/lattice/adamw/seed0 --out model.onnx
+python scripts/export_onnx.py results/runs/lot/lattice/adamw/seed0 --out model.onnx
 """
 
 import argparse

@@ -20,8 +20,10 @@ def main() -> None:
     args = parser.parse_args()
     manifest = write_dataset(json.loads(args.settings), args.out)
     baseline = manifest.get("kf_mse") or manifest["entropy_floor"]
-    print(f"{args.out}: {manifest['label']}; baseline per system {[round(b, 4) for b in baseline]}; "
-          f"sha256 {manifest['sha256']}")
+    print(
+        f"{args.out}: {manifest['label']}; baseline per system {[round(b, 4) for b in baseline]}; "
+        f"sha256 {manifest['sha256']}"
+    )
 
 
 if __name__ == "__main__":

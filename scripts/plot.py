@@ -55,8 +55,11 @@ def main() -> None:
     plots.learning_curves(curves, runs, str(args.out / "learning_curves.png"))
     plots.final_metric(runs, str(args.out / "final_metric.png"))
     plots.wallclock(curves, runs, str(args.out / "wallclock.png"))
-    buckets = [pd.read_csv(p).assign(run="/".join(p.parts[-4:-1]))
-               for p in map(Path, runs["run_dir"] + "/kbeta_buckets.csv") if p.exists()]
+    buckets = [
+        pd.read_csv(p).assign(run="/".join(p.parts[-4:-1]))
+        for p in map(Path, runs["run_dir"] + "/kbeta_buckets.csv")
+        if p.exists()
+    ]
     buckets = [b for b in buckets if not b.empty]
     buckets = pd.concat(buckets, ignore_index=True) if buckets else pd.DataFrame()
     if buckets.empty:
@@ -72,8 +75,10 @@ RUN_KEYS = ["workload", "variant", "optimizer", "seed"]
 def per_run_table(runs: pd.DataFrame, name: str, columns: list[str], out: Path) -> pd.DataFrame:
     """The CSV ``name`` of every successful run that wrote one, stacked with the run's keys; saved to ``out``."""
     runs = runs[(runs["status"] == "ok") & runs["run_dir"].map(lambda d: Path(d, name).exists())]
-    parts = [pd.read_csv(Path(r.run_dir, name)).assign(**{k: getattr(r, k) for k in RUN_KEYS}, run_dir=r.run_dir)
-             for r in runs.itertuples()]
+    parts = [
+        pd.read_csv(Path(r.run_dir, name)).assign(**{k: getattr(r, k) for k in RUN_KEYS}, run_dir=r.run_dir)
+        for r in runs.itertuples()
+    ]
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RUN_KEYS + columns + ["run_dir"])
     table[RUN_KEYS + columns].to_csv(out, index=False)
     return table
@@ -81,7 +86,9 @@ def per_run_table(runs: pd.DataFrame, name: str, columns: list[str], out: Path) 
 
 def draw_rollouts(runs: pd.DataFrame, workload: str, tables: Path, out: Path) -> None:
     """score_t+h over seeds (and its table) and a few trajectories of the lowest seed, per variant."""
-    table = per_run_table(runs, "rollout.csv", ["h", "model_mse", "kf_mse", "score"], tables / f"rollouts_{workload}.csv")
+    table = per_run_table(
+        runs, "rollout.csv", ["h", "model_mse", "kf_mse", "score"], tables / f"rollouts_{workload}.csv"
+    )
     if table.empty:
         for name in ("rollout_scores.png", "trajectories.png"):
             plots.empty_figure(str(out / name), "no successful run with rollouts")
@@ -91,8 +98,9 @@ def draw_rollouts(runs: pd.DataFrame, workload: str, tables: Path, out: Path) ->
     seed = runs["seed"].min()
     examples = []
     for variant, group in runs[runs["seed"] == seed].groupby("variant", sort=True):
-        examples.append((variant, {r.optimizer: dict(np.load(Path(r.run_dir, "trajectories.npz")))
-                                   for r in group.itertuples()}))
+        examples.append(
+            (variant, {r.optimizer: dict(np.load(Path(r.run_dir, "trajectories.npz"))) for r in group.itertuples()})
+        )
     plots.trajectories(examples, str(out / "trajectories.png"))
     print(f"{out}: rollout figures")
 
@@ -101,16 +109,19 @@ def draw_frames(runs: pd.DataFrame, workload: str, tables: Path, out: Path, gif:
     """Per-frame test errors over seeds (and their table), the predicted frames of the lowest seed's runs side
     by side, and one predicted-frames figure (and optionally a GIF) per run under runs/."""
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    table = per_run_table(runs, "frame_errors.csv", ["frame", "one_shot_mse", "rollout_mse"],
-                          tables / f"frame_errors_{workload}.csv")
+    table = per_run_table(
+        runs, "frame_errors.csv", ["frame", "one_shot_mse", "rollout_mse"], tables / f"frame_errors_{workload}.csv"
+    )
     if table.empty:
         for name in ("frame_errors.png", "frames.png"):
             plots.empty_figure(str(out / name), "no successful run with frame errors")
         return
     plots.frame_errors(table, str(out / "frame_errors.png"))
     runs = runs[runs["run_dir"].isin(table["run_dir"])]
-    frames = {(r.variant, r.optimizer, r.seed): dict(np.load(Path(r.run_dir, "frames.npz")))
-              for r in runs.sort_values(["variant", "optimizer", "seed"]).itertuples()}
+    frames = {
+        (r.variant, r.optimizer, r.seed): dict(np.load(Path(r.run_dir, "frames.npz")))
+        for r in runs.sort_values(["variant", "optimizer", "seed"]).itertuples()
+    }
     lowest = min(seed for _, _, seed in frames)
     plots.predicted_frames([(f"{v}/{o}", a) for (v, o, s), a in frames.items() if s == lowest], str(out / "frames.png"))
     for (variant, optimizer, seed), arrays in frames.items():  # one figure (and GIF) per run

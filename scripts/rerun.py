@@ -37,7 +37,9 @@ def prepared_data(run: dict, recorded: dict, results: Path, scratch: Path) -> Pa
         return None  # generated inside the training job
     tokenizer = run.get("tokenizer")
     corpus_dir = cfg.data_dir(results, run["workload"], run["data"])
-    target, marker = (corpus_dir / f"bpe{tokenizer['vocab_size']}", "meta.json") if tokenizer else (corpus_dir, "manifest.json")
+    target, marker = (
+        (corpus_dir / f"bpe{tokenizer['vocab_size']}", "meta.json") if tokenizer else (corpus_dir, "manifest.json")
+    )
     if (target / marker).exists() and same_data(read_json(target / marker), recorded):
         return target
     data, corpus = run["data"], recorded.get("corpus", recorded)
@@ -51,8 +53,10 @@ def prepared_data(run: dict, recorded: dict, results: Path, scratch: Path) -> Pa
         target = target / "bpe"
     rebuilt = read_json(target / marker)
     if not same_data(rebuilt, recorded):
-        raise SystemExit(f"error: the data rebuilt from {corpus['label']} differs from the recorded one "
-                         f"(train sha256 {rebuilt['train_sha256']} != {recorded['train_sha256']})")
+        raise SystemExit(
+            f"error: the data rebuilt from {corpus['label']} differs from the recorded one "
+            f"(train sha256 {rebuilt['train_sha256']} != {recorded['train_sha256']})"
+        )
     return target
 
 
@@ -64,8 +68,10 @@ def generated_data(run: dict, recorded: dict, results: Path, scratch: Path) -> P
         return target
     rebuilt = cfg.write_generated_data(run["workload"], run["data"], scratch / "data")
     if rebuilt["sha256"] != recorded["sha256"]:
-        raise SystemExit(f"error: the regenerated data set differs from the recorded one "
-                         f"(sha256 {rebuilt['sha256']} != {recorded['sha256']})")
+        raise SystemExit(
+            f"error: the regenerated data set differs from the recorded one "
+            f"(sha256 {rebuilt['sha256']} != {recorded['sha256']})"
+        )
     return scratch / "data"
 
 
@@ -83,22 +89,28 @@ def main() -> int:
     prov = read_json(args.run_dir / "provenance.json")
     now = git_state()
     if prov["git"]["commit"] != now["commit"] or prov["git"]["dirty"] or now["dirty"]:
-        print(f"note: recorded at commit {prov['git']['commit']} (dirty={prov['git']['dirty']}), "
-              f"reproducing at {now['commit']} (dirty={now['dirty']}): code differences may change numbers")
+        print(
+            f"note: recorded at commit {prov['git']['commit']} (dirty={prov['git']['dirty']}), "
+            f"reproducing at {now['commit']} (dirty={now['dirty']}): code differences may change numbers"
+        )
     with tempfile.TemporaryDirectory() as scratch:
         out = args.out or Path(scratch) / "run"
         data = prepared_data(prov["config"], prov["data"], args.results, Path(scratch))
         run_json = json.dumps(prov["config"])
         data = str(data) if data else ""
-        for command in (["train.py", "--run-json", run_json, "--data", data, "--out", str(out)],
-                        ["evaluate.py", "--run-dir", str(out), "--data", data]):
+        for command in (
+            ["train.py", "--run-json", run_json, "--data", data, "--out", str(out)],
+            ["evaluate.py", "--run-dir", str(out), "--data", data],
+        ):
             subprocess.run([sys.executable, str(SCRIPTS / command[0]), *command[1:]], check=True)
         same_curve = numbers(out) == numbers(args.run_dir)
         original, again = read_json(args.run_dir / "final.json"), read_json(out / "final.json")
         same_final = (original["metrics"], original["status"]) == (again["metrics"], again["status"])
-    print(f"metrics.csv {'identical' if same_curve else 'DIFFERENT'}; final metrics "
-          f"{'identical' if same_final else 'DIFFERENT'} ({original['primary_metric']}: "
-          f"{original['primary_value']} vs {again['primary_value']})")
+    print(
+        f"metrics.csv {'identical' if same_curve else 'DIFFERENT'}; final metrics "
+        f"{'identical' if same_final else 'DIFFERENT'} ({original['primary_metric']}: "
+        f"{original['primary_value']} vs {again['primary_value']})"
+    )
     return 0 if same_curve and same_final else 1
 
 

@@ -21,9 +21,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", default="base")
     parser.add_argument("--optimizer", default=None, help="a name from the config's optimizers")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="dotted override of the run's settings, e.g. model.d_model=256, train.lr=1e-3 or "
-                             "optimizer.beta2_min=0.9 (checked against the schema)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="dotted override of the run's settings, e.g. model.d_model=256, train.lr=1e-3 or "
+        "optimizer.beta2_min=0.9 (checked against the schema)",
+    )
 
 
 def resolve(args: argparse.Namespace) -> dict:

@@ -18,11 +18,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     try:
-        manifest = slice_corpus(args.source, args.path or None, args.sha256 or None, args.max_chars, args.val_frac, args.out)
+        manifest = slice_corpus(
+            args.source, args.path or None, args.sha256 or None, args.max_chars, args.val_frac, args.out
+        )
     except DataError as err:
         raise SystemExit(f"error: {err}")
-    print(f"{args.out}: {manifest['label']}, {manifest['n_train_chars']:,} train + {manifest['n_val_chars']:,} val "
-          f"characters, vocabulary {manifest['vocab_size']}, source sha256 {manifest['source_sha256']}")
+    print(
+        f"{args.out}: {manifest['label']}, {manifest['n_train_chars']:,} train + {manifest['n_val_chars']:,} val "
+        f"characters, vocabulary {manifest['vocab_size']}, source sha256 {manifest['source_sha256']}"
+    )
 
 
 if __name__ == "__main__":

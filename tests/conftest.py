@@ -33,8 +33,9 @@ def tiny_run(config: dict, optimizer: str = "kbeta", seed: int = 0, **train) -> 
     """A charlm run small enough for a unit test (a second or two)."""
     run = cfg.resolve_run(config, "charlm", "base", optimizer, seed)
     run["model"].update(d_model=32, n_layer=1, n_head=2, ctx=32)
-    run["train"].update(steps=12, batch=4, lmin=8, lmax=32, len_bucket=8, eval_every=4, eval_bs=8,
-                        log_every=2, checkpoint_every=4)
+    run["train"].update(
+        steps=12, batch=4, lmin=8, lmax=32, len_bucket=8, eval_every=4, eval_bs=8, log_every=2, checkpoint_every=4
+    )
     run["train"].update(train)
     run["eval"]["batch"] = 16
     return run

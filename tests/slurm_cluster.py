@@ -39,7 +39,7 @@ def write_conf(state: Path) -> None:
     CONF.parent.mkdir(parents=True, exist_ok=True)
     CONF.write_text(f"""{MARKER}
 ClusterName=testbeds
-SlurmctldHost={socket.gethostname().split('.')[0]}
+SlurmctldHost={socket.gethostname().split(".")[0]}
 {node_line()} State=UNKNOWN
 PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 SelectType=select/cons_tres
@@ -80,8 +80,9 @@ class Cluster:
             self.started_munge = True
         for daemon in ("slurmctld", "slurmd"):
             log = open(self.state / f"{daemon}.out", "w")
-            self.processes.append(subprocess.Popen([daemon, "-D"], stdout=log, stderr=subprocess.STDOUT,
-                                                   start_new_session=True))
+            self.processes.append(
+                subprocess.Popen([daemon, "-D"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            )
         deadline = time.time() + timeout
         while time.time() < deadline:
             state = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True).stdout.strip()

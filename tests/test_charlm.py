@@ -26,7 +26,9 @@ def numpy_ce(logits: np.ndarray, targets: np.ndarray) -> float:
 def test_cross_entropy_is_mean_logsumexp_minus_target_logit():
     rng = np.random.default_rng(0)
     logits, targets = rng.normal(size=(3, 7, 11)).astype(np.float32), rng.integers(0, 11, size=(3, 7))
-    assert cross_entropy(mx.array(logits), mx.array(targets)).item() == pytest.approx(numpy_ce(logits, targets), rel=1e-5)
+    assert cross_entropy(mx.array(logits), mx.array(targets)).item() == pytest.approx(
+        numpy_ce(logits, targets), rel=1e-5
+    )
 
 
 def test_tanh_is_float32_accurate_with_its_gradient():
@@ -46,7 +48,8 @@ def test_gelu_is_the_tanh_gelu_with_its_gradient():
     inner = np.sqrt(2 / np.pi) * (x64 + 0.044715 * x64**3)
     exact = 0.5 * x64 * (1 + np.tanh(inner))
     exact_grad = 0.5 * (1 + np.tanh(inner)) + 0.5 * x64 * (1 - np.tanh(inner) ** 2) * np.sqrt(2 / np.pi) * (
-        1 + 3 * 0.044715 * x64**2)
+        1 + 3 * 0.044715 * x64**2
+    )
     np.testing.assert_allclose(np.array(gelu_tanh(mx.array(x))), exact, rtol=2e-7, atol=1e-6)
     grad = np.array(mx.grad(lambda v: gelu_tanh(v).sum())(mx.array(x)))
     np.testing.assert_allclose(grad, exact_grad, rtol=0, atol=6e-6)  # tanh's error times up to ~8
@@ -67,8 +70,10 @@ def test_softmax_is_mlx_softmax_with_its_gradient():
     x[..., 0] = 1.0  # no row fully masked
     np.testing.assert_allclose(np.array(softmax(x)), np.array(mx.softmax(x, axis=-1, precise=True)), atol=1e-7)
     weights = mx.random.normal(x.shape, key=mx.random.key(2))
-    ours, theirs = (np.array(mx.grad(lambda v, f=f: (f(v) * weights).sum())(x))
-                    for f in (softmax, lambda v: mx.softmax(v, axis=-1, precise=True)))
+    ours, theirs = (
+        np.array(mx.grad(lambda v, f=f: (f(v) * weights).sum())(x))
+        for f in (softmax, lambda v: mx.softmax(v, axis=-1, precise=True))
+    )
     np.testing.assert_allclose(ours, theirs, atol=1e-6)
 
 
@@ -88,8 +93,9 @@ def test_cpu_attention_is_mlx_fused_attention_with_its_gradients():
     mx.set_default_device(mx.cpu)  # the path with our softmax
     try:
         np.testing.assert_allclose(np.array(ours(q, k, v)), np.array(fused(q, k, v)), atol=1e-6)
-        for a, b in zip(*(mx.grad(lambda q, k, v, f=f: (f(q, k, v) * q).sum(), argnums=(0, 1, 2))(q, k, v)
-                          for f in (ours, fused))):
+        for a, b in zip(
+            *(mx.grad(lambda q, k, v, f=f: (f(q, k, v) * q).sum(), argnums=(0, 1, 2))(q, k, v) for f in (ours, fused))
+        ):
             np.testing.assert_allclose(np.array(a), np.array(b), atol=1e-5)
     finally:
         mx.set_default_device(previous)
@@ -102,7 +108,9 @@ def test_validation_bpc_covers_every_character_once():
     windows = validation_windows(tokens, 8)
     assert sum(len(y) for _, y in windows) == len(tokens) - 1
     assert np.array_equal(np.concatenate([y for _, y in windows]), tokens[1:])
-    by_hand = sum(numpy_ce(np.array(model(mx.array(x[None]))), y[None]) * len(y) for x, y in windows) / (len(tokens) - 1)
+    by_hand = sum(numpy_ce(np.array(model(mx.array(x[None]))), y[None]) * len(y) for x, y in windows) / (
+        len(tokens) - 1
+    )
     assert charlm_eval.validation_ce(model, tokens, ctx=8, batch=2) == pytest.approx(by_hand, rel=1e-5)
 
 
@@ -216,7 +224,9 @@ def test_corrupt_checkpoint_falls_back_to_an_older_one(config, small_corpus, tmp
 
 
 def test_early_stopping_stops_training(config, small_corpus, tmp_path):
-    run = tiny_run(config, "adam999", steps=40, eval_every=4, early_stop={"patience": 2, "min_delta": 100.0, "warmup": 0})
+    run = tiny_run(
+        config, "adam999", steps=40, eval_every=4, early_stop={"patience": 2, "min_delta": 100.0, "warmup": 0}
+    )
     summary = train(run, small_corpus, tmp_path, log=lambda m: None)
     # checks at steps 1 (sets best), 4 and 8 (no improvement > 100 nats): stop at step 8
     assert summary["steps"] == 8 and "early stop" in summary["stop_reason"]

@@ -12,8 +12,14 @@ def relative(paths) -> set[str]:
 
 def test_a_training_job_depends_on_its_workload_shared_modules_and_optimisers_only():
     files = relative(closure(("scripts/train.py", "testbeds.charlm.train", "testbeds.optim.mlx_optim")))
-    assert {"scripts/train.py", "scripts/runargs.py", "src/testbeds/charlm/model.py", "src/testbeds/loop.py",
-            "src/testbeds/optim/options.py", "src/testbeds/optim/kbeta_mlx.py"} <= files
+    assert {
+        "scripts/train.py",
+        "scripts/runargs.py",
+        "src/testbeds/charlm/model.py",
+        "src/testbeds/loop.py",
+        "src/testbeds/optim/options.py",
+        "src/testbeds/optim/kbeta_mlx.py",
+    } <= files
     others = [w for w in WORKLOADS if w != "charlm"] + ["analysis"]
     assert not [f for f in files if any(f.startswith(f"src/testbeds/{o}/") for o in others)]
 

@@ -55,8 +55,10 @@ def test_variant_overrides_resolve(config):
 
 def test_grid_runs_enumerates_every_combination(config):
     runs = cfg.grid_runs(config)
-    expected = sum(len(config["workloads"][w]["optimizers"]) * len(config["workloads"][w]["variants"])
-                   for w in config["grid"]["workloads"]) * len(config["grid"]["seeds"])
+    expected = sum(
+        len(config["workloads"][w]["optimizers"]) * len(config["workloads"][w]["variants"])
+        for w in config["grid"]["workloads"]
+    ) * len(config["grid"]["seeds"])
     assert len(runs) == expected and len({tuple(r.values()) for r in runs}) == expected
 
 

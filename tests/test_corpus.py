@@ -12,7 +12,7 @@ from testbeds.runio import sha256_file
 def fake_enwik8(tmp_path, monkeypatch):
     """An enwik8-format fixture: a zip with member 'enwik8' of the expected size (shrunk for the test)."""
     monkeypatch.setattr(corpus, "ENWIK8_BYTES", 5000)
-    text = ("<page><title>Ünïcode</title><text>'''Anarchism''' is a [[political philosophy]].</text></page>\n" * 60)
+    text = "<page><title>Ünïcode</title><text>'''Anarchism''' is a [[political philosophy]].</text></page>\n" * 60
     data = text.encode("utf-8")[:5000]
     path = tmp_path / "enwik8.zip"
     with zipfile.ZipFile(path, "w") as archive:

@@ -22,8 +22,9 @@ def test_torch_maps_metal_to_mps_and_refuses_absent_devices():
     import torch
 
     assert devices.resolve_torch("cpu") == "cpu"
-    assert devices.resolve_torch("auto") == ("cuda" if torch.cuda.is_available() else
-                                            "mps" if torch.backends.mps.is_available() else "cpu")
+    assert devices.resolve_torch("auto") == (
+        "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    )
     if not torch.cuda.is_available():
         with pytest.raises(devices.DeviceError, match="cuda"):
             devices.resolve_torch("cuda")
@@ -59,8 +60,9 @@ def test_jax_jobs_share_compiled_steps_through_the_persistent_cache(tmp_path):
         env["XDG_CACHE_HOME"] = str(home)
         if cache is not None:
             env["TESTBEDS_JAX_CACHE"] = cache
-        return subprocess.run([sys.executable, "-c", COMPILE_ONCE], env=env, capture_output=True, text=True,
-                              check=True).stdout
+        return subprocess.run(
+            [sys.executable, "-c", COMPILE_ONCE], env=env, capture_output=True, text=True, check=True
+        ).stdout
 
     cache = tmp_path / "jax"
     first = job(str(cache), tmp_path)

@@ -56,10 +56,25 @@ def test_every_rule_env_exists():
 # ------------------------------------------------------------------ framework imports vs. rule envs
 import ast  # noqa: E402
 
-IMPORT_TO_PACKAGE = {"yaml": "pyyaml", "mlx": "mlx", "torch": "torch", "lightning": "lightning", "jax": "jax",
-                     "optax": "optax", "flax": "flax", "kbeta": "kbeta", "numpy": "numpy", "pandas": "pandas",
-                     "scipy": "scipy", "seaborn": "seaborn", "matplotlib": "matplotlib", "tokenizers": "tokenizers",
-                     "jsonschema": "jsonschema", "onnx": "onnx", "onnxruntime": "onnxruntime"}
+IMPORT_TO_PACKAGE = {
+    "yaml": "pyyaml",
+    "mlx": "mlx",
+    "torch": "torch",
+    "lightning": "lightning",
+    "jax": "jax",
+    "optax": "optax",
+    "flax": "flax",
+    "kbeta": "kbeta",
+    "numpy": "numpy",
+    "pandas": "pandas",
+    "scipy": "scipy",
+    "seaborn": "seaborn",
+    "matplotlib": "matplotlib",
+    "tokenizers": "tokenizers",
+    "jsonschema": "jsonschema",
+    "onnx": "onnx",
+    "onnxruntime": "onnxruntime",
+}
 SRC = REPO / "src"
 
 
@@ -78,8 +93,11 @@ def module_level_imports(path: Path) -> set[str]:
             elif isinstance(sub, ast.ImportFrom) and sub.module and sub.level == 0:
                 names.add(sub.module)
                 if sub.module.startswith("testbeds"):  # `from testbeds.optim import mlx_optim` imports a module
-                    names.update(f"{sub.module}.{alias.name}" for alias in sub.names
-                                 if module_file(f"{sub.module}.{alias.name}").exists())
+                    names.update(
+                        f"{sub.module}.{alias.name}"
+                        for alias in sub.names
+                        if module_file(f"{sub.module}.{alias.name}").exists()
+                    )
     return names
 
 
@@ -108,8 +126,9 @@ def env_packages(env: str) -> set[str]:
     return set(env_pins(REPO / "envs" / f"{env}.yaml"))
 
 
-@pytest.mark.parametrize("workload, env", [("charlm", "mlx"), ("sotalm", "torch"), ("lot", "torch"), ("lds", "jax"),
-                                           ("heat2d", "mlx")])
+@pytest.mark.parametrize(
+    "workload, env", [("charlm", "mlx"), ("sotalm", "torch"), ("lot", "torch"), ("lds", "jax"), ("heat2d", "mlx")]
+)
 def test_a_workload_imports_only_what_its_env_holds(workload, env):
     needed = set()
     for step in ("train", "evaluate"):
@@ -117,14 +136,27 @@ def test_a_workload_imports_only_what_its_env_holds(workload, env):
     needed |= third_party_closure(REPO / "scripts" / "train.py")
     missing = needed - env_packages(env)
     assert not missing, f"{workload} imports {sorted(missing)}, which envs/{env}.yaml does not contain"
-    other_frameworks = {"mlx", "torch", "jax", "lightning"} - {"mlx": {"mlx"}, "jax": {"jax"}, "torch": {"torch", "lightning"}}[env]
+    other_frameworks = {"mlx", "torch", "jax", "lightning"} - {
+        "mlx": {"mlx"},
+        "jax": {"jax"},
+        "torch": {"torch", "lightning"},
+    }[env]
     assert not needed & other_frameworks, f"{workload} imports another framework: {sorted(needed & other_frameworks)}"
 
 
-@pytest.mark.parametrize("script, env", [("slice_corpus", "analysis"), ("download", "analysis"),
-                                         ("aggregate", "analysis"), ("plot", "analysis"),
-                                         ("train_tokenizer", "torch"), ("tokenize_corpus", "torch"),
-                                         ("generate_lds", "jax"), ("prepare_heat", "analysis")])
+@pytest.mark.parametrize(
+    "script, env",
+    [
+        ("slice_corpus", "analysis"),
+        ("download", "analysis"),
+        ("aggregate", "analysis"),
+        ("plot", "analysis"),
+        ("train_tokenizer", "torch"),
+        ("tokenize_corpus", "torch"),
+        ("generate_lds", "jax"),
+        ("prepare_heat", "analysis"),
+    ],
+)
 def test_a_data_or_analysis_script_imports_only_what_its_env_holds(script, env):
     missing = third_party_closure(REPO / "scripts" / f"{script}.py") - env_packages(env)
     assert not missing, f"scripts/{script}.py imports {sorted(missing)}, which envs/{env}.yaml does not contain"
@@ -132,8 +164,13 @@ def test_a_data_or_analysis_script_imports_only_what_its_env_holds(script, env):
 
 def test_rules_use_the_envs_these_checks_assume():
     rules = {p.stem: p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk")}
-    for rule, script, env in [("data", "slice_corpus", "analysis"), ("data", "train_tokenizer", "torch"),
-                              ("data", "tokenize_corpus", "torch"), ("aggregate", "aggregate", "analysis"),
-                              ("data", "generate_lds", "jax"), ("data", "prepare_heat", "analysis")]:
+    for rule, script, env in [
+        ("data", "slice_corpus", "analysis"),
+        ("data", "train_tokenizer", "torch"),
+        ("data", "tokenize_corpus", "torch"),
+        ("aggregate", "aggregate", "analysis"),
+        ("data", "generate_lds", "jax"),
+        ("data", "prepare_heat", "analysis"),
+    ]:
         block = rules[rule].split(f"python scripts/{script}.py")[0].rsplit("rule ", 1)[1]
         assert f"envs/{env}.yaml" in block, f"the rule running scripts/{script}.py does not use envs/{env}.yaml"

@@ -47,10 +47,10 @@ def test_boundary_values_are_held_and_the_interior_relaxes_towards_them():
     dt, substeps = solver.time_step(0.5, 0.1, 8, 8, 0.4)
     frames = solver.solve(initial, params["boundary"], np.full(5, 0.1), dt, substeps, 30)
     b = params["boundary"]
-    assert np.allclose(frames[:, :, 1:-1, 0], b[:, None, 0:1], atol=1e-6)    # left
-    assert np.allclose(frames[:, :, 1:-1, -1], b[:, None, 1:2], atol=1e-6)   # right
-    assert np.allclose(frames[:, :, 0, :], b[:, None, 2:3], atol=1e-6)       # bottom (owns its corners)
-    assert np.allclose(frames[:, :, -1, :], b[:, None, 3:4], atol=1e-6)      # top
+    assert np.allclose(frames[:, :, 1:-1, 0], b[:, None, 0:1], atol=1e-6)  # left
+    assert np.allclose(frames[:, :, 1:-1, -1], b[:, None, 1:2], atol=1e-6)  # right
+    assert np.allclose(frames[:, :, 0, :], b[:, None, 2:3], atol=1e-6)  # bottom (owns its corners)
+    assert np.allclose(frames[:, :, -1, :], b[:, None, 3:4], atol=1e-6)  # top
     assert np.ptp(frames[:, 0, 1:-1, 1:-1].reshape(5, -1), axis=1).max() == 0  # a uniform interior to start
     low, high = b.min(axis=1) - 1e-6, b.max(axis=1) + 1e-6
     inside = frames[:, -1, 1:-1, 1:-1].reshape(5, -1)
@@ -68,7 +68,11 @@ def test_generation_in_chunks_equals_one_piece_and_is_checksummed(tmp_path):
     settings = heat_run()["data"]
     whole = heat_data.write_dataset({**settings, "chunk": 1000}, tmp_path / "whole", log=lambda m: None)
     chunked = heat_data.write_dataset({**settings, "chunk": 4}, tmp_path / "chunked", log=lambda m: None)
-    assert len(chunked["chunks"]["train"]) > 1 and whole["splits"] == chunked["splits"] == {"train": 21, "val": 6, "test": 3}
+    assert len(chunked["chunks"]["train"]) > 1 and whole["splits"] == chunked["splits"] == {
+        "train": 21,
+        "val": 6,
+        "test": 3,
+    }
     for split in heat_data.SPLITS:
         a, b = heat_data.HeatSplit(tmp_path / "whole", split), heat_data.HeatSplit(tmp_path / "chunked", split)
         np.testing.assert_array_equal(a.fields, b.fields)
@@ -81,7 +85,9 @@ def test_own_array_is_validated_and_split(tmp_path):
     settings = {**heat_run()["data"], "source": "file"}
     fields = np.random.default_rng(0).random((10, 5, 6, 6)).astype(np.float32)
     np.save(tmp_path / "mine.npy", fields)
-    manifest = heat_data.write_dataset({**settings, "path": str(tmp_path / "mine.npy")}, tmp_path / "ok", log=lambda m: None)
+    manifest = heat_data.write_dataset(
+        {**settings, "path": str(tmp_path / "mine.npy")}, tmp_path / "ok", log=lambda m: None
+    )
     assert manifest["splits"] == {"train": 7, "val": 2, "test": 1} and manifest["alpha_known"] is False
     np.testing.assert_array_equal(heat_data.HeatSplit(tmp_path / "ok", "test").fields, fields[9:])
 
@@ -93,7 +99,9 @@ def test_own_array_is_validated_and_split(tmp_path):
     with pytest.raises(heat_data.HeatDataError, match=r"\[samples, t"):
         heat_data.write_dataset({**settings, "path": str(tmp_path / "flat.npy")}, tmp_path / "bad2", log=lambda m: None)
     with pytest.raises(heat_data.HeatDataError, match="not a file"):
-        heat_data.write_dataset({**settings, "path": str(tmp_path / "missing.npy")}, tmp_path / "bad3", log=lambda m: None)
+        heat_data.write_dataset(
+            {**settings, "path": str(tmp_path / "missing.npy")}, tmp_path / "bad3", log=lambda m: None
+        )
 
 
 # ------------------------------------------------------------------------------------------- model

@@ -14,7 +14,7 @@ from testbeds import config as cfg
 MARK = "PWNED"
 # Each would run `touch PWNED...` if a shell saw it unquoted; none contains '/' so each can be a file name.
 PAYLOADS = [
-    f"it's \"here\" ü 日本; touch {MARK}1 #",
+    f'it\'s "here" ü 日本; touch {MARK}1 #',
     f"$(touch {MARK}2)",
     f"`touch {MARK}3`",
     f"a | touch {MARK}4 & b",
@@ -57,18 +57,26 @@ def test_unquoted_text_sees_through_quotes_only():
         (lambda c: c["optimizers"]["kbeta"].update(alpha=1.5), "optimizers.kbeta.alpha"),
         (lambda c: c["optimizers"]["kbeta"].update(warmup_steps=-1), "optimizers.kbeta.warmup_steps"),
         (lambda c: c["optimizers"]["kbeta"].update(eps=-1e-8), "optimizers.kbeta.eps"),
-        (lambda c: c["workloads"]["heat2d"]["optimizer_overrides"].update(kbeta={"beta2_min": 0.9999}),
-         "workloads.heat2d.optimizer_overrides.kbeta.beta2_min"),
-        (lambda c: c["workloads"]["charlm"]["data"].update(url="http://x/enwik8.zip; touch /tmp/p #"),
-         "workloads.charlm.data.url"),
+        (
+            lambda c: c["workloads"]["heat2d"]["optimizer_overrides"].update(kbeta={"beta2_min": 0.9999}),
+            "workloads.heat2d.optimizer_overrides.kbeta.beta2_min",
+        ),
+        (
+            lambda c: c["workloads"]["charlm"]["data"].update(url="http://x/enwik8.zip; touch /tmp/p #"),
+            "workloads.charlm.data.url",
+        ),
         (lambda c: c["workloads"]["charlm"]["data"].update(url="http://x/$(id)"), "workloads.charlm.data.url"),
         (lambda c: c["workloads"]["charlm"]["data"].update(url="file:///etc/passwd"), "workloads.charlm.data.url"),
         (lambda c: c["workloads"]["sotalm"]["data"].update(url="https://x/a b.txt"), "workloads.sotalm.data.url"),
         (lambda c: c["workloads"]["charlm"]["data"].update(path="a\nb.txt"), "workloads.charlm.data.path"),
         (lambda c: c["workloads"]["heat2d"]["data"].update(path=""), "workloads.heat2d.data.path"),
         (lambda c: c["workloads"]["lot"]["variants"].update({"a;b": {}}), "workloads.lot.variants"),
-        (lambda c: c["optimizers"].update({"$(id)": {"algorithm": "adam", "beta1": 0.9, "beta2": 0.99, "eps": 1e-8}}),
-         "optimizers"),
+        (
+            lambda c: c["optimizers"].update(
+                {"$(id)": {"algorithm": "adam", "beta1": 0.9, "beta2": 0.99, "eps": 1e-8}}
+            ),
+            "optimizers",
+        ),
     ],
 )
 def test_out_of_range_or_hostile_value_rejected_naming_the_key(config, mutate, key):
@@ -81,8 +89,11 @@ def test_out_of_range_or_hostile_value_rejected_naming_the_key(config, mutate, k
 def test_hostile_url_stops_the_workflow_before_any_job(tmp_path):
     workdir = copy_repo(tmp_path / "wf")
     bad = tmp_path / "bad.yaml"
-    bad.write_text(yaml.safe_dump({"workloads": {"charlm": {"data": {
-        "source": "enwik8", "url": f"http://x/enwik8.zip; touch {MARK} #"}}}}))
+    bad.write_text(
+        yaml.safe_dump(
+            {"workloads": {"charlm": {"data": {"source": "enwik8", "url": f"http://x/enwik8.zip; touch {MARK} #"}}}}
+        )
+    )
     result = snakemake(workdir, "-n", "-p", "--configfile", "config/test.yaml", str(bad), check=False)
     out = result.stdout + result.stderr
     assert result.returncode != 0 and "workloads.charlm.data.url" in out and "python scripts" not in out
@@ -105,8 +116,10 @@ def hostile_grid(tmp_path) -> dict:
         "grid": {"workloads": ["charlm", "sotalm", "heat2d"]},
         "workloads": {
             "charlm": {"data": {"source": "file", "path": paths[0], "max_chars": 5000}},
-            "sotalm": {"data": {"source": "file", "path": paths[2], "max_chars": 5000},
-                       "eval": {"prompts": [p + "\nsecond line" for p in PAYLOADS]}},
+            "sotalm": {
+                "data": {"source": "file", "path": paths[2], "max_chars": 5000},
+                "eval": {"prompts": [p + "\nsecond line" for p in PAYLOADS]},
+            },
             "heat2d": {"data": {"source": "file", "path": str(heat)}, "loss": {"pde": 0.0}},
         },
     }
@@ -116,14 +129,20 @@ def hostile_grid(tmp_path) -> dict:
 def test_every_shell_command_quotes_hostile_strings(tmp_path):
     workdir = copy_repo(tmp_path / "wf")
     (tmp_path / "hostile.yaml").write_text(yaml.safe_dump(hostile_grid(tmp_path), allow_unicode=True))
-    out = snakemake(workdir, "-n", "-p", "--forceall", "--configfile", "config/test.yaml",
-                    str(tmp_path / "hostile.yaml")).stdout
+    out = snakemake(
+        workdir, "-n", "-p", "--forceall", "--configfile", "config/test.yaml", str(tmp_path / "hostile.yaml")
+    ).stdout
     # every command starts "python scripts/" and ends "2>&1"; one spans lines where a quoted value holds a newline
     starts = [m.start() for m in re.finditer("python scripts/", out)]
-    commands = [out[start:out.index("2>&1", start) + 4] for start in starts]
+    commands = [out[start : out.index("2>&1", start) + 4] for start in starts]
     rules = {c.split()[1] for c in commands}
-    assert {"scripts/slice_corpus.py", "scripts/train.py", "scripts/evaluate.py", "scripts/prepare_heat.py",
-            "scripts/aggregate.py"} <= rules
+    assert {
+        "scripts/slice_corpus.py",
+        "scripts/train.py",
+        "scripts/evaluate.py",
+        "scripts/prepare_heat.py",
+        "scripts/aggregate.py",
+    } <= rules
     hostile = [c for c in commands if MARK in c]
     assert len(hostile) >= 6  # the corpora's slicing, heat2d's preparation, and every sotalm train job's run JSON
     for command in commands:
@@ -139,8 +158,16 @@ def test_corpus_path_with_spaces_quotes_and_non_ascii_slices_through_the_pipelin
     grid = hostile_grid(tmp_path)
     grid["grid"]["workloads"] = ["charlm"]
     (tmp_path / "hostile.yaml").write_text(yaml.safe_dump(grid, allow_unicode=True))
-    snakemake(workdir, "--cores", "1", "--until", "slice_corpus", "--configfile", "config/test.yaml",
-              str(tmp_path / "hostile.yaml"))
+    snakemake(
+        workdir,
+        "--cores",
+        "1",
+        "--until",
+        "slice_corpus",
+        "--configfile",
+        "config/test.yaml",
+        str(tmp_path / "hostile.yaml"),
+    )
     [manifest] = (workdir / "results" / "data" / "charlm").glob("*/manifest.json")
     described = json.loads(manifest.read_text())
     assert described["source_path"] == grid["workloads"]["charlm"]["data"]["path"]
@@ -153,8 +180,11 @@ def test_corpus_path_with_spaces_quotes_and_non_ascii_slices_through_the_pipelin
 def test_download_has_a_fixed_name_per_data_set(tmp_path):
     workdir = copy_repo(tmp_path / "wf")
     url = "https://example.org/dumps/latest.zip?version=2&x=1".replace("&", "%26")
-    (tmp_path / "online.yaml").write_text(yaml.safe_dump({"grid": {"workloads": ["charlm"]}, "workloads": {
-        "charlm": {"data": {"source": "enwik8", "url": url}}}}))
+    (tmp_path / "online.yaml").write_text(
+        yaml.safe_dump(
+            {"grid": {"workloads": ["charlm"]}, "workloads": {"charlm": {"data": {"source": "enwik8", "url": url}}}}
+        )
+    )
     out = snakemake(workdir, "-n", "-p", "--configfile", "config/test.yaml", str(tmp_path / "online.yaml")).stdout
     [command] = [line for line in out.split("\n") if "scripts/download.py" in line]
     assert f"--url '{url}'" in command

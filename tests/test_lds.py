@@ -133,8 +133,7 @@ def test_patching_input_shapes():
 
 
 def task_and_params(run: dict) -> tuple[Task, dict]:
-    item = systems.make_system(run["data"], 0) if run["data"]["task"] == "lds" else \
-        systems.bigram_chain(run["data"], 0)
+    item = systems.make_system(run["data"], 0) if run["data"]["task"] == "lds" else systems.bigram_chain(run["data"], 0)
     task = Task(run, item, build_model(run))
     return task, init_params(run, task)
 
@@ -191,8 +190,10 @@ def prepared(tmp_path, run: dict):
 
 def test_short_training_approaches_the_kalman_filter_on_an_easy_system(tmp_path):
     """Fully observed (dim_y = dim_x), fast-mixing system: the optimum is linear in the last observation."""
-    run = lds_run(data={"dim_x": 2, "dim_y": 2, "lambda": 0.6},
-                  train={"steps": 250, "lr": 3e-3, "eval_every": 250, "checkpoint_every": 250})
+    run = lds_run(
+        data={"dim_x": 2, "dim_y": 2, "lambda": 0.6},
+        train={"steps": 250, "lr": 3e-3, "eval_every": 250, "checkpoint_every": 250},
+    )
     summary = train(run, prepared(tmp_path, run), tmp_path / "run", log=lambda m: None)
     assert summary["status"] == "ok" and summary["best_score"] < 1.15
     first = [r for r in csv_rows(tmp_path / "run" / "metrics.csv") if r["score"]][0]
@@ -209,8 +210,10 @@ def csv_rows(path):
 def test_evaluation_scores_rollouts_against_the_kalman_forecast(tmp_path):
     from testbeds.lds.evaluate import evaluate
 
-    run = lds_run(train={"steps": 20, "warmup_steps": 5, "eval_every": 10, "checkpoint_every": 10},
-                  eval={"sequences": 64, "rollout_sequences": 1024, "rollout_warmup": 16, "rollout_horizon": 8})
+    run = lds_run(
+        train={"steps": 20, "warmup_steps": 5, "eval_every": 10, "checkpoint_every": 10},
+        eval={"sequences": 64, "rollout_sequences": 1024, "rollout_warmup": 16, "rollout_horizon": 8},
+    )
     data = prepared(tmp_path, run)
     train(run, data, tmp_path / "run", log=lambda m: None)
     final = evaluate(tmp_path / "run", data)
@@ -221,7 +224,9 @@ def test_evaluation_scores_rollouts_against_the_kalman_forecast(tmp_path):
     steady = systems.steady_state_mse(A, C, *systems.noise_covariances(d["dim_x"], d["dim_y"], d["sigma"], 0.0))
     assert float(rows[0]["kf_mse"]) == pytest.approx(steady, rel=0.1)  # h = 1 is the filter's one-step error
     assert all(float(r["score"]) == pytest.approx(float(r["model_mse"]) / float(r["kf_mse"])) for r in rows)
-    assert final["primary_metric"] == "score" and final["metrics"]["score_t+8"] == pytest.approx(float(rows[-1]["score"]))
+    assert final["primary_metric"] == "score" and final["metrics"]["score_t+8"] == pytest.approx(
+        float(rows[-1]["score"])
+    )
     trajectories = np.load(tmp_path / "run" / "trajectories.npz")
     assert trajectories["observed"].shape == (4, 24, 2) and trajectories["model"].shape == (4, 8, 2)
 
@@ -229,8 +234,11 @@ def test_evaluation_scores_rollouts_against_the_kalman_forecast(tmp_path):
 def test_bigram_evaluation_reports_excess_cross_entropy_and_sampled_kl(tmp_path):
     from testbeds.lds.evaluate import evaluate
 
-    run = lds_run("bigram", train={"steps": 20, "warmup_steps": 5, "eval_every": 10, "checkpoint_every": 10},
-                  eval={"sequences": 64, "rollout_sequences": 64, "rollout_horizon": 16})
+    run = lds_run(
+        "bigram",
+        train={"steps": 20, "warmup_steps": 5, "eval_every": 10, "checkpoint_every": 10},
+        eval={"sequences": 64, "rollout_sequences": 64, "rollout_horizon": 16},
+    )
     data = prepared(tmp_path, run)
     train(run, data, tmp_path / "run", log=lambda m: None)
     final = evaluate(tmp_path / "run", data)

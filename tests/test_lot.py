@@ -14,8 +14,14 @@ from testbeds.lot.export import export_onnx, onnx_logits
 from testbeds.lot.task import DELIMITER, IGNORE, build_model, copy_reverse, exact_match
 from testbeds.lot.train import train
 
-LATTICE = {"lattice_shape": (2, 2), "kuramoto_steps": 4, "dt": 0.1, "init_freq_range": (0.9, 1.1),
-           "coupling_init": 0.1, "amplitude_init": 0.5}
+LATTICE = {
+    "lattice_shape": (2, 2),
+    "kuramoto_steps": 4,
+    "dt": 0.1,
+    "init_freq_range": (0.9, 1.1),
+    "coupling_init": 0.1,
+    "amplitude_init": 0.5,
+}
 
 
 def lattice_model(attention="lattice", seed=0):

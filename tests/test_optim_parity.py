@@ -4,7 +4,6 @@ The reference is the kbeta package's own KourkoutasSoftmaxFlex; every framework'
 (the same class with a faster update) included, must match it.
 """
 
-
 import jax
 import jax.numpy as jnp
 import mlx.core as mx
@@ -93,8 +92,15 @@ CASES = {
     "warmup=10": kbeta(warmup_steps=10, bias_correction="beta2max"),
     "decay=0.98": kbeta(decay=0.98),
     "hard-amsgrad(max_ratio)": kbeta(max_ratio=0.5, bias_correction="exact"),
-    "decay+max_ratio+adaptive_tiny": kbeta(decay=0.9, max_ratio=3.0, adaptive_tiny=True, tiny_denom=1e-3,
-                                           bias_correction="beta2max", warmup_steps=5, layer_bucket="shape"),
+    "decay+max_ratio+adaptive_tiny": kbeta(
+        decay=0.9,
+        max_ratio=3.0,
+        adaptive_tiny=True,
+        tiny_denom=1e-3,
+        bias_correction="beta2max",
+        warmup_steps=5,
+        layer_bucket="shape",
+    ),
     "adaptive_tiny": kbeta(adaptive_tiny=True, tiny_denom=1e-2),
 }
 
@@ -111,8 +117,13 @@ def test_kbeta_ports_match_the_reference(case, stream):
     ports = {"mlx": run_mlx(spec, stream), "torch": run_torch(spec, stream), "jax": run_jax(spec, stream)}
     for name, (params, diag) in ports.items():
         for key in SHAPES:
-            np.testing.assert_allclose(params[key], reference[key], rtol=1e-6, atol=1e-6,
-                                       err_msg=f"{name} differs from kbeta on {key} ({case})")
+            np.testing.assert_allclose(
+                params[key],
+                reference[key],
+                rtol=1e-6,
+                atol=1e-6,
+                err_msg=f"{name} differs from kbeta on {key} ({case})",
+            )
         assert set(diag) == set(ref_diag), f"{name} buckets {sorted(diag)} != {sorted(ref_diag)}"
         for key, (spike, beta2) in ref_diag.items():
             assert diag[key] == pytest.approx((spike, beta2), rel=1e-5, abs=1e-6)
@@ -132,7 +143,9 @@ def test_mlx_kbeta_state_matches_the_package(case, stream):
 
 def test_the_stream_moves_beta2(stream):
     """The parity checks mean something only if β₂ is not stuck: spikes must pull it towards β₂min."""
-    betas = [b for n in (4, 10, 11, 17, 24) for _, b in run_mlx(kbeta(layer_bucket="per-array"), stream[:n])[1].values()]
+    betas = [
+        b for n in (4, 10, 11, 17, 24) for _, b in run_mlx(kbeta(layer_bucket="per-array"), stream[:n])[1].values()
+    ]
     assert max(betas) - min(betas) > 0.05
 
 
@@ -243,5 +256,3 @@ def test_unknown_options_and_algorithms_are_rejected():
         make_optimizer("torch", {"algorithm": "lion"}, 1e-3, params=[torch.nn.Parameter(torch.ones(1))])
     with pytest.raises(ValueError, match="layer_bucket"):
         make_optimizer("mlx", {"algorithm": "kbeta", "layer_bucket": "layers"}, 1e-3)
-
-

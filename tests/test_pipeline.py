@@ -70,9 +70,21 @@ def test_bad_config_is_rejected_before_any_job(workflow_copy, tmp_path):
 def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     cfg = ("--configfile", "config/test.yaml")
     assert planned_jobs(workflow_copy, *cfg) == {
-        "slice_corpus": 2, "train_tokenizer": 1, "tokenize": 1, "generate_lds": 2, "generate_heat": 1, "train": 20,
-        "evaluate": 20, "aggregate": 1, "plot_workload": 5, "plot_oscillators": 1, "plot_rollouts": 1, "plot_frames": 1,
-        "plot_summary": 1, "all": 1}
+        "slice_corpus": 2,
+        "train_tokenizer": 1,
+        "tokenize": 1,
+        "generate_lds": 2,
+        "generate_heat": 1,
+        "train": 20,
+        "evaluate": 20,
+        "aggregate": 1,
+        "plot_workload": 5,
+        "plot_oscillators": 1,
+        "plot_rollouts": 1,
+        "plot_frames": 1,
+        "plot_summary": 1,
+        "all": 1,
+    }
     snakemake(workflow_copy, "--cores", "2", *cfg)
     runs = pd.read_csv(workflow_copy / "results" / "tables" / "runs.csv")
     assert len(runs) == 20 and (runs["status"] == "ok").all()
@@ -80,7 +92,9 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     assert runs.loc[runs["workload"].isin(["charlm", "sotalm"]), "data_source"].str.startswith("embedded").all()
     assert runs.loc[runs["workload"] == "lds", "data_source"].str.startswith("generated").all()
     lds = runs[runs["workload"] == "lds"].set_index("variant")
-    assert set(lds.loc["bigram", "primary_metric"]) == {"ce_excess"} and set(lds.loc["base", "primary_metric"]) == {"score"}
+    assert set(lds.loc["bigram", "primary_metric"]) == {"ce_excess"} and set(lds.loc["base", "primary_metric"]) == {
+        "score"
+    }
     for name in ("rollout_scores.png", "trajectories.png"):
         assert (workflow_copy / "results" / "figures" / "lds" / name).stat().st_size > 1000
     rollouts = pd.read_csv(workflow_copy / "results" / "tables" / "rollouts_lds.csv")
@@ -104,7 +118,9 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     samples = pd.read_csv(tables / "samples.csv")
     assert set(samples["workload"]) == {"sotalm"} and samples["continuation"].notna().all()
     run_dir = workflow_copy / "results" / "runs" / "charlm" / "base" / "kbeta" / "seed0"
-    assert {"metrics.csv", "final.json", "provenance.json", "train.json", "checkpoint"} <= {p.name for p in run_dir.iterdir()}
+    assert {"metrics.csv", "final.json", "provenance.json", "train.json", "checkpoint"} <= {
+        p.name for p in run_dir.iterdir()
+    }
 
     assert planned_jobs(workflow_copy, *cfg) == {}  # a second run has nothing to do
 

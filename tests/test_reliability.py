@@ -25,6 +25,7 @@ WORKLOADS = TEST_CONFIG["grid"]["workloads"]
 def variants(workload: str) -> list[str]:
     return list(TEST_CONFIG["workloads"][workload]["variants"])
 
+
 # (name, YAML overlay on config/test.yaml, text the error must contain)
 BAD_CONFIGS = [
     ("unknown top-level key", "extras: 1", "extras"),
@@ -65,14 +66,21 @@ BAD_CONFIGS = [
     ("patch size does not divide the sequence", "workloads: {lds: {model: {patch_size: 3}}}", "patch_size"),
     ("unknown matrix structure", "workloads: {lds: {data: {structure: toeplitz}}}", "toeplitz"),
     ("lambda of 1 (unstable)", "workloads: {lds: {data: {lambda: 1.0}}}", "lambda"),
-    ("too few learned positions", "workloads: {lds: {model: {positional: learned, max_positions: 8}}}", "max_positions"),
+    (
+        "too few learned positions",
+        "workloads: {lds: {model: {positional: learned, max_positions: 8}}}",
+        "max_positions",
+    ),
     ("patch does not divide the mesh", "workloads: {heat2d: {model: {patch: 3}}}", "patch"),
     ("unstable heat time step", "workloads: {heat2d: {data: {cfl: 0.7}}}", "cfl"),
     ("unknown attention mask", "workloads: {heat2d: {variants: {odd: {model.mask: diagonal}}}}", "diagonal"),
     ("own heat data without a path", "workloads: {heat2d: {data: {source: file}}}", "path"),
     ("override of an optimizer not run", "workloads: {heat2d: {optimizer_overrides: {adamw: {beta1: 0.8}}}}", "adamw"),
-    ("override with a bad option", "workloads: {heat2d: {optimizer_overrides: {kbeta: {warmup_steps: -3}}}}",
-     "warmup_steps"),
+    (
+        "override with a bad option",
+        "workloads: {heat2d: {optimizer_overrides: {kbeta: {warmup_steps: -3}}}}",
+        "warmup_steps",
+    ),
 ]
 
 
@@ -155,8 +163,14 @@ def test_killed_training_resumes_to_the_same_numbers(resume_copy, workload, sig)
 
     kill_at = random.Random(sig).randint(30, 300)
     env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
-    first = subprocess.Popen([str(BIN / "snakemake"), "--cores", "1", target, *cfg], cwd=resume_copy, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = subprocess.Popen(
+        [str(BIN / "snakemake"), "--cores", "1", target, *cfg],
+        cwd=resume_copy,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.time() + 120
     while logged_step(run_dir) < kill_at and first.poll() is None and time.time() < deadline:
         time.sleep(0.005)
@@ -182,8 +196,13 @@ def test_rerun_script_reproduces_a_run_exactly(resume_copy, workload):
     target = f"results/runs/{workload}/{variant}/{optimizer}/seed0/final.json"
     snakemake(resume_copy, "--cores", "1", target, "--configfile", "config/test.yaml")
     env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
-    result = subprocess.run([sys.executable, "scripts/rerun.py", str(Path(target).parent)], cwd=resume_copy,
-                            env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "scripts/rerun.py", str(Path(target).parent)],
+        cwd=resume_copy,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "metrics.csv identical; final metrics identical" in result.stdout
 
@@ -191,7 +210,8 @@ def test_rerun_script_reproduces_a_run_exactly(resume_copy, workload):
 def test_diverging_runs_are_recorded_and_the_grid_goes_on(tmp_path):
     workdir = copy_repo(tmp_path / "testbeds")
     (workdir / "config" / "unstable.yaml").write_text(
-        "grid: {workloads: [charlm]}\nworkloads: {charlm: {variants: {base: {}, unstable: {train.lr: 1.0e+30}}}}\n")
+        "grid: {workloads: [charlm]}\nworkloads: {charlm: {variants: {base: {}, unstable: {train.lr: 1.0e+30}}}}\n"
+    )
     snakemake(workdir, "--cores", "2", "--configfile", "config/test.yaml", "config/unstable.yaml")
     runs = pd.read_csv(workdir / "results" / "tables" / "runs.csv")
     assert set(runs.loc[runs["variant"] == "unstable", "status"]) == {"diverged"}
@@ -205,8 +225,14 @@ def test_a_second_workflow_on_the_same_directory_is_refused(resume_copy):
     env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
     (resume_copy / "config" / "heat_only.yaml").write_text("grid: {workloads: [heat2d]}\n")  # seconds per job
     cfg = ("--configfile", "config/test.yaml", "config/long.yaml", "config/heat_only.yaml")
-    first = subprocess.Popen([str(BIN / "snakemake"), "--cores", "1", *cfg], cwd=resume_copy, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = subprocess.Popen(
+        [str(BIN / "snakemake"), "--cores", "1", *cfg],
+        cwd=resume_copy,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.time() + 60
     while not list((resume_copy / ".snakemake" / "locks").glob("*")) and time.time() < deadline:
         time.sleep(0.05)

@@ -12,10 +12,19 @@ from test_pipeline import snakemake, workflow_copy  # noqa: F401  (module-scoped
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it)")]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it)"),
+]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def test_report_renders_offline_with_every_figure(workflow_copy):  # noqa: F811
@@ -23,8 +32,11 @@ def test_report_renders_offline_with_every_figure(workflow_copy):  # noqa: F811
     snakemake(workflow_copy, "--cores", "2", *cfg)
     report = workflow_copy / "results" / "report.html"
     snakemake(workflow_copy, *cfg, "--report", str(report))
-    figures = sorted(p.relative_to(workflow_copy).as_posix()
-                     for p in (workflow_copy / "results" / "figures").rglob("*.png") if p.parent.name != "runs")
+    figures = sorted(
+        p.relative_to(workflow_copy).as_posix()
+        for p in (workflow_copy / "results" / "figures").rglob("*.png")
+        if p.parent.name != "runs"
+    )
     assert len(list((workflow_copy / "results" / "figures" / "heat2d" / "runs").glob("*.png"))) == 6  # one per run
     # 4 per workload (5), lot's 2 oscillator figures, lds' 2 rollout figures, heat2d's 2 frame figures, the summary
     assert len(figures) == 4 * 5 + 2 + 2 + 2 + 1

@@ -20,9 +20,13 @@ def test_caption_renders_without_warnings(caption: Path, config_name: str):
     config = cfg.load_config([cfg.DEFAULT_CONFIG] + [REPO / "config" / f for f in CONFIGS[config_name]])
     config["_report_headline"] = "*(no results aggregated yet)*"
     snakemake = types.SimpleNamespace(config=config, wildcards=types.SimpleNamespace(workload="charlm"))
-    text = jinja2.Environment(trim_blocks=True, lstrip_blocks=True).from_string(caption.read_text()).render(
-        snakemake=snakemake)
+    text = (
+        jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
+        .from_string(caption.read_text())
+        .render(snakemake=snakemake)
+    )
     warnings = io.StringIO()
-    docutils.core.publish_string(text, writer_name="html",
-                                 settings_overrides={"report_level": 2, "warning_stream": warnings})
+    docutils.core.publish_string(
+        text, writer_name="html", settings_overrides={"report_level": 2, "warning_stream": warnings}
+    )
     assert warnings.getvalue() == "", warnings.getvalue()

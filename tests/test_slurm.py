@@ -30,14 +30,15 @@ def workflow(tmp_path: Path, name: str) -> Path:
 
 
 def finals(workdir: Path) -> dict[str, dict]:
-    return {str(p.relative_to(workdir)): json.loads(p.read_text())["metrics"]
-            for p in sorted((workdir / "results" / "runs").rglob("final.json"))}
+    return {
+        str(p.relative_to(workdir)): json.loads(p.read_text())["metrics"]
+        for p in sorted((workdir / "results" / "runs").rglob("final.json"))
+    }
 
 
 def test_grid_runs_through_sbatch_and_matches_a_local_run(cluster, tmp_path):
     on_slurm, local = workflow(tmp_path, "slurm"), workflow(tmp_path, "local")
-    result = snakemake(on_slurm, "--profile", "profiles/slurm", "--slurm-init-seconds-before-status-checks", "2",
-                       *GRID)
+    result = snakemake(on_slurm, "--profile", "profiles/slurm", "--slurm-init-seconds-before-status-checks", "2", *GRID)
     output = result.stdout + result.stderr
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", output)
     planned = int(re.search(r"^total\s+(\d+)$", output, re.M).group(1))
@@ -45,5 +46,7 @@ def test_grid_runs_through_sbatch_and_matches_a_local_run(cluster, tmp_path):
     snakemake(local, "--cores", "2", *GRID)
     assert finals(on_slurm) == finals(local) and len(finals(local)) == 2
     columns = ["workload", "optimizer", "seed", "status", "primary_value"]
-    pd.testing.assert_frame_equal(pd.read_csv(on_slurm / "results/tables/runs.csv")[columns],
-                                  pd.read_csv(local / "results/tables/runs.csv")[columns])
+    pd.testing.assert_frame_equal(
+        pd.read_csv(on_slurm / "results/tables/runs.csv")[columns],
+        pd.read_csv(local / "results/tables/runs.csv")[columns],
+    )

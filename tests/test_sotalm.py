@@ -39,7 +39,9 @@ def test_rope_is_a_rotation_with_relative_position_dot_products():
     angle = pos * 10000 ** (-2 * i / 16)
     v = torch.zeros(16)
     v[i] = 1.0
-    assert (rot(v, pos)[i].item(), rot(v, pos)[i + 8].item()) == pytest.approx((math.cos(angle), math.sin(angle)), abs=1e-6)
+    assert (rot(v, pos)[i].item(), rot(v, pos)[i + 8].item()) == pytest.approx(
+        (math.cos(angle), math.sin(angle)), abs=1e-6
+    )
 
 
 def test_swiglu_matches_its_definition_and_the_seed_hidden_size():
@@ -71,7 +73,9 @@ def test_cached_generation_equals_uncached():
     prompt = torch.randint(0, 50, (2, 5))
     greedy = [model.generate(prompt, 15, temperature=0, use_cache=c) for c in (True, False)]
     assert torch.equal(*greedy) and greedy[0].shape == (2, 20)
-    sampled = [model.generate(prompt, 15, generator=torch.Generator().manual_seed(3), use_cache=c) for c in (True, False)]
+    sampled = [
+        model.generate(prompt, 15, generator=torch.Generator().manual_seed(3), use_cache=c) for c in (True, False)
+    ]
     assert torch.equal(*sampled)
     caches = [{} for _ in model.blocks]
     full = model(greedy[0][:, :12])
@@ -92,7 +96,9 @@ def test_top_k_and_top_p_filter_but_keep_the_best_token():
 
 def test_tokenizer_round_trip(tmp_path):
     corpus = tmp_path / "train.txt"
-    corpus.write_text("Once upon a time, a little model learned to count. 1 2 3!\n" * 50 + "Ünïcode ✓\n", encoding="utf-8")
+    corpus.write_text(
+        "Once upon a time, a little model learned to count. 1 2 3!\n" * 50 + "Ünïcode ✓\n", encoding="utf-8"
+    )
     tok = tokens.train_tokenizer(corpus, 300, tmp_path / "tokenizer.json")
     for text in ("Once upon a time, a little model", "Ünïcode ✓ and unseen bytes: 你好", ""):
         assert tok.decode(tok.encode(text).ids) == text

@@ -14,10 +14,19 @@ def runs_frame(values: dict[str, list], workload="w", direction="min", status=No
     for optimizer, vals in values.items():
         for seed, value in enumerate(vals):
             ok = value is not None and np.isfinite(value)
-            rows.append({"workload": workload, "variant": "base", "optimizer": optimizer, "seed": seed,
-                         "status": "ok" if ok else "diverged", "primary_metric": "loss", "curve_metric": "loss",
-                         "direction": direction,
-                         "primary_value": value if ok else math.nan})
+            rows.append(
+                {
+                    "workload": workload,
+                    "variant": "base",
+                    "optimizer": optimizer,
+                    "seed": seed,
+                    "status": "ok" if ok else "diverged",
+                    "primary_metric": "loss",
+                    "curve_metric": "loss",
+                    "direction": direction,
+                    "primary_value": value if ok else math.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -85,8 +94,17 @@ def curves_frame(times: dict[tuple[str, int], list[tuple[float, float]]], worklo
     rows = []
     for (optimizer, seed), points in times.items():
         for step, (wall, value) in enumerate(points, start=1):
-            rows.append({"workload": workload, "variant": "base", "optimizer": optimizer, "seed": seed,
-                         "step": step, "wall_seconds": wall, "loss": value})
+            rows.append(
+                {
+                    "workload": workload,
+                    "variant": "base",
+                    "optimizer": optimizer,
+                    "seed": seed,
+                    "step": step,
+                    "wall_seconds": wall,
+                    "loss": value,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -101,12 +119,15 @@ def test_performance_profile_and_score_on_a_constructed_example():
     """Two problems. On w1 A reaches the target in 10 s and B in 20 s; on w2 B never reaches it
     (infinite time) and A takes 5 s. Ratios: A = 1, 1; B = 2, inf. ρ_A(τ) = 1 for all τ: score 1.
     ρ_B(τ) = 0 for τ < 2 and 0.5 for τ >= 2: area over [1, 4] is 0.5 * 2 = 1, score 1/3."""
-    runs = pd.concat([runs_frame({"A": [1.0], "B": [1.0]}, workload="w1"),
-                      runs_frame({"A": [1.0], "B": [1.0]}, workload="w2")])
-    curves = pd.concat([
-        curves_frame({("A", 0): [(10.0, 0.5)], ("B", 0): [(10.0, 0.9), (20.0, 0.5)]}, workload="w1"),
-        curves_frame({("A", 0): [(5.0, 0.5)], ("B", 0): [(5.0, 0.9), (30.0, 0.8)]}, workload="w2"),
-    ])
+    runs = pd.concat(
+        [runs_frame({"A": [1.0], "B": [1.0]}, workload="w1"), runs_frame({"A": [1.0], "B": [1.0]}, workload="w2")]
+    )
+    curves = pd.concat(
+        [
+            curves_frame({("A", 0): [(10.0, 0.5)], ("B", 0): [(10.0, 0.9), (20.0, 0.5)]}, workload="w1"),
+            curves_frame({("A", 0): [(5.0, 0.5)], ("B", 0): [(5.0, 0.9), (30.0, 0.8)]}, workload="w2"),
+        ]
+    )
     profiles = stats.profiles_table(runs, curves, baselines={}, targets={"w1": 0.6, "w2": 0.6})
     ratios = profiles.set_index(["workload", "optimizer"])["ratio"]
     assert ratios[("w1", "A")] == 1.0 and ratios[("w1", "B")] == 2.0
@@ -121,8 +142,9 @@ def test_performance_profile_and_score_on_a_constructed_example():
 
 def test_profile_target_defaults_to_baseline_median_and_diverged_is_infinite():
     runs = runs_frame({"base": [1.0, 3.0], "x": [None, 1.0]})
-    curves = curves_frame({("base", 0): [(1.0, 1.0)], ("base", 1): [(2.0, 3.0)],
-                           ("x", 0): [(1.0, 9.0)], ("x", 1): [(4.0, 1.0)]})
+    curves = curves_frame(
+        {("base", 0): [(1.0, 1.0)], ("base", 1): [(2.0, 3.0)], ("x", 0): [(1.0, 9.0)], ("x", 1): [(4.0, 1.0)]}
+    )
     profiles = stats.profiles_table(runs, curves, baselines={"w": "base"}, targets={"w": None})
     row = profiles.set_index("optimizer").loc["x"]
     assert row["target"] == 2.0 and row["target_source"] == "baseline median"

@@ -43,8 +43,11 @@ def ensure_fast_blas(threads: int) -> str:
         return os.environ[MARKER]
     lib = find_fast_blas()
     if lib is None:
-        print("warning: no optimised BLAS found (install Debian's libopenblas0-pthread: `make setup`); "
-              "MLX falls back to its bundled reference BLAS, about 50x slower", file=sys.stderr)
+        print(
+            "warning: no optimised BLAS found (install Debian's libopenblas0-pthread: `make setup`); "
+            "MLX falls back to its bundled reference BLAS, about 50x slower",
+            file=sys.stderr,
+        )
         os.environ[MARKER] = "mlx bundled reference BLAS"
         return os.environ[MARKER]
     env = dict(os.environ, **thread_env(threads), **{MARKER: lib})

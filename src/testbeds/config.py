@@ -128,8 +128,10 @@ def validate_optimizer(where: str, spec: dict) -> None:
     import jsonschema
 
     if spec.get("algorithm") not in ALGORITHMS:
-        raise ConfigError(f"config key '{where}.algorithm': unknown algorithm {spec.get('algorithm')!r} "
-                          f"(known: {', '.join(ALGORITHMS)})")
+        raise ConfigError(
+            f"config key '{where}.algorithm': unknown algorithm {spec.get('algorithm')!r} "
+            f"(known: {', '.join(ALGORITHMS)})"
+        )
     validator = jsonschema.Draft202012Validator(options_schema(spec["algorithm"]))
     problem = _first_error(validator, spec, where)
     if problem:
@@ -218,21 +220,30 @@ def check_lds(settings: dict, where: str) -> None:
         raise ConfigError(f"{where}.model.n_head: d_model ({model['d_model']}) / n_head must be an even integer (RoPE)")
     if data["task"] == "bigram" and P != 1:
         raise ConfigError(f"{where}.model.patch_size: the bigram task takes tokens one by one (patch_size 1), not {P}")
-    for section, key, value in (("data", "seq_len", data["seq_len"]), ("eval", "rollout_warmup", e["rollout_warmup"]),
-                                ("eval", "rollout_horizon", e["rollout_horizon"])):
+    for section, key, value in (
+        ("data", "seq_len", data["seq_len"]),
+        ("eval", "rollout_warmup", e["rollout_warmup"]),
+        ("eval", "rollout_horizon", e["rollout_horizon"]),
+    ):
         if value % P:
             raise ConfigError(f"{where}.{section}.{key} ({value}) is not a multiple of model.patch_size ({P})")
     tokens = max(data["seq_len"], e["rollout_warmup"] + e["rollout_horizon"]) // P + 1
     if model["positional"] == "learned" and model["max_positions"] < tokens:
-        raise ConfigError(f"{where}.model.max_positions ({model['max_positions']}) is smaller than the {tokens} "
-                          "token positions that training and rollouts use")
+        raise ConfigError(
+            f"{where}.model.max_positions ({model['max_positions']}) is smaller than the {tokens} "
+            "token positions that training and rollouts use"
+        )
     train = settings["train"]
     if train["warmup_steps"] >= train["steps"]:
-        raise ConfigError(f"{where}.train.warmup_steps ({train['warmup_steps']}) must be smaller than train.steps "
-                          f"({train['steps']}): the cosine decay follows the warm-up")
+        raise ConfigError(
+            f"{where}.train.warmup_steps ({train['warmup_steps']}) must be smaller than train.steps "
+            f"({train['steps']}): the cosine decay follows the warm-up"
+        )
     if data["kf_burn_in"] >= data["kf_length"]:
-        raise ConfigError(f"{where}.data.kf_burn_in ({data['kf_burn_in']}) leaves no step of kf_length "
-                          f"({data['kf_length']}) to measure the Kalman MSE on")
+        raise ConfigError(
+            f"{where}.data.kf_burn_in ({data['kf_burn_in']}) leaves no step of kf_length "
+            f"({data['kf_length']}) to measure the Kalman MSE on"
+        )
 
 
 def check_heat2d(settings: dict, where: str) -> None:
@@ -242,8 +253,10 @@ def check_heat2d(settings: dict, where: str) -> None:
             if data[key] % model["patch"]:
                 raise ConfigError(f"{where}.model.patch ({model['patch']}) does not divide data.{key} ({data[key]})")
         if model["context_frames"] >= data["frames"]:
-            raise ConfigError(f"{where}.model.context_frames ({model['context_frames']}) leaves no frame of "
-                              f"data.frames ({data['frames']}) to predict")
+            raise ConfigError(
+                f"{where}.model.context_frames ({model['context_frames']}) leaves no frame of "
+                f"data.frames ({data['frames']}) to predict"
+            )
         for key in ("alpha", "left", "right", "bottom", "top", "initial"):
             low, high = data[key]
             if low > high:
@@ -264,8 +277,13 @@ def check_heat2d(settings: dict, where: str) -> None:
         raise ConfigError(f"{where}.train.lr_schedule: {err}") from None
 
 
-WORKLOAD_CHECKS = {"charlm": check_charlm, "sotalm": check_sotalm, "lot": check_lot, "lds": check_lds,
-                   "heat2d": check_heat2d}
+WORKLOAD_CHECKS = {
+    "charlm": check_charlm,
+    "sotalm": check_sotalm,
+    "lot": check_lot,
+    "lds": check_lds,
+    "heat2d": check_heat2d,
+}
 
 SETTING_SECTIONS = ("data", "tokenizer", "model", "loss", "train", "eval")
 
@@ -298,8 +316,12 @@ def resolve_run(config: dict, workload: str, variant: str, optimizer: str, seed:
     return {
         "workload": workload,
         "variant": variant,
-        "optimizer": {"label": optimizer, **with_defaults({**config["optimizers"][optimizer],
-                                                           **entry.get("optimizer_overrides", {}).get(optimizer, {})})},
+        "optimizer": {
+            "label": optimizer,
+            **with_defaults(
+                {**config["optimizers"][optimizer], **entry.get("optimizer_overrides", {}).get(optimizer, {})}
+            ),
+        },
         "seed": int(seed),
         "framework": entry["framework"],
         "device": entry["device"],

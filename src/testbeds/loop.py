@@ -93,9 +93,15 @@ class TrainLoop:
         return self.wall_before + time.perf_counter() - self.session_start
 
     def save_checkpoint(self) -> None:
-        meta = {"config_hash": self.hash, "tokens": self.tokens, "wall_seconds": self.wall(),
-                "train_seconds": self.train_seconds, "window": self.window, "early_stop": self.early.state(),
-                "workload": self.state_meta()}
+        meta = {
+            "config_hash": self.hash,
+            "tokens": self.tokens,
+            "wall_seconds": self.wall(),
+            "train_seconds": self.train_seconds,
+            "window": self.window,
+            "early_stop": self.early.state(),
+            "workload": self.state_meta(),
+        }
         self.checkpoints.save(self.step, self.write_state, meta)
 
     def resume(self) -> None:
@@ -115,8 +121,14 @@ class TrainLoop:
 
     def log_row(self, lr: float, extra: dict, evaluate: bool) -> tuple[dict, bool]:
         loss_sum, count = self.window
-        row = {"step": self.step, "wall_seconds": self.wall(), "train_loss": loss_sum / max(count, 1), "lr": lr,
-               "tokens": self.tokens, **extra}
+        row = {
+            "step": self.step,
+            "wall_seconds": self.wall(),
+            "train_loss": loss_sum / max(count, 1),
+            "lr": lr,
+            "tokens": self.tokens,
+            **extra,
+        }
         self.window = [0.0, 0]
         stop = False
         if evaluate:
@@ -136,8 +148,10 @@ class TrainLoop:
         self.first_step = None  # this session's first step: its seconds (compile included) and end time
         self.setup_logs()
         self.resume()
-        atomic_write_json(self.run_dir / "provenance.json",
-                          provenance(self.run, self.device, self.packages, self.data_manifest(), self.describe()))
+        atomic_write_json(
+            self.run_dir / "provenance.json",
+            provenance(self.run, self.device, self.packages, self.data_manifest(), self.describe()),
+        )
         self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
 
     def record_step(self, loss: float, tokens: int, extra: dict, lr: float, seconds: float) -> str | None:
@@ -158,8 +172,10 @@ class TrainLoop:
             row, stop_early = self.log_row(lr, extra, evaluate)
             self._progress(row)
             if stop_early:
-                stop = (f"early stop at step {self.step} (no improvement of {self.eval_columns[0]} "
-                        f"in {self.early.patience} checks)")
+                stop = (
+                    f"early stop at step {self.step} (no improvement of {self.eval_columns[0]} "
+                    f"in {self.early.patience} checks)"
+                )
         if self.step % t["checkpoint_every"] == 0 or self.terminate:
             self.save_checkpoint()
         if self.terminate:
@@ -185,10 +201,17 @@ class TrainLoop:
         self.metrics.finish()
         self.buckets.finish()
         summary = {
-            "status": status, "stop_reason": stop_reason or "steps", "steps": self.step, "wall_seconds": self.wall(),
-            "train_seconds": self.train_seconds, "tokens": self.tokens,
+            "status": status,
+            "stop_reason": stop_reason or "steps",
+            "steps": self.step,
+            "wall_seconds": self.wall(),
+            "train_seconds": self.train_seconds,
+            "tokens": self.tokens,
             "tokens_per_second": self.tokens / self.train_seconds if self.train_seconds else None,
-            "first_step": self.first_step, f"best_{key}": best, "device": self.device, "config_hash": self.hash,
+            "first_step": self.first_step,
+            f"best_{key}": best,
+            "device": self.device,
+            "config_hash": self.hash,
             **self.describe(),
         }
         atomic_write_json(self.run_dir / "train.json", summary)
@@ -214,5 +237,7 @@ class TrainLoop:
 
     def _progress(self, row: dict) -> None:
         shown = " ".join(f"{k} {row[k]:.4f}" for k in self.eval_columns if k in row)
-        self.log(f"step {row['step']:>6}/{self.total_steps} loss {row['train_loss']:.4f} {shown} "
-                 f"lr {row['lr']:.2e} {self.tokens / max(self.train_seconds, 1e-9):,.0f} tok/s")
+        self.log(
+            f"step {row['step']:>6}/{self.total_steps} loss {row['train_loss']:.4f} {shown} "
+            f"lr {row['lr']:.2e} {self.tokens / max(self.train_seconds, 1e-9):,.0f} tok/s"
+        )

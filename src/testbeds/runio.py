@@ -237,7 +237,9 @@ def package_versions(names: list[str]) -> dict:
     return versions
 
 
-def provenance(run: dict, device: str, packages: list[str], data_manifest: dict | None, extra: dict | None = None) -> dict:
+def provenance(
+    run: dict, device: str, packages: list[str], data_manifest: dict | None, extra: dict | None = None
+) -> dict:
     return {
         "config": run,
         "config_hash": config_hash(run),
@@ -260,19 +262,41 @@ def final_checkpoint(run_dir: Path, prov: dict, summary: dict) -> Path:
     return found[0]
 
 
-def write_final(run_dir: Path, prov: dict, summary: dict, *, status: str, primary: str, curve: str, direction: str,
-                metrics: dict, throughput: dict, data_source: str, **extra) -> dict:
+def write_final(
+    run_dir: Path,
+    prov: dict,
+    summary: dict,
+    *,
+    status: str,
+    primary: str,
+    curve: str,
+    direction: str,
+    metrics: dict,
+    throughput: dict,
+    data_source: str,
+    **extra,
+) -> dict:
     """final.json: the run's identity, status, primary metric, all final metrics and cost (DESIGN.md)."""
     run = prov["config"]
     final = {
-        "status": status, "workload": run["workload"], "variant": run["variant"],
-        "optimizer": run["optimizer"]["label"], "seed": run["seed"],
-        "primary_metric": primary, "curve_metric": curve, "direction": direction,
+        "status": status,
+        "workload": run["workload"],
+        "variant": run["variant"],
+        "optimizer": run["optimizer"]["label"],
+        "seed": run["seed"],
+        "primary_metric": primary,
+        "curve_metric": curve,
+        "direction": direction,
         "primary_value": metrics.get(primary, math.nan) if status == "ok" else math.nan,
-        "metrics": metrics, "steps": summary["steps"], "stop_reason": summary["stop_reason"],
+        "metrics": metrics,
+        "steps": summary["steps"],
+        "stop_reason": summary["stop_reason"],
         "wall_seconds": summary["wall_seconds"],
         "throughput": {"train_tokens_per_second": summary["tokens_per_second"], **throughput},
-        "device": summary["device"], "data_source": data_source, "config_hash": prov["config_hash"], **extra,
+        "device": summary["device"],
+        "data_source": data_source,
+        "config_hash": prov["config_hash"],
+        **extra,
     }
     atomic_write_json(Path(run_dir) / "final.json", final)
     return final

@@ -13,13 +13,13 @@ rule aggregate:
         samples=report(f"{TABLES}/samples.csv", caption="../report/samples.rst", category="Tables"),
         provenance=report(f"{TABLES}/provenance.csv", caption="../report/provenance.rst", category="Tables"),
         headline=f"{TABLES}/headline.rst",
-    params:
-        code=code_version("scripts/aggregate.py"),
-        settings=json.dumps(aggregate_settings(), sort_keys=True),
     log:
         "results/logs/aggregate.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        code=code_version("scripts/aggregate.py"),
+        settings=json.dumps(aggregate_settings(), sort_keys=True),
     shell:
         "python scripts/aggregate.py {input:q} --settings {params.settings:q} --out $(dirname {output.runs:q}) > {log:q} 2>&1"
 
@@ -32,13 +32,15 @@ rule plot_workload:
         curves=report(f"{FIGURES}/learning_curves.png", caption="../report/learning_curves.rst", category="{workload}"),
         final=report(f"{FIGURES}/final_metric.png", caption="../report/final_metric.rst", category="{workload}"),
         wallclock=report(f"{FIGURES}/wallclock.png", caption="../report/wallclock.rst", category="{workload}"),
-        kbeta=report(f"{FIGURES}/kbeta_diagnostics.png", caption="../report/kbeta_diagnostics.rst", category="{workload}"),
-    params:
-        code=code_version("scripts/plot.py"),
+        kbeta=report(
+            f"{FIGURES}/kbeta_diagnostics.png", caption="../report/kbeta_diagnostics.rst", category="{workload}"
+        ),
     log:
         "results/logs/plot/{workload}.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        code=code_version("scripts/plot.py"),
     shell:
         "python scripts/plot.py --workload {wildcards.workload:q} --tables $(dirname {input.runs:q}) "
         "--out $(dirname {output.curves:q}) > {log:q} 2>&1"
@@ -49,14 +51,17 @@ rule plot_summary:
         profile=rules.aggregate.output.profile,
         scores=rules.aggregate.output.scores,
     output:
-        report(f"{SUMMARY_FIGURES}/performance_profiles.png", caption="../report/performance_profiles.rst",
-               category="Summary"),
-    params:
-        code=code_version("scripts/plot.py"),
+        report(
+            f"{SUMMARY_FIGURES}/performance_profiles.png",
+            caption="../report/performance_profiles.rst",
+            category="Summary",
+        ),
     log:
         "results/logs/plot/summary.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        code=code_version("scripts/plot.py"),
     shell:
         "python scripts/plot.py --summary --tables $(dirname {input.profile:q}) --out $(dirname {output:q}) > {log:q} 2>&1"
 
@@ -68,12 +73,12 @@ rule plot_oscillators:
     output:
         phases=report(f"{FIGURES}/phases.png", caption="../report/phases.rst", category="{workload}"),
         order=report(f"{FIGURES}/order_parameter.png", caption="../report/order_parameter.rst", category="{workload}"),
-    params:
-        code=code_version("scripts/plot.py"),
     log:
         "results/logs/plot/{workload}-oscillators.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        code=code_version("scripts/plot.py"),
     shell:
         "python scripts/plot.py --oscillators --workload {wildcards.workload:q} --tables $(dirname {input.runs:q}) "
         "--out $(dirname {output.phases:q}) > {log:q} 2>&1"
@@ -86,12 +91,12 @@ rule plot_rollouts:
         scores=report(f"{FIGURES}/rollout_scores.png", caption="../report/rollout_scores.rst", category="{workload}"),
         trajectories=report(f"{FIGURES}/trajectories.png", caption="../report/trajectories.rst", category="{workload}"),
         table=report(f"{TABLES}/rollouts_{{workload}}.csv", caption="../report/rollouts.rst", category="Tables"),
-    params:
-        code=code_version("scripts/plot.py"),
     log:
         "results/logs/plot/{workload}-rollouts.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        code=code_version("scripts/plot.py"),
     shell:
         "python scripts/plot.py --rollouts --workload {wildcards.workload:q} --tables $(dirname {input.runs:q}) "
         "--out $(dirname {output.scores:q}) > {log:q} 2>&1"
@@ -103,16 +108,17 @@ rule plot_frames:
     output:
         errors=report(f"{FIGURES}/frame_errors.png", caption="../report/frame_errors.rst", category="{workload}"),
         frames=report(f"{FIGURES}/frames.png", caption="../report/frames.rst", category="{workload}"),
-        table=report(f"{TABLES}/frame_errors_{{workload}}.csv", caption="../report/frame_errors_table.rst",
-                     category="Tables"),
+        table=report(
+            f"{TABLES}/frame_errors_{{workload}}.csv", caption="../report/frame_errors_table.rst", category="Tables"
+        ),
         runs=directory(f"{FIGURES}/runs"),
-    params:
-        code=code_version("scripts/plot.py"),
-        gif=lambda wc: "--gif" if workload(wc)["eval"]["gif"] else "",
     log:
         "results/logs/plot/{workload}-frames.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        code=code_version("scripts/plot.py"),
+        gif=lambda wc: "--gif" if workload(wc)["eval"]["gif"] else "",
     shell:
         "python scripts/plot.py --frames {params.gif} --workload {wildcards.workload:q} --tables $(dirname {input.runs:q}) "
         "--out $(dirname {output.errors:q}) > {log:q} 2>&1"

@@ -52,8 +52,13 @@ def data_sections():
 
 
 SECTIONS = data_sections()
-DATA = {key: data for w, found in SECTIONS.items() if w not in GENERATORS  # text corpora
-        for key, data in found.items() if "source" in data}
+DATA = {
+    key: data
+    for w, found in SECTIONS.items()
+    if w not in GENERATORS  # text corpora
+    for key, data in found.items()
+    if "source" in data
+}
 GENERATED = {w: SECTIONS.get(w, {}) for w in GENERATORS}
 
 

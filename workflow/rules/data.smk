@@ -1,17 +1,17 @@
 rule download:
     output:
         "results/data/download/{dataset}-{urlkey}",
+    log:
+        "results/logs/download/{dataset}-{urlkey}.log",
     wildcard_constraints:
         dataset="enwik8|tinystories",
         urlkey=r"[0-9a-f]{12}",
+    conda:
+        "../../envs/analysis.yaml"
     params:
         code=code_version("scripts/download.py"),
         url=lambda wc, output: DOWNLOADS[output[0]]["url"],
         sha256=lambda wc, output: option("--sha256", DOWNLOADS[output[0]]["sha256"]),
-    log:
-        "results/logs/download/{dataset}-{urlkey}.log",
-    conda:
-        "../../envs/analysis.yaml"
     shell:
         "python scripts/download.py --url {params.url:q} {params.sha256:q} --out {output:q} > {log:q} 2>&1"
 
@@ -23,8 +23,12 @@ rule slice_corpus:
         train="results/data/{workload}/{datakey}/train.txt",
         val="results/data/{workload}/{datakey}/val.txt",
         manifest="results/data/{workload}/{datakey}/manifest.json",
+    log:
+        "results/logs/slice_corpus/{workload}-{datakey}.log",
     wildcard_constraints:
         datakey="|".join(DATA) or "no-corpus",
+    conda:
+        "../../envs/analysis.yaml"
     params:
         code=code_version("scripts/slice_corpus.py"),
         source=lambda wc: DATA[wc.datakey]["source"],
@@ -32,10 +36,6 @@ rule slice_corpus:
         max_chars=lambda wc: DATA[wc.datakey]["max_chars"],
         val_frac=lambda wc: DATA[wc.datakey]["val_frac"],
         path=lambda wc, input: option("--path", input[0] if input else None),
-    log:
-        "results/logs/slice_corpus/{workload}-{datakey}.log",
-    conda:
-        "../../envs/analysis.yaml"
     shell:
         "python scripts/slice_corpus.py --source {params.source:q} {params.path:q} {params.sha256:q} "
         "--max-chars {params.max_chars:q} --val-frac {params.val_frac:q} --out $(dirname {output.manifest:q}) > {log:q} 2>&1"
@@ -46,12 +46,12 @@ rule train_tokenizer:
         "results/data/{workload}/{datakey}/train.txt",
     output:
         "results/data/{workload}/{datakey}/bpe{vocab}/tokenizer.json",
-    params:
-        code=code_version("scripts/train_tokenizer.py"),
     log:
         "results/logs/train_tokenizer/{workload}-{datakey}-{vocab}.log",
     conda:
         "../../envs/torch.yaml"
+    params:
+        code=code_version("scripts/train_tokenizer.py"),
     shell:
         "python scripts/train_tokenizer.py --train {input:q} --vocab-size {wildcards.vocab:q} --out {output:q} > {log:q} 2>&1"
 
@@ -64,12 +64,12 @@ rule tokenize:
         train="results/data/{workload}/{datakey}/bpe{vocab}/train.bin",
         val="results/data/{workload}/{datakey}/bpe{vocab}/val.bin",
         meta="results/data/{workload}/{datakey}/bpe{vocab}/meta.json",
-    params:
-        code=code_version("scripts/tokenize_corpus.py"),
     log:
         "results/logs/tokenize/{workload}-{datakey}-{vocab}.log",
     conda:
         "../../envs/torch.yaml"
+    params:
+        code=code_version("scripts/tokenize_corpus.py"),
     shell:
         "python scripts/tokenize_corpus.py --tokenizer {input.tokenizer:q} --data $(dirname {input.corpus:q}) "
         "--out $(dirname {output.meta:q}) > {log:q} 2>&1"
@@ -79,15 +79,15 @@ rule generate_lds:
     output:
         systems="results/data/lds/{datakey}/systems.npz",
         manifest="results/data/lds/{datakey}/manifest.json",
+    log:
+        "results/logs/generate_lds/{datakey}.log",
     wildcard_constraints:
         datakey="|".join(GENERATED["lds"]) or "nothing-generated",
+    conda:
+        "../../envs/jax.yaml"
     params:
         code=code_version("scripts/generate_lds.py"),
         settings=lambda wc: json.dumps(GENERATED["lds"][wc.datakey], sort_keys=True),
-    log:
-        "results/logs/generate_lds/{datakey}.log",
-    conda:
-        "../../envs/jax.yaml"
     shell:
         "python scripts/generate_lds.py --settings {params.settings:q} --out $(dirname {output.manifest:q}) > {log:q} 2>&1"
 
@@ -97,14 +97,14 @@ rule generate_heat:
         lambda wc: GENERATED["heat2d"][wc.datakey]["path"] or [],
     output:
         manifest="results/data/heat2d/{datakey}/manifest.json",
+    log:
+        "results/logs/generate_heat/{datakey}.log",
     wildcard_constraints:
         datakey="|".join(GENERATED["heat2d"]) or "nothing-generated",
+    conda:
+        "../../envs/analysis.yaml"
     params:
         code=code_version("scripts/prepare_heat.py"),
         settings=lambda wc: json.dumps(GENERATED["heat2d"][wc.datakey], sort_keys=True),
-    log:
-        "results/logs/generate_heat/{datakey}.log",
-    conda:
-        "../../envs/analysis.yaml"
     shell:
         "python scripts/prepare_heat.py --settings {params.settings:q} --out $(dirname {output.manifest:q}) > {log:q} 2>&1"

@@ -32,20 +32,25 @@ def learning_curves(curves: pd.DataFrame, runs: pd.DataFrame, out: str) -> None:
     for row, (metric, names) in zip(axes, groups):
         part = curves[curves["variant"].isin(names)]
         hue = part["optimizer"] + (" / " + part["variant"] if variants else "")
-        for ax, column, title in ((row[0], "train_loss", "train loss (mean of logged window)"),
-                                  (row[1], metric, f"{metric} at each periodic evaluation")):
+        for ax, column, title in (
+            (row[0], "train_loss", "train loss (mean of logged window)"),
+            (row[1], metric, f"{metric} at each periodic evaluation"),
+        ):
             data = part.dropna(subset=[column]) if column in part else part.iloc[:0]
             if data.empty:
                 ax.set_visible(False)
                 continue
-            sns.lineplot(data=data, x="step", y=column, hue=hue.loc[data.index], errorbar=("ci", 95),
-                         n_boot=1000, seed=0, ax=ax)
+            sns.lineplot(
+                data=data, x="step", y=column, hue=hue.loc[data.index], errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax
+            )
             if data["step"].max() >= 100 * max(data["step"].min(), 1):  # two decades of steps: log-x shows both
                 ax.set_xscale("log")
             ax.set_title(title)
             ax.legend(title="optimizer")
-    fig.suptitle(f"{curves['workload'].iloc[0]}: learning curves (n seeds = {curves['seed'].nunique()}) — "
-                 f"{_source_note(runs)}", fontsize=10)
+    fig.suptitle(
+        f"{curves['workload'].iloc[0]}: learning curves (n seeds = {curves['seed'].nunique()}) — {_source_note(runs)}",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -55,10 +60,12 @@ def final_metric(runs: pd.DataFrame, out: str) -> None:
     """Final primary metric per optimizer: box + one dot per seed; diverged runs marked and counted;
     one panel per primary metric of the workload."""
     groups = metric_groups(runs, "primary_metric")
-    widths = [max(5, 1.6 * runs[runs["variant"].isin(names)].groupby(["optimizer", "variant"]).ngroups)
-              for _, names in groups]
-    fig, axes = plt.subplots(1, len(groups), figsize=(sum(widths), 4.5), squeeze=False,
-                             gridspec_kw={"width_ratios": widths})
+    widths = [
+        max(5, 1.6 * runs[runs["variant"].isin(names)].groupby(["optimizer", "variant"]).ngroups) for _, names in groups
+    ]
+    fig, axes = plt.subplots(
+        1, len(groups), figsize=(sum(widths), 4.5), squeeze=False, gridspec_kw={"width_ratios": widths}
+    )
     for ax, (metric, names) in zip(axes[0], groups):
         part = runs[runs["variant"].isin(names)]
         label = part["optimizer"] + (" / " + part["variant"] if runs["variant"].nunique() > 1 else "")
@@ -67,15 +74,20 @@ def final_metric(runs: pd.DataFrame, out: str) -> None:
         order = sorted(data["label"].unique())
         if not ok.empty:
             sns.boxplot(data=ok, x="label", y="primary_value", order=order, color="0.9", ax=ax, showfliers=False)
-            sns.stripplot(data=ok, x="label", y="primary_value", order=order, hue="label", size=7, ax=ax,
-                          legend=False)
+            sns.stripplot(data=ok, x="label", y="primary_value", order=order, hue="label", size=7, ax=ax, legend=False)
         diverged = data[data["status"] != "ok"].groupby("label").size()
         top = ok["primary_value"].max() if not ok.empty else 1.0
         for i, name in enumerate(order):
             if diverged.get(name, 0):
                 ax.scatter([i], [top], marker="x", color="red", s=80, zorder=5)
-                ax.annotate(f"{diverged[name]} diverged", (i, top), textcoords="offset points", xytext=(0, 8),
-                            ha="center", color="red")
+                ax.annotate(
+                    f"{diverged[name]} diverged",
+                    (i, top),
+                    textcoords="offset points",
+                    xytext=(0, 8),
+                    ha="center",
+                    color="red",
+                )
         better = "lower is better" if data["direction"].iloc[0] == "min" else "higher is better"
         ax.set(xlabel="optimizer", ylabel=f"{metric} ({better})", title=f"final {metric} per seed")
     fig.suptitle(f"{runs['workload'].iloc[0]}: final primary metric — {_source_note(runs)}", fontsize=9)
@@ -94,8 +106,9 @@ def kbeta_diagnostics(buckets: pd.DataFrame, out: str, max_steps: int = 8) -> No
     for i, column in enumerate(("beta2", "sunspike")):
         ax = fig.add_subplot(grid[0, i])
         data = buckets[buckets["step"].isin(shown)]
-        sns.violinplot(data=data, x="step", y=column, ax=ax, color="#8fb8de", cut=0, inner="quartile",
-                       density_norm="width")
+        sns.violinplot(
+            data=data, x="step", y=column, ax=ax, color="#8fb8de", cut=0, inner="quartile", density_norm="width"
+        )
         ax.set(title=f"Kβ {column} over layer buckets (violin per logged step)", xlabel="step", ylabel=column)
     first = buckets[buckets["run"] == sorted(buckets["run"].unique())[0]]
     heat = first.pivot_table(index="bucket", columns="step", values="beta2")
@@ -114,10 +127,22 @@ def wallclock(curves: pd.DataFrame, runs: pd.DataFrame, out: str) -> None:
     fig, axes = plt.subplots(1, len(groups), figsize=(7 * len(groups), 4.5), squeeze=False)
     for ax, (metric, names) in zip(axes[0], groups):
         data = curves[curves["variant"].isin(names)].dropna(subset=[metric])
-        sns.lineplot(data=data, x="wall_seconds", y=metric, hue="optimizer", units="seed", estimator=None,
-                     style="variant" if data["variant"].nunique() > 1 else None, ax=ax, alpha=0.8)
-        ax.set(xlabel="wall-clock seconds (training and periodic evaluation)", ylabel=metric,
-               title=f"{runs['workload'].iloc[0]}: {metric} against wall-clock time, one line per seed")
+        sns.lineplot(
+            data=data,
+            x="wall_seconds",
+            y=metric,
+            hue="optimizer",
+            units="seed",
+            estimator=None,
+            style="variant" if data["variant"].nunique() > 1 else None,
+            ax=ax,
+            alpha=0.8,
+        )
+        ax.set(
+            xlabel="wall-clock seconds (training and periodic evaluation)",
+            ylabel=metric,
+            title=f"{runs['workload'].iloc[0]}: {metric} against wall-clock time, one line per seed",
+        )
         ax.title.set_fontsize(10)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -130,9 +155,13 @@ def performance_profiles(profile: pd.DataFrame, scores: pd.DataFrame, out: str) 
     score_of = dict(zip(scores["optimizer"], scores["score"]))
     for optimizer, curve in profile.groupby("optimizer"):
         ax.step(curve["tau"], curve["rho"], where="post", label=f"{optimizer} (score {score_of[optimizer]:.3f})")
-    ax.set(xlabel="τ (time-to-target / best time-to-target)", ylabel="ρ(τ): fraction of problems solved",
-           ylim=(-0.02, 1.02), xlim=(1, profile["tau"].max()),
-           title="Performance profiles across workloads (AlgoPerf style)")
+    ax.set(
+        xlabel="τ (time-to-target / best time-to-target)",
+        ylabel="ρ(τ): fraction of problems solved",
+        ylim=(-0.02, 1.02),
+        xlim=(1, profile["tau"].max()),
+        title="Performance profiles across workloads (AlgoPerf style)",
+    )
     ax.legend(title="optimizer")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -162,8 +191,11 @@ def order_parameter(curves: pd.DataFrame, out: str) -> None:
     data = curves.dropna(subset=["sync_order"])
     fig, ax = plt.subplots(figsize=(7, 4.5))
     sns.lineplot(data=data, x="step", y="sync_order", hue="optimizer", errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
-    ax.set(ylim=(0, 1.02), ylabel="order parameter r (1 = heads in phase)",
-           title="lot: synchronisation of the lattice heads during training")
+    ax.set(
+        ylim=(0, 1.02),
+        ylabel="order parameter r (1 = heads in phase)",
+        title="lot: synchronisation of the lattice heads during training",
+    )
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -175,14 +207,24 @@ def rollout_scores(table: pd.DataFrame, out: str) -> None:
     variants = sorted(table["variant"].unique())
     fig, axes = plt.subplots(1, len(variants), figsize=(6 * len(variants), 4.5), squeeze=False, sharey=True)
     for ax, variant in zip(axes[0], variants):
-        sns.lineplot(data=table[table["variant"] == variant], x="h", y="score", hue="optimizer",
-                     errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
+        sns.lineplot(
+            data=table[table["variant"] == variant],
+            x="h",
+            y="score",
+            hue="optimizer",
+            errorbar=("ci", 95),
+            n_boot=1000,
+            seed=0,
+            ax=ax,
+        )
         ax.axhline(1.0, color="black", lw=0.8, ls="--", label="Kalman filter")
-        ax.set(xlabel="horizon h (steps after the observed warm-up)", ylabel="score_t+h = MSE / KF-MSE",
-               title=f"{variant}: rollout error relative to the Kalman filter")
+        ax.set(
+            xlabel="horizon h (steps after the observed warm-up)",
+            ylabel="score_t+h = MSE / KF-MSE",
+            title=f"{variant}: rollout error relative to the Kalman filter",
+        )
         ax.legend(title="optimizer")
-    fig.suptitle(f"{table['workload'].iloc[0]}: open-loop rollouts (n seeds = {table['seed'].nunique()})",
-                 fontsize=10)
+    fig.suptitle(f"{table['workload'].iloc[0]}: open-loop rollouts (n seeds = {table['seed'].nunique()})", fontsize=10)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -217,14 +259,17 @@ def frame_errors(table: pd.DataFrame, out: str) -> None:
     fig, axes = plt.subplots(2, len(variants), figsize=(6 * len(variants), 8), squeeze=False, sharex=True)
     for col, variant in enumerate(variants):
         data = table[table["variant"] == variant]
-        for row, (column, title) in enumerate((("one_shot_mse", "one-shot (teacher-forced)"),
-                                               ("rollout_mse", "autoregressive rollout"))):
+        for row, (column, title) in enumerate(
+            (("one_shot_mse", "one-shot (teacher-forced)"), ("rollout_mse", "autoregressive rollout"))
+        ):
             ax = axes[row, col]
-            sns.lineplot(data=data, x="frame", y=column, hue="optimizer", errorbar=("ci", 95), n_boot=1000, seed=0,
-                         ax=ax)
+            sns.lineplot(
+                data=data, x="frame", y=column, hue="optimizer", errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax
+            )
             ax.set(yscale="log", ylabel="test MSE", title=f"{variant}: {title}")
-    fig.suptitle(f"{table['workload'].iloc[0]}: error per predicted frame (n seeds = {table['seed'].nunique()})",
-                 fontsize=10)
+    fig.suptitle(
+        f"{table['workload'].iloc[0]}: error per predicted frame (n seeds = {table['seed'].nunique()})", fontsize=10
+    )
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -242,8 +287,10 @@ def predicted_frames(examples: list[tuple[str, dict]], out: str, shown: int = 4)
     columns = _frame_columns(first["truth"], context, shown)
     rows = [("truth", first["truth"], "inferno")]
     for label, arrays in examples:
-        rows += [(f"{label}: rollout", arrays["rollout"], "inferno"),
-                 (f"{label}: error", arrays["rollout"] - arrays["truth"], "coolwarm")]
+        rows += [
+            (f"{label}: rollout", arrays["rollout"], "inferno"),
+            (f"{label}: error", arrays["rollout"] - arrays["truth"], "coolwarm"),
+        ]
     fig, axes = plt.subplots(len(rows), len(columns), figsize=(2.4 * len(columns), 2.2 * len(rows)), squeeze=False)
     low, high = float(first["truth"].min()), float(first["truth"].max())
     for (name, frames, cmap), row in zip(rows, axes):
@@ -254,8 +301,7 @@ def predicted_frames(examples: list[tuple[str, dict]], out: str, shown: int = 4)
             ax.set(xticks=[], yticks=[], title=f"frame {frame}")
         row[0].set_ylabel(name, fontsize=7)
         fig.colorbar(image, ax=row.tolist(), shrink=0.8)
-    fig.suptitle(f"predicted vs true frames (first test sample; frames < {context} are the given context)",
-                 fontsize=10)
+    fig.suptitle(f"predicted vs true frames (first test sample; frames < {context} are the given context)", fontsize=10)
     fig.savefig(out, dpi=90, bbox_inches="tight")
     plt.close(fig)
 
@@ -268,9 +314,11 @@ def rollout_gif(arrays: dict, out: str) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
     low, high = float(truth.min()), float(truth.max())
     limit = max(float(np.abs(rolled - truth).max()), 1e-6)
-    images = [axes[0].imshow(truth[0], origin="lower", cmap="inferno", vmin=low, vmax=high),
-              axes[1].imshow(rolled[0], origin="lower", cmap="inferno", vmin=low, vmax=high),
-              axes[2].imshow(rolled[0] - truth[0], origin="lower", cmap="coolwarm", vmin=-limit, vmax=limit)]
+    images = [
+        axes[0].imshow(truth[0], origin="lower", cmap="inferno", vmin=low, vmax=high),
+        axes[1].imshow(rolled[0], origin="lower", cmap="inferno", vmin=low, vmax=high),
+        axes[2].imshow(rolled[0] - truth[0], origin="lower", cmap="coolwarm", vmin=-limit, vmax=limit),
+    ]
     for ax, title in zip(axes, ("truth", "rollout", "error")):
         ax.set(xticks=[], yticks=[], title=title)
 
@@ -290,5 +338,3 @@ def empty_figure(out: str, message: str) -> None:
     ax.text(0.5, 0.5, message, ha="center", va="center")
     fig.savefig(out, dpi=80)
     plt.close(fig)
-
-

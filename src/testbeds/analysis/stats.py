@@ -32,8 +32,9 @@ def confidence_interval(values: np.ndarray) -> tuple[float, float, str]:
     if n < BOOTSTRAP_MIN_N:
         low, high = stats.t.interval(CONFIDENCE, n - 1, loc=mean, scale=stats.sem(values))
         return float(low), float(high), "t"
-    result = stats.bootstrap((values,), np.mean, confidence_level=CONFIDENCE, n_resamples=9999,
-                             method="BCa", random_state=0)
+    result = stats.bootstrap(
+        (values,), np.mean, confidence_level=CONFIDENCE, n_resamples=9999, method="BCa", random_state=0
+    )
     return float(result.confidence_interval.low), float(result.confidence_interval.high), "bootstrap BCa"
 
 
@@ -52,14 +53,24 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
         direction = cell["direction"].iloc[0]
         low, high, method = confidence_interval(ok.to_numpy())
         best, worst = _best_worst(ok, direction)
-        rows.append({
-            **dict(zip(CELL, key)),
-            "primary_metric": cell["primary_metric"].iloc[0], "direction": direction,
-            "n_runs": len(cell), "n_ok": len(ok), "n_diverged": int((cell["status"] != "ok").sum()),
-            "mean": ok.mean() if len(ok) else math.nan, "std": ok.std(ddof=1) if len(ok) > 1 else math.nan,
-            "median": ok.median() if len(ok) else math.nan,
-            "ci_low": low, "ci_high": high, "ci_method": method, "best": best, "worst": worst,
-        })
+        rows.append(
+            {
+                **dict(zip(CELL, key)),
+                "primary_metric": cell["primary_metric"].iloc[0],
+                "direction": direction,
+                "n_runs": len(cell),
+                "n_ok": len(ok),
+                "n_diverged": int((cell["status"] != "ok").sum()),
+                "mean": ok.mean() if len(ok) else math.nan,
+                "std": ok.std(ddof=1) if len(ok) > 1 else math.nan,
+                "median": ok.median() if len(ok) else math.nan,
+                "ci_low": low,
+                "ci_high": high,
+                "ci_method": method,
+                "best": best,
+                "worst": worst,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -84,8 +95,13 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, direction: str) -> dict:
     out = {"n": len(va), "n_baseline": len(vb), "mean": _mean(va), "mean_baseline": _mean(vb)}
     out["diff"] = out["mean"] - out["mean_baseline"]
     out["relative_change"] = out["diff"] / abs(out["mean_baseline"]) if out["mean_baseline"] else math.nan
-    out.update(diff_ci_low=math.nan, diff_ci_high=math.nan, effect_size_hedges_g=math.nan,
-               welch_p=math.nan, mannwhitney_p=math.nan)
+    out.update(
+        diff_ci_low=math.nan,
+        diff_ci_high=math.nan,
+        effect_size_hedges_g=math.nan,
+        welch_p=math.nan,
+        mannwhitney_p=math.nan,
+    )
     if len(va) >= 2 and len(vb) >= 2 and (va.std() > 0 or vb.std() > 0):
         welch = stats.ttest_ind(va, vb, equal_var=False)
         if np.isfinite(welch.statistic):
@@ -131,9 +147,17 @@ def comparisons_table(runs: pd.DataFrame, baselines: dict[str, str]) -> pd.DataF
         for optimizer, cell in group.groupby("optimizer", sort=True):
             if optimizer == baseline:
                 continue
-            rows.append({"workload": workload, "variant": variant, "optimizer": optimizer, "baseline": baseline,
-                         "primary_metric": group["primary_metric"].iloc[0], "direction": direction,
-                         **compare(cell, base, direction)})
+            rows.append(
+                {
+                    "workload": workload,
+                    "variant": variant,
+                    "optimizer": optimizer,
+                    "baseline": baseline,
+                    "primary_metric": group["primary_metric"].iloc[0],
+                    "direction": direction,
+                    **compare(cell, base, direction),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -147,8 +171,9 @@ def time_to_target(curve: pd.DataFrame, metric: str, target: float, direction: s
     return float(curve.loc[reached.idxmax(), "wall_seconds"])
 
 
-def profiles_table(runs: pd.DataFrame, curves: pd.DataFrame, baselines: dict[str, str],
-                   targets: dict[str, float | None]) -> pd.DataFrame:
+def profiles_table(
+    runs: pd.DataFrame, curves: pd.DataFrame, baselines: dict[str, str], targets: dict[str, float | None]
+) -> pd.DataFrame:
     """AlgoPerf-style time-to-target per (workload, variant, optimizer) and the performance ratio.
 
     Times are read from each run's ``curve_metric`` column of metrics.csv (for charlm: val_bpc on the fixed
@@ -173,16 +198,29 @@ def profiles_table(runs: pd.DataFrame, curves: pd.DataFrame, baselines: dict[str
             for _, run in cell.iterrows():
                 curve = cell_curves[(cell_curves["optimizer"] == optimizer) & (cell_curves["seed"] == run["seed"])]
                 ok = run["status"] == "ok" and metric in curve and np.isfinite(target)
-                times.append(time_to_target(curve.dropna(subset=[metric]), metric, target, direction) if ok else math.inf)
-            rows.append({"workload": workload, "variant": variant, "optimizer": optimizer, "metric": metric,
-                         "target": target, "target_source": source, "n_seeds": len(times),
-                         "n_reached": int(np.isfinite(times).sum()), "time_to_target": half_reached(times)})
+                times.append(
+                    time_to_target(curve.dropna(subset=[metric]), metric, target, direction) if ok else math.inf
+                )
+            rows.append(
+                {
+                    "workload": workload,
+                    "variant": variant,
+                    "optimizer": optimizer,
+                    "metric": metric,
+                    "target": target,
+                    "target_source": source,
+                    "n_seeds": len(times),
+                    "n_reached": int(np.isfinite(times).sum()),
+                    "time_to_target": half_reached(times),
+                }
+            )
     table = pd.DataFrame(rows)
     if table.empty:
         return table
     best = table.groupby(["workload", "variant"])["time_to_target"].transform("min")
-    table["ratio"] = np.where(np.isfinite(table["time_to_target"]) & np.isfinite(best),
-                              table["time_to_target"] / best, math.inf)
+    table["ratio"] = np.where(
+        np.isfinite(table["time_to_target"]) & np.isfinite(best), table["time_to_target"] / best, math.inf
+    )
     return table
 
 

@@ -58,7 +58,7 @@ def curves_table(final_paths: list[str | Path]) -> pd.DataFrame:
 
 def data_sources(runs: pd.DataFrame) -> pd.DataFrame:
     """Which data each workload was trained on (embedded corpus or the real data set)."""
-    return (runs.groupby(["workload", "data_source"], dropna=False).size().rename("runs").reset_index())
+    return runs.groupby(["workload", "data_source"], dropna=False).size().rename("runs").reset_index()
 
 
 def samples_table(final_paths: list[str | Path]) -> pd.DataFrame:
@@ -79,13 +79,20 @@ def provenance_table(final_paths: list[str | Path]) -> pd.DataFrame:
         with open(Path(path).parent / "provenance.json") as handle:
             prov = json.load(handle)
         data = prov.get("data") or {}
-        rows.append({
-            **{key: final[key] for key in ID_COLUMNS},
-            "config_hash": prov["config_hash"], "git_commit": prov["git"]["commit"], "git_dirty": prov["git"]["dirty"],
-            "device": prov["device"], "host": prov["host"]["name"], "platform": prov["host"]["platform"],
-            "packages": "; ".join(f"{k} {v}" for k, v in prov["packages"].items()),
-            "blas": prov.get("blas"), "data": data.get("label"),
-            "data_sha256": data.get("train_sha256") or data.get("source_sha256"),
-            "run_dir": str(Path(path).parent),
-        })
+        rows.append(
+            {
+                **{key: final[key] for key in ID_COLUMNS},
+                "config_hash": prov["config_hash"],
+                "git_commit": prov["git"]["commit"],
+                "git_dirty": prov["git"]["dirty"],
+                "device": prov["device"],
+                "host": prov["host"]["name"],
+                "platform": prov["host"]["platform"],
+                "packages": "; ".join(f"{k} {v}" for k, v in prov["packages"].items()),
+                "blas": prov.get("blas"),
+                "data": data.get("label"),
+                "data_sha256": data.get("train_sha256") or data.get("source_sha256"),
+                "run_dir": str(Path(path).parent),
+            }
+        )
     return pd.DataFrame(rows)

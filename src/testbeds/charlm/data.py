@@ -42,15 +42,26 @@ def round_length(length: int, len_bucket: int, ctx: int) -> int:
 class BatchSampler:
     """Draws (inputs, targets) windows of the training ids, one length per step."""
 
-    def __init__(self, tokens: np.ndarray, batch: int, lmin: int, lmax: int, len_bucket: int,
-                 ctx: int, deterministic: bool, seed: int):
+    def __init__(
+        self,
+        tokens: np.ndarray,
+        batch: int,
+        lmin: int,
+        lmax: int,
+        len_bucket: int,
+        ctx: int,
+        deterministic: bool,
+        seed: int,
+    ):
         self.tokens, self.batch = tokens, batch
         self.lmin, self.lmax, self.len_bucket, self.ctx = lmin, lmax, len_bucket, ctx
         self.deterministic = deterministic
         self.length_rng = np.random.default_rng(seed + 17)
         self.start_rng = np.random.default_rng(seed + 23)
         if len(tokens) < self.max_length() + 2:
-            raise ValueError(f"training text of {len(tokens)} characters is shorter than a window of {self.max_length()}")
+            raise ValueError(
+                f"training text of {len(tokens)} characters is shorter than a window of {self.max_length()}"
+            )
 
     def max_length(self) -> int:
         return round_length(self.lmax, self.len_bucket, self.ctx)

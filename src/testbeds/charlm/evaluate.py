@@ -52,7 +52,15 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         metrics.update(val_loss=ce, val_bpc=ce / LN2, val_chars=int(len(corpus.val) - 1))
         if not math.isfinite(ce):
             status = "diverged"
-    return write_final(run_dir, prov, summary, status=status, primary="val_bpc", curve="val_bpc", direction="min",
-                       metrics=metrics, data_source=corpus.manifest["label"],
-                       throughput={"eval_chars_per_second": metrics.get("val_chars", 0) / eval_seconds
-                                   if eval_seconds else None})
+    return write_final(
+        run_dir,
+        prov,
+        summary,
+        status=status,
+        primary="val_bpc",
+        curve="val_bpc",
+        direction="min",
+        metrics=metrics,
+        data_source=corpus.manifest["label"],
+        throughput={"eval_chars_per_second": metrics.get("val_chars", 0) / eval_seconds if eval_seconds else None},
+    )

@@ -69,10 +69,19 @@ class Trainer(TrainLoop):
         self.model = build_model(run, self.corpus.vocab_size)
         self.opt = make_optimizer("mlx", run["optimizer"], t["lr"])
         mlx_optim.init_state(self.opt, self.model.trainable_parameters())
-        self.sampler = BatchSampler(self.corpus.train, t["batch"], t["lmin"], t["lmax"], t["len_bucket"],
-                                    run["model"]["ctx"], t["deterministic"], run["seed"])
-        self.eval_x, self.eval_y = fixed_eval_batch(self.corpus.val, t["eval_bs"], min(256, run["model"]["ctx"]),
-                                                    t["fixed_eval_seed"])
+        self.sampler = BatchSampler(
+            self.corpus.train,
+            t["batch"],
+            t["lmin"],
+            t["lmax"],
+            t["len_bucket"],
+            run["model"]["ctx"],
+            t["deterministic"],
+            run["seed"],
+        )
+        self.eval_x, self.eval_y = fixed_eval_batch(
+            self.corpus.val, t["eval_bs"], min(256, run["model"]["ctx"]), t["fixed_eval_seed"]
+        )
         self.lr_points = parse_lr_schedule(t["lr_schedule"])
         self.steps = mlx_optim.DiagnosticSteps(self.opt, run["optimizer"], self.make_step)
 
@@ -120,8 +129,9 @@ class Trainer(TrainLoop):
         def step(x: mx.array, y: mx.array, lr: mx.array) -> mx.array:
             loss, grads = loss_and_grad(model, x, y)
             if wd > 0:  # decoupled: p <- p (1 - lr wd) before the update
-                model.update(tree_map(lambda p, d: p * (1 - lr * wd) if d else p,
-                                      model.trainable_parameters(), decay_tree))
+                model.update(
+                    tree_map(lambda p, d: p * (1 - lr * wd) if d else p, model.trainable_parameters(), decay_tree)
+                )
             opt.state["learning_rate"] = lr
             mlx_optim.apply_update(opt, model, grads)
             return loss

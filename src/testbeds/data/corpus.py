@@ -57,8 +57,12 @@ def load_source(source: str, path: str | Path | None, sha256: str | None) -> tup
     """Read a corpus source into text; returns (text, description for the manifest)."""
     if source == "embedded":
         text, label = embedded_text()
-        return text, {"source": "embedded", "label": label, "source_path": None,
-                      "source_sha256": hashlib.sha256(text.encode()).hexdigest()}
+        return text, {
+            "source": "embedded",
+            "label": label,
+            "source_path": None,
+            "source_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        }
     if path is None:
         raise DataError(f"data source '{source}' needs a path")
     path = Path(path)
@@ -119,7 +123,9 @@ def download(url: str, dest: Path, sha256: str | None, timeout: float = 60.0) ->
             shutil.copyfileobj(response, handle)
     except OSError as err:
         tmp.unlink(missing_ok=True)
-        raise DataError(f"{dest}: download from {url} failed ({err}); set data.path to a local copy to work offline") from None
+        raise DataError(
+            f"{dest}: download from {url} failed ({err}); set data.path to a local copy to work offline"
+        ) from None
     try:
         digest = check_sha256(tmp, sha256)
     except DataError:

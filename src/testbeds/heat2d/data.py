@@ -63,8 +63,11 @@ def generate(settings: dict, out: Path, log=print) -> dict:
         fields = solver.solve(initial, params["boundary"][lo:hi], params["alpha"][lo:hi], dt, substeps, s["frames"])
         return {"fields": fields, **{k: v[lo:hi] for k, v in params.items()}}
 
-    extra = {"dt": dt, "solver_steps_per_frame": substeps,
-             "ranges": {k: s[k] for k in ("alpha", *solver.SIDES, "initial")}}
+    extra = {
+        "dt": dt,
+        "solver_steps_per_frame": substeps,
+        "ranges": {k: s[k] for k in ("alpha", *solver.SIDES, "initial")},
+    }
     return write_splits(s, out, chunk_arrays, s["samples"], (s["frames"], s["ny"], s["nx"]), extra, log)
 
 
@@ -107,15 +110,25 @@ def write_splits(settings: dict, out: Path, chunk_arrays, samples: int, shape: t
         for start in range(lo, hi, settings["chunk"]):
             stop = min(start + settings["chunk"], hi)
             name = f"{split}/{len(chunks[split]):04d}.npz"
-            chunks[split].append({"file": name, "samples": stop - start,
-                                  "sha256": write_chunk(out / name, chunk_arrays(start, stop))})
+            chunks[split].append(
+                {"file": name, "samples": stop - start, "sha256": write_chunk(out / name, chunk_arrays(start, stop))}
+            )
             log(f"{name}: samples {start}-{stop - 1}")
     digest = hashlib.sha256("".join(c["sha256"] for part in chunks.values() for c in part).encode()).hexdigest()
     frames, ny, nx = (int(v) for v in shape)
-    manifest = {"label": label(settings, samples, shape), "settings": settings, "frames": frames, "ny": ny, "nx": nx,
-                "frame_interval": frame_interval(settings) if settings["source"] == "generated" else None,
-                "splits": {k: sum(c["samples"] for c in v) for k, v in chunks.items()}, "chunks": chunks,
-                "sha256": digest, "alpha_known": True, **extra}
+    manifest = {
+        "label": label(settings, samples, shape),
+        "settings": settings,
+        "frames": frames,
+        "ny": ny,
+        "nx": nx,
+        "frame_interval": frame_interval(settings) if settings["source"] == "generated" else None,
+        "splits": {k: sum(c["samples"] for c in v) for k, v in chunks.items()},
+        "chunks": chunks,
+        "sha256": digest,
+        "alpha_known": True,
+        **extra,
+    }
     atomic_write_json(out / "manifest.json", manifest)
     return manifest
 

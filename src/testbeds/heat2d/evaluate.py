@@ -27,6 +27,7 @@ from testbeds.runio import atomic_write_npz, atomic_write_text, final_checkpoint
 def quantized(model: nn.Module, bits: int, group_size: int) -> tuple[nn.Module, float]:
     """A copy with every Linear whose input width the group size divides quantised; and the fraction of
     weights that were."""
+
     def eligible(_path: str, m: nn.Module) -> bool:
         return isinstance(m, nn.Linear) and m.weight.shape[1] % group_size == 0
 
@@ -40,8 +41,9 @@ def quantized(model: nn.Module, bits: int, group_size: int) -> tuple[nn.Module, 
 def frame_table(one: np.ndarray, rolled: np.ndarray, truth: np.ndarray) -> str:
     shot_mse = ((one - truth) ** 2).mean(axis=(0, 2, 3))
     roll_mse = ((rolled - truth) ** 2).mean(axis=(0, 2, 3))
-    rows = ["frame,one_shot_mse,rollout_mse"] + [f"{t},{float(shot_mse[t])!r},{float(roll_mse[t])!r}"
-                                                  for t in range(1, len(shot_mse))]
+    rows = ["frame,one_shot_mse,rollout_mse"] + [
+        f"{t},{float(shot_mse[t])!r},{float(roll_mse[t])!r}" for t in range(1, len(shot_mse))
+    ]
     return "\n".join(rows) + "\n"
 
 
@@ -65,18 +67,34 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         q_rolled = batched(rollout, q_model, test, count, batch)
         rel, q_rel = relative_l2(rolled, truth, P), relative_l2(q_rolled, truth, P)
         persistence = np.repeat(truth[:, P - 1 : P], truth.shape[1], axis=1)  # the last context frame, held
-        metrics = {"rollout_rel_l2": float(rel.mean()), "rollout_rel_l2_median": float(np.median(rel)),
-                   f"rollout_rel_l2_q{e['quantize_bits']}": float(q_rel.mean()),
-                   "quantized_weight_fraction": q_fraction,
-                   "persistence_rel_l2": float(relative_l2(persistence, truth, P).mean()),
-                   "rollout_mse": float(((rolled[:, P:] - truth[:, P:]) ** 2).mean()),
-                   "one_shot_mse": float(((one[:, P:] - truth[:, P:]) ** 2).mean()),
-                   "test_samples": count}
+        metrics = {
+            "rollout_rel_l2": float(rel.mean()),
+            "rollout_rel_l2_median": float(np.median(rel)),
+            f"rollout_rel_l2_q{e['quantize_bits']}": float(q_rel.mean()),
+            "quantized_weight_fraction": q_fraction,
+            "persistence_rel_l2": float(relative_l2(persistence, truth, P).mean()),
+            "rollout_mse": float(((rolled[:, P:] - truth[:, P:]) ** 2).mean()),
+            "one_shot_mse": float(((one[:, P:] - truth[:, P:]) ** 2).mean()),
+            "test_samples": count,
+        }
         atomic_write_text(run_dir / "frame_errors.csv", frame_table(one, rolled, truth))
-        atomic_write_npz(run_dir / "frames.npz", truth=truth[0], one_shot=one[0], rollout=rolled[0], context=np.array(P))
+        atomic_write_npz(
+            run_dir / "frames.npz", truth=truth[0], one_shot=one[0], rollout=rolled[0], context=np.array(P)
+        )
         if not math.isfinite(metrics["rollout_rel_l2"]):
             status = "diverged"
-    return write_final(run_dir, prov, summary, status=status, primary="rollout_rel_l2", curve="val_rollout_rel_l2",
-                       direction="min", metrics=metrics, data_source=test.manifest["label"],
-                       throughput={"rollout_samples_per_second": len(test) / seconds if seconds else None,
-                                   "inference_seconds_per_sample": seconds / len(test) if seconds else None})
+    return write_final(
+        run_dir,
+        prov,
+        summary,
+        status=status,
+        primary="rollout_rel_l2",
+        curve="val_rollout_rel_l2",
+        direction="min",
+        metrics=metrics,
+        data_source=test.manifest["label"],
+        throughput={
+            "rollout_samples_per_second": len(test) / seconds if seconds else None,
+            "inference_seconds_per_sample": seconds / len(test) if seconds else None,
+        },
+    )

@@ -96,8 +96,21 @@ class FourierFeatures(nn.Module):
 
 
 class HeatTransformer(nn.Module):
-    def __init__(self, ny: int, nx: int, frames: int, patch: int, dim: int, heads: int, layers: int, mlp: int,
-                 mask: str, context: int, time_encoding: str = "rope", rope_base: float = 100.0):
+    def __init__(
+        self,
+        ny: int,
+        nx: int,
+        frames: int,
+        patch: int,
+        dim: int,
+        heads: int,
+        layers: int,
+        mlp: int,
+        mask: str,
+        context: int,
+        time_encoding: str = "rope",
+        rope_base: float = 100.0,
+    ):
         super().__init__()
         if ny % patch or nx % patch:
             raise ValueError(f"patch {patch} does not divide the {ny}x{nx} mesh")

@@ -32,8 +32,9 @@ def time_step(frame_interval: float, alpha_max: float, nx: int, ny: int, cfl: fl
     return frame_interval / substeps, substeps
 
 
-def solve(initial: np.ndarray, boundary: np.ndarray, alpha: np.ndarray, dt: float, substeps: int,
-          frames: int) -> np.ndarray:
+def solve(
+    initial: np.ndarray, boundary: np.ndarray, alpha: np.ndarray, dt: float, substeps: int, frames: int
+) -> np.ndarray:
     """Frames (n, frames, ny, nx) of T from ``initial`` (n, ny, nx), one frame every ``substeps`` steps of dt."""
     n, ny, nx = initial.shape
     T = initial.astype(np.float64).copy()
@@ -45,8 +46,11 @@ def solve(initial: np.ndarray, boundary: np.ndarray, alpha: np.ndarray, dt: floa
     for frame in range(1, frames):
         for _ in range(substeps):
             centre = T[:, 1:-1, 1:-1]
-            T[:, 1:-1, 1:-1] = (centre + ratio_x * (T[:, 1:-1, 2:] - 2 * centre + T[:, 1:-1, :-2])
-                                + ratio_y * (T[:, 2:, 1:-1] - 2 * centre + T[:, :-2, 1:-1]))
+            T[:, 1:-1, 1:-1] = (
+                centre
+                + ratio_x * (T[:, 1:-1, 2:] - 2 * centre + T[:, 1:-1, :-2])
+                + ratio_y * (T[:, 2:, 1:-1] - 2 * centre + T[:, :-2, 1:-1])
+            )
         out[:, frame] = T
     return out
 

@@ -30,36 +30,62 @@ from testbeds.schedule import lr_at, parse_lr_schedule
 def build_model(run: dict, manifest: dict) -> HeatTransformer:
     m = run["model"]
     mx.random.seed(run["seed"])
-    return HeatTransformer(manifest["ny"], manifest["nx"], manifest["frames"], m["patch"], m["dim"], m["heads"],
-                           m["layers"], m["mlp"], m["mask"], m["context_frames"], m["time_encoding"], m["rope_base"])
+    return HeatTransformer(
+        manifest["ny"],
+        manifest["nx"],
+        manifest["frames"],
+        m["patch"],
+        m["dim"],
+        m["heads"],
+        m["layers"],
+        m["mlp"],
+        m["mask"],
+        m["context_frames"],
+        m["time_encoding"],
+        m["rope_base"],
+    )
 
 
 def laplacian(u: mx.array) -> mx.array:
     """5-point Laplacian on the interior of fields (..., ny, nx) of the unit square."""
     ny, nx = u.shape[-2:]
     c = u[..., 1:-1, 1:-1]
-    return ((u[..., 1:-1, 2:] - 2 * c + u[..., 1:-1, :-2]) * (nx - 1) ** 2
-            + (u[..., 2:, 1:-1] - 2 * c + u[..., :-2, 1:-1]) * (ny - 1) ** 2)
+    return (u[..., 1:-1, 2:] - 2 * c + u[..., 1:-1, :-2]) * (nx - 1) ** 2 + (
+        u[..., 2:, 1:-1] - 2 * c + u[..., :-2, 1:-1]
+    ) * (ny - 1) ** 2
 
 
 def loss_terms(pred: mx.array, target: mx.array, alpha: mx.array, interval: float, initial_frames: int) -> dict:
     """The loss parts for predicted frames ``pred`` of ``target`` (both (B, T', ny, nx))."""
+
     def mse(a, b):
         return mx.mean((a - b) ** 2)
 
-    edges = (mse(pred[..., :, 0], target[..., :, 0]) + mse(pred[..., :, -1], target[..., :, -1])
-             + mse(pred[..., 0, :], target[..., 0, :]) + mse(pred[..., -1, :], target[..., -1, :]))
+    edges = (
+        mse(pred[..., :, 0], target[..., :, 0])
+        + mse(pred[..., :, -1], target[..., :, -1])
+        + mse(pred[..., 0, :], target[..., 0, :])
+        + mse(pred[..., -1, :], target[..., -1, :])
+    )
     change = (pred[:, 1:] - pred[:, :-1])[..., 1:-1, 1:-1]
     residual = change - alpha.reshape(-1, 1, 1, 1) * interval * laplacian(pred[:, :-1])
-    return {"mse": mse(pred, target), "boundary": edges, "pde": mx.mean(residual**2),
-            "initial": mse(pred[:, :initial_frames], target[:, :initial_frames])}
+    return {
+        "mse": mse(pred, target),
+        "boundary": edges,
+        "pde": mx.mean(residual**2),
+        "initial": mse(pred[:, :initial_frames], target[:, :initial_frames]),
+    }
 
 
 def heat_loss(model: HeatTransformer, fields: mx.array, alpha: mx.array, weights: dict, interval: float) -> mx.array:
     """Next-frame prediction loss: output t predicts frame t + 1, for t = 0..T-2."""
     terms = loss_terms(model(fields, alpha)[:, :-1], fields[:, 1:], alpha, interval, weights["initial_frames"])
-    return (terms["mse"] + weights["boundary"] * terms["boundary"] + weights["pde"] * terms["pde"]
-            + weights["initial"] * terms["initial"])
+    return (
+        terms["mse"]
+        + weights["boundary"] * terms["boundary"]
+        + weights["pde"] * terms["pde"]
+        + weights["initial"] * terms["initial"]
+    )
 
 
 def rollout(model: HeatTransformer, fields: mx.array, alpha: mx.array) -> mx.array:
@@ -84,13 +110,16 @@ def one_shot(model: HeatTransformer, fields: mx.array, alpha: mx.array) -> mx.ar
 def relative_l2(pred: np.ndarray, truth: np.ndarray, start: int) -> np.ndarray:
     """Per sample ‖pred - truth‖ / ‖truth‖ over frames start.. (the predicted part of a rollout)."""
     diff = (pred[:, start:] - truth[:, start:]).reshape(len(pred), -1)
-    return np.linalg.norm(diff, axis=1) / np.maximum(np.linalg.norm(truth[:, start:].reshape(len(pred), -1), axis=1),
-                                                     1e-12)
+    return np.linalg.norm(diff, axis=1) / np.maximum(
+        np.linalg.norm(truth[:, start:].reshape(len(pred), -1), axis=1), 1e-12
+    )
 
 
 def batched(fn, model, split: HeatSplit, count: int, batch: int) -> np.ndarray:
-    out = [np.asarray(fn(model, mx.array(split.fields[i : i + batch]), mx.array(split.alpha[i : i + batch])))
-           for i in range(0, count, batch)]
+    out = [
+        np.asarray(fn(model, mx.array(split.fields[i : i + batch]), mx.array(split.alpha[i : i + batch])))
+        for i in range(0, count, batch)
+    ]
     return np.concatenate(out)
 
 
@@ -104,8 +133,10 @@ class Trainer(TrainLoop):
         self.train_split, self.val_split = HeatSplit(data_dir, "train"), HeatSplit(data_dir, "val")
         self.manifest = self.train_split.manifest
         if loss["pde"] > 0 and not (self.manifest["alpha_known"] and self.manifest["frame_interval"]):
-            raise ValueError("loss.pde > 0 needs α per sample and the frame interval; this data set "
-                             f"({self.manifest['label']}) lacks them: set loss.pde to 0")
+            raise ValueError(
+                "loss.pde > 0 needs α per sample and the frame interval; this data set "
+                f"({self.manifest['label']}) lacks them: set loss.pde to 0"
+            )
         self.model = build_model(run, self.manifest)
         self.per_epoch = len(self.train_split) // t["batch"]
         if self.per_epoch < 1:
@@ -152,8 +183,10 @@ class Trainer(TrainLoop):
         rolled = batched(rollout, self.model, self.val_split, count, batch)
         shot = batched(one_shot, self.model, self.val_split, count, batch)
         context = self.model.context
-        return {"val_rollout_rel_l2": float(relative_l2(rolled, truth, context).mean()),
-                "val_mse": float(np.mean((shot[:, 1:] - truth[:, 1:]) ** 2))}
+        return {
+            "val_rollout_rel_l2": float(relative_l2(rolled, truth, context).mean()),
+            "val_mse": float(np.mean((shot[:, 1:] - truth[:, 1:]) ** 2)),
+        }
 
     def write_state(self, directory: Path) -> None:
         mlx_state.save(self.model, self.opt, directory)
@@ -165,8 +198,11 @@ class Trainer(TrainLoop):
         return mlx_optim.bucket_diagnostics(self.opt)
 
     def describe(self) -> dict:
-        return {"parameters": count_parameters(self.model), "blas": os.environ.get(MARKER, "not set"),
-                "steps_per_epoch": self.per_epoch}
+        return {
+            "parameters": count_parameters(self.model),
+            "blas": os.environ.get(MARKER, "not set"),
+            "steps_per_epoch": self.per_epoch,
+        }
 
     def data_manifest(self) -> dict:
         return self.manifest

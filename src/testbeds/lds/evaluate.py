@@ -34,14 +34,22 @@ def rollout_lds(task: Task, params, key, e: dict) -> tuple[list[dict], dict[str,
     d = task.run["data"]
     W, H, n = e["rollout_warmup"], e["rollout_horizon"], e["rollout_sequences"]
     ys = np.asarray(task.sample(key, n, W + H), dtype=np.float64)
-    model = np.concatenate([np.asarray(generate(task.model, params, ys[i : i + 256, :W].astype(np.float32), H))
-                            for i in range(0, n, 256)])
+    model = np.concatenate(
+        [np.asarray(generate(task.model, params, ys[i : i + 256, :W].astype(np.float32), H)) for i in range(0, n, 256)]
+    )
     Q, R = systems.noise_covariances(d["dim_x"], d["dim_y"], d["sigma"], d["obs_noise"])
     _, _, kf = systems.kalman_filter(task.item["A"], task.item["C"], Q, R, ys[:, :W], horizon=H)
     truth = ys[:, W:]
     model_mse, kf_mse = ((model - truth) ** 2).mean(axis=(0, 2)), ((kf - truth) ** 2).mean(axis=(0, 2))
-    rows = [{"h": h + 1, "model_mse": float(model_mse[h]), "kf_mse": float(kf_mse[h]),
-             "score": float(model_mse[h] / kf_mse[h])} for h in range(H)]
+    rows = [
+        {
+            "h": h + 1,
+            "model_mse": float(model_mse[h]),
+            "kf_mse": float(kf_mse[h]),
+            "score": float(model_mse[h] / kf_mse[h]),
+        }
+        for h in range(H)
+    ]
     k = e["trajectories"]
     return rows, {"observed": ys[:k], "model": model[:k], "kalman": kf[:k], "warmup": np.array(W)}
 
@@ -50,13 +58,16 @@ def rollout_bigram(task: Task, params, key, e: dict) -> dict:
     P = task.item["P"]
     k_prompt, k_sample = jax.random.split(key)
     prompts = jax.random.randint(k_prompt, (e["rollout_sequences"], 1), 0, len(P))
-    tokens = np.concatenate([np.asarray(prompts), np.asarray(generate(task.model, params, prompts,
-                                                                      e["rollout_horizon"], k_sample))], axis=1)
+    tokens = np.concatenate(
+        [np.asarray(prompts), np.asarray(generate(task.model, params, prompts, e["rollout_horizon"], k_sample))], axis=1
+    )
     true_chain = systems.sample_chain(np.random.default_rng(FINAL_KEY), P, *tokens.shape)
     mode = P.argmax(axis=1)
-    return {"sampled_kl": systems.empirical_kl(P, tokens, e["min_count"]),
-            "sampled_kl_true_chain": systems.empirical_kl(P, true_chain, e["min_count"]),
-            "mode_accuracy": float(np.mean(tokens[:, 1:] == mode[tokens[:, :-1]]))}
+    return {
+        "sampled_kl": systems.empirical_kl(P, tokens, e["min_count"]),
+        "sampled_kl_true_chain": systems.empirical_kl(P, true_chain, e["min_count"]),
+        "mode_accuracy": float(np.mean(tokens[:, 1:] == mode[tokens[:, :-1]])),
+    }
 
 
 def rollout_table(rows: list[dict]) -> str:
@@ -92,6 +103,15 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         if not math.isfinite(metrics[primary]):
             status = "diverged"
     sequences = e["sequences"] * run["data"]["seq_len"]
-    return write_final(run_dir, prov, summary, status=status, primary=primary, curve=primary, direction="min",
-                       metrics=metrics, data_source=prov["data"]["label"],
-                       throughput={"eval_tokens_per_second": sequences / seconds if seconds else None})
+    return write_final(
+        run_dir,
+        prov,
+        summary,
+        status=status,
+        primary=primary,
+        curve=primary,
+        direction="min",
+        metrics=metrics,
+        data_source=prov["data"]["label"],
+        throughput={"eval_tokens_per_second": sequences / seconds if seconds else None},
+    )

@@ -70,7 +70,8 @@ class Block(nn.Module):
     @nn.compact
     def __call__(self, x, positions, cache, deterministic: bool):
         attended, cache = Attention(self.d_model, self.n_head, self.dropout, self.use_rope)(
-            nn.LayerNorm()(x), positions, cache, deterministic)
+            nn.LayerNorm()(x), positions, cache, deterministic
+        )
         x = x + attended
         h = nn.Dense(4 * self.d_model)(nn.LayerNorm()(x))
         h = nn.Dense(self.d_model)(nn.gelu(h))
@@ -92,8 +93,9 @@ class TransformerBackbone(nn.Module):
         x = nn.Dropout(self.dropout)(x, deterministic=deterministic)
         new_cache = []
         for i in range(self.n_layer):
-            x, layer_cache = Block(self.d_model, self.n_head, self.dropout, self.positional == "rope", name=f"block{i}")(
-                x, positions, None if cache is None else cache[i], deterministic)
+            x, layer_cache = Block(
+                self.d_model, self.n_head, self.dropout, self.positional == "rope", name=f"block{i}"
+            )(x, positions, None if cache is None else cache[i], deterministic)
             new_cache.append(layer_cache)
         return nn.LayerNorm(name="ln_f")(x), (new_cache if cache is not None else None)
 
@@ -161,11 +163,11 @@ class SequenceModel(nn.Module):
         else:
             self.input_layer = EmbeddingInput(self.vocab_size, self.d_model)
             self.head = ClassificationHead(self.vocab_size)
-        self.backbone = TransformerBackbone(self.d_model, self.n_head, self.n_layer, self.dropout, self.positional,
-                                            self.max_positions)
+        self.backbone = TransformerBackbone(
+            self.d_model, self.n_head, self.n_layer, self.dropout, self.positional, self.max_positions
+        )
 
-    def __call__(self, inputs, start=0, cache: Cache | None = None, prepend: bool = False,
-                 deterministic: bool = True):
+    def __call__(self, inputs, start=0, cache: Cache | None = None, prepend: bool = False, deterministic: bool = True):
         """Outputs for ``inputs`` placed at positions start, start + 1, ...; returns (outputs, cache)."""
         x = self.input_layer(inputs, prepend)
         positions = start + jnp.arange(x.shape[1])

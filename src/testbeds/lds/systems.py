@@ -37,8 +37,9 @@ def transition_matrix(rng: np.random.Generator, structure: str, dim_x: int, lam:
     radii, angles = rng.uniform(lam / 2, lam, size=dim_x // 2), rng.uniform(0, np.pi, size=dim_x // 2)
     J = np.zeros((dim_x, dim_x))
     for k, (r, theta) in enumerate(zip(radii, angles)):
-        J[2 * k : 2 * k + 2, 2 * k : 2 * k + 2] = r * np.array([[np.cos(theta), -np.sin(theta)],
-                                                                [np.sin(theta), np.cos(theta)]])
+        J[2 * k : 2 * k + 2, 2 * k : 2 * k + 2] = r * np.array(
+            [[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]]
+        )
     if dim_x % 2:
         J[-1, -1] = signed_radii(rng, 1, lam)[0]
     Q, _ = np.linalg.qr(rng.standard_normal((dim_x, dim_x)))
@@ -53,8 +54,9 @@ def noise_covariances(dim_x: int, dim_y: int, sigma: float, obs_noise: float) ->
     return sigma**2 * np.eye(dim_x), (obs_noise**2 + R_JITTER) * np.eye(dim_y)
 
 
-def simulate(rng: np.random.Generator, A: np.ndarray, C: np.ndarray, sigma: float, obs_noise: float,
-             n: int, length: int) -> np.ndarray:
+def simulate(
+    rng: np.random.Generator, A: np.ndarray, C: np.ndarray, sigma: float, obs_noise: float, n: int, length: int
+) -> np.ndarray:
     """``n`` observation sequences y_1..y_length, shape (n, length, dim_y)."""
     x = np.zeros((n, A.shape[0]))
     ys = np.empty((n, length, C.shape[0]))
@@ -107,8 +109,13 @@ def make_system(settings: dict, index: int) -> dict:
     ys = simulate(rng, A, C, d["sigma"], d["obs_noise"], d["kf_sequences"], d["kf_length"])
     predictions, expected, _ = kalman_filter(A, C, Q, R, ys)
     burn = d["kf_burn_in"]
-    return {"A": A, "C": C, "kf_mse": float(np.mean((ys[:, burn:] - predictions[:, burn:]) ** 2)),
-            "kf_expected_mse": expected, "spectral_radius": float(np.max(np.abs(np.linalg.eigvals(A))))}
+    return {
+        "A": A,
+        "C": C,
+        "kf_mse": float(np.mean((ys[:, burn:] - predictions[:, burn:]) ** 2)),
+        "kf_expected_mse": expected,
+        "spectral_radius": float(np.max(np.abs(np.linalg.eigvals(A)))),
+    }
 
 
 # ----------------------------------------------------------------------------------- bigram chains
@@ -170,8 +177,9 @@ def sample_chain(rng: np.random.Generator, P: np.ndarray, n: int, length: int) -
 # ------------------------------------------------------------------------------------ the data set
 def generate(settings: dict) -> dict[str, np.ndarray]:
     """The arrays of a data section: ``n_systems`` LDS systems (task lds) or bigram chains (task bigram)."""
-    items = [(make_system if settings["task"] == "lds" else bigram_chain)(settings, k)
-             for k in range(settings["n_systems"])]
+    items = [
+        (make_system if settings["task"] == "lds" else bigram_chain)(settings, k) for k in range(settings["n_systems"])
+    ]
     return {key: np.stack([np.asarray(item[key]) for item in items]) for key in items[0]}
 
 
@@ -179,8 +187,10 @@ def label(settings: dict) -> str:
     d = settings
     if d["task"] == "bigram":
         return f"generated: {d['n_systems']} random bigram chains, vocabulary {d['vocab_size']} (offline)"
-    return (f"generated: {d['n_systems']} {d['structure']} LDS, dim_x {d['dim_x']}, dim_y {d['dim_y']}, "
-            f"λ {d['lambda']}, σ {d['sigma']} (offline)")
+    return (
+        f"generated: {d['n_systems']} {d['structure']} LDS, dim_x {d['dim_x']}, dim_y {d['dim_y']}, "
+        f"λ {d['lambda']}, σ {d['sigma']} (offline)"
+    )
 
 
 def write_dataset(settings: dict, out: Path) -> dict:
@@ -190,10 +200,17 @@ def write_dataset(settings: dict, out: Path) -> dict:
     arrays = generate(settings)
     out = Path(out)
     atomic_write_npz(out / "systems.npz", **arrays)
-    baseline = ({"kf_mse": arrays["kf_mse"].tolist(), "spectral_radius": arrays["spectral_radius"].tolist()}
-                if settings["task"] == "lds" else
-                {"entropy_floor": arrays["entropy_floor"].tolist(), "entropy_rate": arrays["entropy_rate"].tolist()})
-    manifest = {"label": label(settings), "settings": settings, "sha256": sha256_file(out / "systems.npz"),
-                "arrays": {k: list(v.shape) for k, v in arrays.items()}, **baseline}
+    baseline = (
+        {"kf_mse": arrays["kf_mse"].tolist(), "spectral_radius": arrays["spectral_radius"].tolist()}
+        if settings["task"] == "lds"
+        else {"entropy_floor": arrays["entropy_floor"].tolist(), "entropy_rate": arrays["entropy_rate"].tolist()}
+    )
+    manifest = {
+        "label": label(settings),
+        "settings": settings,
+        "sha256": sha256_file(out / "systems.npz"),
+        "arrays": {k: list(v.shape) for k, v in arrays.items()},
+        **baseline,
+    }
     atomic_write_json(out / "manifest.json", manifest)
     return manifest

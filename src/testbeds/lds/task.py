@@ -33,9 +33,18 @@ def system_index(run: dict) -> int:
 
 def build_model(run: dict) -> SequenceModel:
     m, d = run["model"], run["data"]
-    return SequenceModel(task=d["task"], d_model=m["d_model"], n_head=m["n_head"], n_layer=m["n_layer"],
-                         dropout=m["dropout"], positional=m["positional"], max_positions=m["max_positions"],
-                         patch_size=m["patch_size"], dim_y=d["dim_y"], vocab_size=d["vocab_size"])
+    return SequenceModel(
+        task=d["task"],
+        d_model=m["d_model"],
+        n_head=m["n_head"],
+        n_layer=m["n_layer"],
+        dropout=m["dropout"],
+        positional=m["positional"],
+        max_positions=m["max_positions"],
+        patch_size=m["patch_size"],
+        dim_y=d["dim_y"],
+        vocab_size=d["vocab_size"],
+    )
 
 
 @partial(jax.jit, static_argnames=("sigma", "obs_noise", "batch", "length"))
@@ -76,8 +85,11 @@ class Task:
         self.kind, self.length = d["task"], d["seq_len"]
         self.patch = run["model"]["patch_size"]
         if self.kind == "lds":
-            self.system = {"A": jnp.asarray(item["A"], jnp.float32), "C": jnp.asarray(item["C"], jnp.float32),
-                           "loss_scale": jnp.asarray(1.0 / float(item["kf_mse"]), jnp.float32)}
+            self.system = {
+                "A": jnp.asarray(item["A"], jnp.float32),
+                "C": jnp.asarray(item["C"], jnp.float32),
+                "loss_scale": jnp.asarray(1.0 / float(item["kf_mse"]), jnp.float32),
+            }
         else:
             self.system = {"log_P": jnp.log(jnp.asarray(item["P"], jnp.float32))}
 
@@ -99,8 +111,9 @@ class Task:
         """lds: a prediction for every step of ``batch`` (B, T, dim_y); bigram: logits for tokens 2..T."""
         rngs = {"dropout": key} if train else None
         if self.kind == "lds":
-            out, _ = self.model.apply({"params": params}, batch[:, : -self.patch], prepend=True,
-                                      deterministic=not train, rngs=rngs)
+            out, _ = self.model.apply(
+                {"params": params}, batch[:, : -self.patch], prepend=True, deterministic=not train, rngs=rngs
+            )
             return out
         out, _ = self.model.apply({"params": params}, batch[:, :-1], deterministic=not train, rngs=rngs)
         return out
@@ -136,13 +149,19 @@ class Evaluator:
         self._predict = jax.jit(task.predict)
 
     def __call__(self, params) -> dict[str, float]:
-        outs = [np.asarray(self._predict(params, self.batch[i : i + self.chunk]))
-                for i in range(0, len(self.batch), self.chunk)]
+        outs = [
+            np.asarray(self._predict(params, self.batch[i : i + self.chunk]))
+            for i in range(0, len(self.batch), self.chunk)
+        ]
         out = np.concatenate(outs)
         if self.task.kind == "lds":
             mse = float(np.mean((out[:, 1:] - self.batch[:, 1:]) ** 2))
             return {"score": mse / self.reference, "mse": mse, "kf_mse": self.reference}
         targets = self.batch[:, 1:]
         ce = float(optax.softmax_cross_entropy_with_integer_labels(out, targets).mean())
-        return {"ce_excess": ce - self.reference, "ce": ce, "accuracy": float(np.mean(out.argmax(-1) == targets)),
-                "entropy_floor": self.reference}
+        return {
+            "ce_excess": ce - self.reference,
+            "ce": ce,
+            "accuracy": float(np.mean(out.argmax(-1) == targets)),
+            "entropy_floor": self.reference,
+        }

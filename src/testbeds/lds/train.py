@@ -29,8 +29,9 @@ EVAL_COLUMNS = {"lds": ["score", "mse"], "bigram": ["ce_excess", "ce", "accuracy
 
 def schedule(train: dict) -> optax.Schedule:
     """Linear warm-up from 0 to lr, then cosine decay to min_lr_frac · lr at the last step."""
-    return optax.warmup_cosine_decay_schedule(0.0, train["lr"], train["warmup_steps"], train["steps"],
-                                              end_value=train["lr"] * train["min_lr_frac"])
+    return optax.warmup_cosine_decay_schedule(
+        0.0, train["lr"], train["warmup_steps"], train["steps"], end_value=train["lr"] * train["min_lr_frac"]
+    )
 
 
 def optimizer(run: dict) -> optax.GradientTransformation:
@@ -94,8 +95,9 @@ class Trainer(TrainLoop):
         return float(self.lr(self.step))
 
     def train_step(self) -> tuple[float, int, dict]:
-        self.params, self.opt_state, loss = self.step_fn(self.params, self.opt_state, jnp.int32(self.step),
-                                                         self.data_key, self.dropout_key, self.task.system)
+        self.params, self.opt_state, loss = self.step_fn(
+            self.params, self.opt_state, jnp.int32(self.step), self.data_key, self.dropout_key, self.task.system
+        )
         return float(loss), self.tokens_per_step, {}
 
     def evaluate(self) -> dict:
@@ -103,7 +105,9 @@ class Trainer(TrainLoop):
         return {k: metrics[k] for k in self.eval_columns}
 
     def write_state(self, directory: Path) -> None:
-        (directory / "state.msgpack").write_bytes(serialization.to_bytes({"params": self.params, "opt": self.opt_state}))
+        (directory / "state.msgpack").write_bytes(
+            serialization.to_bytes({"params": self.params, "opt": self.opt_state})
+        )
 
     def read_state(self, directory: Path, meta: dict) -> None:
         target = {"params": self.params, "opt": self.opt_state}
@@ -115,8 +119,11 @@ class Trainer(TrainLoop):
 
     def describe(self) -> dict:
         item = self.task.item
-        extra = ({"kf_mse": float(item["kf_mse"]), "spectral_radius": float(item["spectral_radius"])}
-                 if self.task.kind == "lds" else {"entropy_floor": float(item["entropy_floor"])})
+        extra = (
+            {"kf_mse": float(item["kf_mse"]), "spectral_radius": float(item["spectral_radius"])}
+            if self.task.kind == "lds"
+            else {"entropy_floor": float(item["entropy_floor"])}
+        )
         return {"parameters": count_parameters(self.params), "system_index": self.index, **extra}
 
     def data_manifest(self) -> dict:

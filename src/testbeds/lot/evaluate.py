@@ -34,14 +34,28 @@ def evaluate(run_dir: Path, data_dir: Path | None = None) -> dict:
         started = time.perf_counter()
         scores = evaluate_model(model, datasets(run)[1], run["train"]["eval_batch"], device)
         eval_seconds = time.perf_counter() - started
-        metrics.update(exact_match=scores["exact_match"], ce_loss=scores["ce_loss"],
-                       mean_sync_order=scores["sync_order"], attention_entropy=scores["attention_entropy"])
+        metrics.update(
+            exact_match=scores["exact_match"],
+            ce_loss=scores["ce_loss"],
+            mean_sync_order=scores["sync_order"],
+            attention_entropy=scores["attention_entropy"],
+        )
         phases = model.head_phases()
         if not math.isfinite(scores["ce_loss"]):
             status = "diverged"
-    return write_final(run_dir, prov, summary, status=status, primary="exact_match", curve="val_exact_match",
-                       direction="max", metrics=metrics, data_source="copy-reverse (generated)",
-                       throughput={"eval_sequences_per_second": run["data"]["n_val"] / eval_seconds
-                                   if eval_seconds else None},
-                       parameters=summary["parameters"], attention=run["model"]["attention"],
-                       lattice_shape=run["model"]["lattice_shape"], head_phases=phases)
+    return write_final(
+        run_dir,
+        prov,
+        summary,
+        status=status,
+        primary="exact_match",
+        curve="val_exact_match",
+        direction="max",
+        metrics=metrics,
+        data_source="copy-reverse (generated)",
+        throughput={"eval_sequences_per_second": run["data"]["n_val"] / eval_seconds if eval_seconds else None},
+        parameters=summary["parameters"],
+        attention=run["model"]["attention"],
+        lattice_shape=run["model"]["lattice_shape"],
+        head_phases=phases,
+    )

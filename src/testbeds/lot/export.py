@@ -15,8 +15,15 @@ from testbeds.runio import read_json
 def export_onnx(model: torch.nn.Module, example: torch.Tensor, out: Path) -> Path:
     model.eval()
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(model, (example,), str(out), input_names=["tokens"], output_names=["logits"],
-                      dynamic_axes={"tokens": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False)
+    torch.onnx.export(
+        model,
+        (example,),
+        str(out),
+        input_names=["tokens"],
+        output_names=["logits"],
+        dynamic_axes={"tokens": {0: "batch"}, "logits": {0: "batch"}},
+        dynamo=False,
+    )
     return out
 
 

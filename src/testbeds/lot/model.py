@@ -83,8 +83,18 @@ class VanillaAttention(nn.Module):
 class LatticeAttention(VanillaAttention):
     """Kuramoto-coupled heads whose phase shapes which relative offsets each head attends to."""
 
-    def __init__(self, d_model: int, n_head: int, dropout: float, lattice_shape=(2, 2), kuramoto_steps: int = 4,
-                 dt: float = 0.1, init_freq_range=(0.9, 1.1), coupling_init: float = 0.1, amplitude_init: float = 0.1):
+    def __init__(
+        self,
+        d_model: int,
+        n_head: int,
+        dropout: float,
+        lattice_shape=(2, 2),
+        kuramoto_steps: int = 4,
+        dt: float = 0.1,
+        init_freq_range=(0.9, 1.1),
+        coupling_init: float = 0.1,
+        amplitude_init: float = 0.1,
+    ):
         super().__init__(d_model, n_head, dropout)
         if lattice_shape[0] * lattice_shape[1] != n_head:
             raise ValueError(f"lattice shape {lattice_shape} does not hold {n_head} heads")
@@ -123,8 +133,13 @@ class Block(nn.Module):
         super().__init__()
         self.ln1, self.ln2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.attn = ATTENTION[attention](d_model, n_head, dropout, **lattice)
-        self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Dropout(dropout),
-                                 nn.Linear(4 * d_model, d_model), nn.Dropout(dropout))
+        self.mlp = nn.Sequential(
+            nn.Linear(d_model, 4 * d_model),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(4 * d_model, d_model),
+            nn.Dropout(dropout),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.ln1(x))
@@ -132,8 +147,17 @@ class Block(nn.Module):
 
 
 class LatticeTransformer(nn.Module):
-    def __init__(self, vocab_size: int, max_len: int, d_model: int, n_head: int, n_layer: int, dropout: float,
-                 attention: str, lattice: dict):
+    def __init__(
+        self,
+        vocab_size: int,
+        max_len: int,
+        d_model: int,
+        n_head: int,
+        n_layer: int,
+        dropout: float,
+        attention: str,
+        lattice: dict,
+    ):
         super().__init__()
         if attention not in ATTENTION:
             raise ValueError(f"unknown attention '{attention}'; registered: {', '.join(ATTENTION)}")
@@ -171,8 +195,11 @@ class LatticeTransformer(nn.Module):
         return lambda_sync * (1 - torch.stack(orders).mean()) + lambda_div * torch.exp(-omegas.var())
 
     def head_phases(self) -> list[list[float]]:
-        return [b.attn.phases().detach().remainder(2 * math.pi).tolist() for b in self.blocks
-                if isinstance(b.attn, LatticeAttention)]
+        return [
+            b.attn.phases().detach().remainder(2 * math.pi).tolist()
+            for b in self.blocks
+            if isinstance(b.attn, LatticeAttention)
+        ]
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -44,10 +44,24 @@ def exact_match(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 def build_model(run: dict) -> LatticeTransformer:
     torch.manual_seed(run["seed"])
     m, d = run["model"], run["data"]
-    lattice = {k: m[k] for k in ("lattice_shape", "kuramoto_steps", "dt", "init_freq_range", "coupling_init",
-                                 "amplitude_init")} if m["attention"] == "lattice" else {}
-    return LatticeTransformer(d["vocab_size"], 2 * d["prefix_len"], m["d_model"], m["n_head"], m["n_layer"],
-                              m["dropout"], m["attention"], lattice)
+    lattice = (
+        {
+            k: m[k]
+            for k in ("lattice_shape", "kuramoto_steps", "dt", "init_freq_range", "coupling_init", "amplitude_init")
+        }
+        if m["attention"] == "lattice"
+        else {}
+    )
+    return LatticeTransformer(
+        d["vocab_size"],
+        2 * d["prefix_len"],
+        m["d_model"],
+        m["n_head"],
+        m["n_layer"],
+        m["dropout"],
+        m["attention"],
+        lattice,
+    )
 
 
 def datasets(run: dict) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
@@ -73,6 +87,9 @@ def evaluate_model(model: LatticeTransformer, data, batch: int, device: str) -> 
         entropy = layer_entropy if entropy is None else entropy + layer_entropy
     orders = model.sync_orders()
     model.train()
-    return {"exact_match": em / count, "ce_loss": ce / tokens,
-            "sync_order": float(torch.stack(orders).mean()) if orders else math.nan,
-            "attention_entropy": (entropy / count).tolist()}
+    return {
+        "exact_match": em / count,
+        "ce_loss": ce / tokens,
+        "sync_order": float(torch.stack(orders).mean()) if orders else math.nan,
+        "attention_entropy": (entropy / count).tolist(),
+    }

@@ -66,7 +66,9 @@ class CopyReverse(L.LightningModule):
 
     def configure_optimizers(self):
         spec = self.run["optimizer"]
-        return make_optimizer("torch", spec, self.run["train"]["lr"], params=torch_optim.parameter_groups(self.model, spec))
+        return make_optimizer(
+            "torch", spec, self.run["train"]["lr"], params=torch_optim.parameter_groups(self.model, spec)
+        )
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["torch_rng"] = torch.get_rng_state()  # dropout masks continue identically after resume
@@ -109,10 +111,20 @@ class Trainer(TrainLoop):
         self.ckpt_path, self.stop_reason = None, None
         tensorboard = TensorBoardLogger(save_dir=str(self.run_dir), name="tensorboard", version="")
         self.trainer = L.Trainer(
-            max_steps=self.total_steps, accelerator=ACCELERATOR[self.device], devices=1, deterministic=True,
-            logger=tensorboard, callbacks=[RunContract(self)], enable_checkpointing=False,
-            enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
-            gradient_clip_val=run["train"]["clip"] or None, log_every_n_steps=run["train"]["log_every"])
+            max_steps=self.total_steps,
+            accelerator=ACCELERATOR[self.device],
+            devices=1,
+            deterministic=True,
+            logger=tensorboard,
+            callbacks=[RunContract(self)],
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            limit_val_batches=0,
+            gradient_clip_val=run["train"]["clip"] or None,
+            log_every_n_steps=run["train"]["log_every"],
+        )
 
     # ------------------------------------------------------------------ hooks
     def learning_rate(self) -> float:
@@ -121,9 +133,14 @@ class Trainer(TrainLoop):
     def evaluate(self) -> dict:
         scores = evaluate_model(self.module.model, self.val_data, self.run["train"]["eval_batch"], self.device)
         if self.trainer.logger is not None:
-            self.trainer.logger.log_metrics({f"val/{k}": v for k, v in scores.items() if k != "attention_entropy"},
-                                            step=self.step)
-        return {"val_exact_match": scores["exact_match"], "val_ce": scores["ce_loss"], "sync_order": scores["sync_order"]}
+            self.trainer.logger.log_metrics(
+                {f"val/{k}": v for k, v in scores.items() if k != "attention_entropy"}, step=self.step
+            )
+        return {
+            "val_exact_match": scores["exact_match"],
+            "val_ce": scores["ce_loss"],
+            "sync_order": scores["sync_order"],
+        }
 
     def write_state(self, directory: Path) -> None:
         self.trainer.save_checkpoint(directory / "trainer.ckpt")
@@ -144,8 +161,9 @@ class Trainer(TrainLoop):
         self.begin()
         batches = StepBatches(self.train_data, self.run["train"]["batch"], self.run["seed"], lambda: self.step)
         # its own generator: creating the iterator must not draw from the global RNG (dropout's stream)
-        loader = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=0,
-                                             generator=torch.Generator().manual_seed(self.run["seed"]))
+        loader = torch.utils.data.DataLoader(
+            batches, batch_size=None, num_workers=0, generator=torch.Generator().manual_seed(self.run["seed"])
+        )
         logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
         if self.step < self.total_steps:
             self.trainer.fit(self.module, train_dataloaders=loader, ckpt_path=self.ckpt_path)

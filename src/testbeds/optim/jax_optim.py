@@ -15,8 +15,13 @@ def adam(options: dict, learning_rate) -> optax.GradientTransformation:
 
 
 def adamw(options: dict, learning_rate) -> optax.GradientTransformation:
-    return optax.adamw(learning_rate, b1=options["beta1"], b2=options["beta2"], eps=options["eps"],
-                       weight_decay=options["weight_decay"])
+    return optax.adamw(
+        learning_rate,
+        b1=options["beta1"],
+        b2=options["beta2"],
+        eps=options["eps"],
+        weight_decay=options["weight_decay"],
+    )
 
 
 def kbeta(options: dict, learning_rate) -> optax.GradientTransformation:
@@ -25,5 +30,7 @@ def kbeta(options: dict, learning_rate) -> optax.GradientTransformation:
 
 def sgd(options: dict, learning_rate) -> optax.GradientTransformation:
     # coupled L2 decay before the momentum trace, as torch.optim.SGD's weight_decay
-    return optax.chain(optax.add_decayed_weights(options["weight_decay"]),
-                       optax.sgd(learning_rate, momentum=options["momentum"], nesterov=options["nesterov"]))
+    return optax.chain(
+        optax.add_decayed_weights(options["weight_decay"]),
+        optax.sgd(learning_rate, momentum=options["momentum"], nesterov=options["nesterov"]),
+    )

@@ -76,7 +76,8 @@ class KourkoutasBeta(KourkoutasSoftmaxFlex):
         raw = g_norm / (stats["grad_ema"] + self.tiny_spike)
         sun = (1 - warming) * (raw / (1 + raw))
         beta2 = warming * 0.5 * (self.beta2_min + self.beta2_max) + (1 - warming) * (
-            self.beta2_max - (self.beta2_max - self.beta2_min) * sun)
+            self.beta2_max - (self.beta2_max - self.beta2_min) * sun
+        )
         if self._diag:
             stats["last_spike"], stats["last_beta2"] = sun, beta2
         return beta2
@@ -85,10 +86,10 @@ class KourkoutasBeta(KourkoutasSoftmaxFlex):
         """lr/bc₁ and, unless it depends on the tensor (``exact``), 1/√bc₂: once per step."""
         if self.bias_correction == "none":
             return lr, None
-        step_size = lr / (1.0 - self.beta1 ** self.step)
+        step_size = lr / (1.0 - self.beta1**self.step)
         if self.bias_correction == "exact":
             return step_size, None
-        return step_size, mx.rsqrt(1.0 - self.beta2_max ** self.step)
+        return step_size, mx.rsqrt(1.0 - self.beta2_max**self.step)
 
     def _update(self, g, p, st: dict, beta2, lr, step_size, inv_sqrt_bc2) -> mx.array:
         b1 = self.beta1

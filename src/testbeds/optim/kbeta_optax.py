@@ -96,7 +96,8 @@ def kourkoutas_beta(learning_rate=1e-3, **options) -> optax.GradientTransformati
         raw = g_norm / (ema + o["tiny_spike"])
         sun = (1 - warming) * (raw / (1 + raw))
         beta2 = warming * 0.5 * (o["beta2_min"] + o["beta2_max"]) + (1 - warming) * (
-            o["beta2_max"] - (o["beta2_max"] - o["beta2_min"]) * sun)
+            o["beta2_max"] - (o["beta2_max"] - o["beta2_min"]) * sun
+        )
         return beta2, sun, ema
 
     def update_fn(updates, state, params=None):
@@ -122,8 +123,9 @@ def kourkoutas_beta(learning_rate=1e-3, **options) -> optax.GradientTransformati
             inv_sqrt_bc2 = jax.lax.rsqrt(1.0 - cumprod)
         else:
             cumprod = state.beta2_cumprod
-            inv_sqrt_bc2 = jnp.broadcast_to(jax.lax.rsqrt(1.0 - jnp.power(jnp.asarray(o["beta2_max"], f32), step_f)),
-                                            cumprod.shape)
+            inv_sqrt_bc2 = jnp.broadcast_to(
+                jax.lax.rsqrt(1.0 - jnp.power(jnp.asarray(o["beta2_max"], f32), step_f)), cumprod.shape
+            )
 
         leaves = lambda tree: treedef.flatten_up_to(tree)  # noqa: E731
         ms, vs = leaves(state.m), leaves(state.v)
@@ -136,7 +138,11 @@ def kourkoutas_beta(learning_rate=1e-3, **options) -> optax.GradientTransformati
             v = b2 * v + (1 - b2) * g * g  # not g², which XLA would share with the norm and write out
             v_hat = v
             if keep_vmax:
-                vmax = jnp.maximum(jnp.asarray(o["decay"], v.dtype) * vmax, v) if o["decay"] is not None else jnp.maximum(vmax, v)
+                vmax = (
+                    jnp.maximum(jnp.asarray(o["decay"], v.dtype) * vmax, v)
+                    if o["decay"] is not None
+                    else jnp.maximum(vmax, v)
+                )
                 v_hat = vmax
             denom = jnp.sqrt(v_hat)
             if o["bias_correction"] == "none":

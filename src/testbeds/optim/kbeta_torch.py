@@ -55,8 +55,12 @@ class KourkoutasBeta(Optimizer):
         shared = self.state["kbeta"]
         shared["step"] += 1
         t = shared["step"]
-        params = [(gi, pi, p) for gi, group in enumerate(self.param_groups)
-                  for pi, p in enumerate(group["params"]) if p.grad is not None]
+        params = [
+            (gi, pi, p)
+            for gi, group in enumerate(self.param_groups)
+            for pi, p in enumerate(group["params"])
+            if p.grad is not None
+        ]
         if not params:
             return loss
         keys = [self._bucket(gi, pi, self.param_groups[gi], p) for gi, pi, p in params]
@@ -131,9 +135,21 @@ class KourkoutasBeta(Optimizer):
             if p.device not in steps:
                 steps[p.device] = torch.tensor(float(t), dtype=torch.float32, device=p.device)
             scale = math.sqrt(correction / (1.0 - beta2**t))
-            torch._fused_adam_([p], [p.grad], [state["m"]], [state["v"]], [], [steps[p.device]], lr=base_lr * scale,
-                               beta1=o["beta1"], beta2=beta2, weight_decay=0.0, eps=o["eps"] * scale,
-                               amsgrad=False, maximize=False)
+            torch._fused_adam_(
+                [p],
+                [p.grad],
+                [state["m"]],
+                [state["v"]],
+                [],
+                [steps[p.device]],
+                lr=base_lr * scale,
+                beta1=o["beta1"],
+                beta2=beta2,
+                weight_decay=0.0,
+                eps=o["eps"] * scale,
+                amsgrad=False,
+                maximize=False,
+            )
 
     def _foreach_update(self, o: dict, params: list, beta2s: list[float], bc1: float, bc2: list[float]) -> None:
         """The general update (soft-max AMSGrad, trust region, adaptive tiny) as multi-tensor operations."""
@@ -170,4 +186,3 @@ class KourkoutasBeta(Optimizer):
         """Last step's (sun-spike, β₂) per bucket; empty unless ``diagnostics=True``."""
         shared = self.state["kbeta"]
         return {k: (float(shared["last_spike"][k]), float(shared["last_beta2"][k])) for k in shared["last_beta2"]}
-

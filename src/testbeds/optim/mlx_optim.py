@@ -44,13 +44,19 @@ class BucketKeys:
 
 
 def adam(options: dict, learning_rate: float) -> optim.Optimizer:
-    return optim.Adam(learning_rate, betas=[options["beta1"], options["beta2"]], eps=options["eps"],
-                      bias_correction=True)
+    return optim.Adam(
+        learning_rate, betas=[options["beta1"], options["beta2"]], eps=options["eps"], bias_correction=True
+    )
 
 
 def adamw(options: dict, learning_rate: float) -> optim.Optimizer:
-    return optim.AdamW(learning_rate, betas=[options["beta1"], options["beta2"]], eps=options["eps"],
-                       weight_decay=options["weight_decay"], bias_correction=True)
+    return optim.AdamW(
+        learning_rate,
+        betas=[options["beta1"], options["beta2"]],
+        eps=options["eps"],
+        weight_decay=options["weight_decay"],
+        bias_correction=True,
+    )
 
 
 def kbeta(options: dict, learning_rate: float, cls: type = KourkoutasBeta) -> KourkoutasSoftmaxFlex:
@@ -60,8 +66,9 @@ def kbeta(options: dict, learning_rate: float, cls: type = KourkoutasBeta) -> Ko
 
 
 def sgd(options: dict, learning_rate: float) -> optim.Optimizer:
-    return optim.SGD(learning_rate, momentum=options["momentum"], weight_decay=options["weight_decay"],
-                     nesterov=options["nesterov"])
+    return optim.SGD(
+        learning_rate, momentum=options["momentum"], weight_decay=options["weight_decay"], nesterov=options["nesterov"]
+    )
 
 
 def is_kbeta(opt: optim.Optimizer) -> bool:
@@ -122,8 +129,10 @@ def bucket_diagnostics(opt: optim.Optimizer) -> dict[str, tuple[float, float]]:
     """Last step's (sun-spike, β₂) per bucket; empty unless Kβ runs with diagnostics."""
     if not (is_kbeta(opt) and "diag_max_ratio" in opt.state):  # state allocated by diagnostics=True
         return {}
-    return {key: (float(st["last_spike"].item()), float(st["last_beta2"].item()))
-            for key, st in opt.state["_layer_stats"].items()}
+    return {
+        key: (float(st["last_spike"].item()), float(st["last_beta2"].item()))
+        for key, st in opt.state["_layer_stats"].items()
+    }
 
 
 def state_arrays(opt: optim.Optimizer) -> dict[str, mx.array]:
@@ -135,6 +144,8 @@ def load_state(opt: optim.Optimizer, arrays: dict[str, mx.array]) -> None:
     current = dict(tree_flatten(opt.state))
     missing, extra = set(current) - set(arrays), set(arrays) - set(current)
     if missing or extra:
-        raise ValueError(f"optimizer state does not match: missing {sorted(missing)[:3]}, unexpected {sorted(extra)[:3]}")
+        raise ValueError(
+            f"optimizer state does not match: missing {sorted(missing)[:3]}, unexpected {sorted(extra)[:3]}"
+        )
     opt.state = tree_unflatten([(k, arrays[k].astype(current[k].dtype)) for k in current])
     opt._initialized = True

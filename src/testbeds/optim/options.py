@@ -97,9 +97,16 @@ def algorithm(spec: dict) -> Algorithm:
 def options_schema(name: str) -> dict:
     """The JSON schema of a config entry of algorithm ``name`` (options may be left out: defaults apply)."""
     options = ALGORITHMS[name].options
-    return {"type": "object", "additionalProperties": False, "required": ["algorithm"],
-            "properties": {"algorithm": {"const": name}, "label": {"type": "string"},
-                           **{key: schema for key, (_, schema) in options.items()}}}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["algorithm"],
+        "properties": {
+            "algorithm": {"const": name},
+            "label": {"type": "string"},
+            **{key: schema for key, (_, schema) in options.items()},
+        },
+    }
 
 
 def with_defaults(spec: dict) -> dict:

@@ -15,13 +15,20 @@ from testbeds.optim.options import with_defaults
 
 
 def adam(options: dict, params, learning_rate: float) -> torch.optim.Optimizer:
-    return torch.optim.Adam(params, lr=learning_rate, betas=(options["beta1"], options["beta2"]), eps=options["eps"],
-                            fused=True)
+    return torch.optim.Adam(
+        params, lr=learning_rate, betas=(options["beta1"], options["beta2"]), eps=options["eps"], fused=True
+    )
 
 
 def adamw(options: dict, params, learning_rate: float) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(params, lr=learning_rate, betas=(options["beta1"], options["beta2"]), eps=options["eps"],
-                             weight_decay=options["weight_decay"], fused=True)
+    return torch.optim.AdamW(
+        params,
+        lr=learning_rate,
+        betas=(options["beta1"], options["beta2"]),
+        eps=options["eps"],
+        weight_decay=options["weight_decay"],
+        fused=True,
+    )
 
 
 def kbeta(options: dict, params, learning_rate: float) -> torch.optim.Optimizer:
@@ -29,8 +36,13 @@ def kbeta(options: dict, params, learning_rate: float) -> torch.optim.Optimizer:
 
 
 def sgd(options: dict, params, learning_rate: float) -> torch.optim.Optimizer:
-    return torch.optim.SGD(params, lr=learning_rate, momentum=options["momentum"], nesterov=options["nesterov"],
-                           weight_decay=options["weight_decay"])
+    return torch.optim.SGD(
+        params,
+        lr=learning_rate,
+        momentum=options["momentum"],
+        nesterov=options["nesterov"],
+        weight_decay=options["weight_decay"],
+    )
 
 
 def bucket_diagnostics(opt: torch.optim.Optimizer) -> dict[str, tuple[float, float]]:
@@ -42,8 +54,10 @@ def matrix_decay_groups(named_parameters, weight_decay: float) -> list[dict]:
     named = list(named_parameters)
     matrices = [(n, p) for n, p in named if p.ndim >= 2]
     vectors = [(n, p) for n, p in named if p.ndim < 2]
-    groups = [{"params": [p for _, p in matrices], "param_names": [n for n, _ in matrices], "weight_decay": weight_decay},
-              {"params": [p for _, p in vectors], "param_names": [n for n, _ in vectors], "weight_decay": 0.0}]
+    groups = [
+        {"params": [p for _, p in matrices], "param_names": [n for n, _ in matrices], "weight_decay": weight_decay},
+        {"params": [p for _, p in vectors], "param_names": [n for n, _ in vectors], "weight_decay": 0.0},
+    ]
     return [g for g in groups if g["params"]]
 
 

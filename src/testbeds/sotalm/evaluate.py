@@ -15,16 +15,24 @@ from testbeds.sotalm.tokens import load_tokens
 from testbeds.sotalm.train import build_model, mean_loss
 
 
-def continuations(model, tokenizer: Tokenizer, prompts: list[str], settings: dict, seed: int, device: str) -> list[dict]:
+def continuations(
+    model, tokenizer: Tokenizer, prompts: list[str], settings: dict, seed: int, device: str
+) -> list[dict]:
     """Sampled continuations of fixed prompts (seeded, so they are part of the reproducible record)."""
     generator = torch.Generator(device=device).manual_seed(seed)
     out = []
     model.eval()
     for prompt in prompts:
         ids = torch.tensor([tokenizer.encode(prompt).ids], device=device)
-        tokens = model.generate(ids, settings["max_new_tokens"], settings["temperature"], settings["top_k"],
-                                settings["top_p"], generator=generator)
-        out.append({"prompt": prompt, "continuation": tokenizer.decode(tokens[0, ids.shape[1]:].tolist())})
+        tokens = model.generate(
+            ids,
+            settings["max_new_tokens"],
+            settings["temperature"],
+            settings["top_k"],
+            settings["top_p"],
+            generator=generator,
+        )
+        out.append({"prompt": prompt, "continuation": tokenizer.decode(tokens[0, ids.shape[1] :].tolist())})
     return out
 
 
@@ -39,7 +47,9 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         device = resolve_torch(run["device"])
         torch.set_num_threads(run["threads"])
         model = build_model(run, meta["vocab_size"]).to(device)
-        state = torch.load(final_checkpoint(run_dir, prov, summary) / "state.pt", map_location=device, weights_only=False)
+        state = torch.load(
+            final_checkpoint(run_dir, prov, summary) / "state.pt", map_location=device, weights_only=False
+        )
         model.load_state_dict(state["model"])
         started = time.perf_counter()
         loss = mean_loss(model, val_tokens, run["model"]["seq_len"], run["train"]["batch"], device)
@@ -50,8 +60,17 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         if not math.isfinite(loss):
             status = "diverged"
     atomic_write_json(run_dir / "samples.json", samples)
-    return write_final(run_dir, prov, summary, status=status, primary="val_loss", curve="val_loss", direction="min",
-                       metrics=metrics, data_source=meta["corpus"]["label"],
-                       throughput={"eval_tokens_per_second": metrics.get("val_tokens", 0) / eval_seconds
-                                   if eval_seconds else None},
-                       parameters=summary["parameters"], samples=samples)
+    return write_final(
+        run_dir,
+        prov,
+        summary,
+        status=status,
+        primary="val_loss",
+        curve="val_loss",
+        direction="min",
+        metrics=metrics,
+        data_source=meta["corpus"]["label"],
+        throughput={"eval_tokens_per_second": metrics.get("val_tokens", 0) / eval_seconds if eval_seconds else None},
+        parameters=summary["parameters"],
+        samples=samples,
+    )

@@ -63,7 +63,9 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
         B, T, D = x.shape
-        q, k, v = (proj(x).view(B, T, self.n_head, D // self.n_head).transpose(1, 2) for proj in (self.q, self.k, self.v))
+        q, k, v = (
+            proj(x).view(B, T, self.n_head, D // self.n_head).transpose(1, 2) for proj in (self.q, self.k, self.v)
+        )
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         if cache is not None:
             if "k" in cache:
@@ -102,8 +104,16 @@ class Block(nn.Module):
 
 
 class SotaTransformer(nn.Module):
-    def __init__(self, vocab_size: int, d_model: int, n_head: int, n_layer: int, seq_len: int, dropout: float = 0.0,
-                 rope_base: float = 10000.0):
+    def __init__(
+        self,
+        vocab_size: int,
+        d_model: int,
+        n_head: int,
+        n_layer: int,
+        seq_len: int,
+        dropout: float = 0.0,
+        rope_base: float = 10000.0,
+    ):
         super().__init__()
         self.seq_len = seq_len
         self.embed = nn.Embedding(vocab_size, d_model)
@@ -129,9 +139,16 @@ class SotaTransformer(nn.Module):
         return self.head(self.norm(x))
 
     @torch.no_grad()
-    def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 0.8, top_k: int | None = 50,
-                 top_p: float | None = 0.95, generator: torch.Generator | None = None,
-                 use_cache: bool = True) -> torch.Tensor:
+    def generate(
+        self,
+        idx: torch.Tensor,
+        max_new_tokens: int,
+        temperature: float = 0.8,
+        top_k: int | None = 50,
+        top_p: float | None = 0.95,
+        generator: torch.Generator | None = None,
+        use_cache: bool = True,
+    ) -> torch.Tensor:
         """Sample up to ``max_new_tokens`` after ``idx`` (B, T), stopping at the model's seq_len."""
         caches = [{} for _ in self.blocks] if use_cache else None
         logits = self(idx, caches)[:, -1]
@@ -147,8 +164,9 @@ class SotaTransformer(nn.Module):
         return idx
 
 
-def sample(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None,
-           generator: torch.Generator | None) -> torch.Tensor:
+def sample(
+    logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None, generator: torch.Generator | None
+) -> torch.Tensor:
     """One token per row: temperature, then top-k, then nucleus (the most likely token always stays)."""
     if temperature <= 0:
         return logits.argmax(-1, keepdim=True)

@@ -21,8 +21,12 @@ def train_tokenizer(train_txt: Path, vocab_size: int, out: Path) -> Tokenizer:
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[END_OF_TEXT], show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[END_OF_TEXT],
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tokenizer.train([str(train_txt)], trainer)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out, tokenizer.to_str(pretty=True).encode())
@@ -53,10 +57,16 @@ def tokenize(tokenizer_json: Path, data_dir: Path, out_dir: Path) -> dict:
         atomic_write_bytes(out_dir / f"{split}.bin", ids.tobytes())
         counts[split] = len(ids)
     corpus = json.loads((data_dir / "manifest.json").read_text())
-    meta = {"vocab_size": vocab, "dtype": np.dtype(dtype).name, "n_train_tokens": counts["train"],
-            "n_val_tokens": counts["val"], "tokenizer_sha256": sha256_file(tokenizer_json),
-            "train_sha256": sha256_file(out_dir / "train.bin"), "val_sha256": sha256_file(out_dir / "val.bin"),
-            "corpus": corpus}
+    meta = {
+        "vocab_size": vocab,
+        "dtype": np.dtype(dtype).name,
+        "n_train_tokens": counts["train"],
+        "n_val_tokens": counts["val"],
+        "tokenizer_sha256": sha256_file(tokenizer_json),
+        "train_sha256": sha256_file(out_dir / "train.bin"),
+        "val_sha256": sha256_file(out_dir / "val.bin"),
+        "corpus": corpus,
+    }
     atomic_write_json(out_dir / "meta.json", meta)
     return meta
 

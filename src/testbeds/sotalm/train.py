@@ -47,7 +47,9 @@ def warmup_cosine(step: int, warmup: int, total: int, min_frac: float) -> float:
 
 
 @torch.no_grad()
-def mean_loss(model, tokens: np.ndarray, seq_len: int, batch: int, device: str, max_batches: int | None = None) -> float:
+def mean_loss(
+    model, tokens: np.ndarray, seq_len: int, batch: int, device: str, max_batches: int | None = None
+) -> float:
     """Mean token cross-entropy over the stream's chunks (the first ``max_batches`` batches if given)."""
     model.eval()
     starts = chunks(tokens, seq_len)
@@ -81,8 +83,9 @@ class Trainer(TrainLoop):
             raise ValueError(f"{data_dir}: {len(self.starts)} training chunks do not fill one batch of {t['batch']}")
         if t["epochs"] is not None:
             self.total_steps = int(t["epochs"] * self.per_epoch)
-        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: warmup_cosine(
-            s, t["warmup_steps"], self.total_steps, t["min_lr_frac"]))
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(
+            self.opt, lambda s: warmup_cosine(s, t["warmup_steps"], self.total_steps, t["min_lr_frac"])
+        )
         self.order = None
 
     def epoch_order(self, epoch: int) -> np.ndarray:
@@ -114,9 +117,15 @@ class Trainer(TrainLoop):
         return {"val_loss": loss, "val_perplexity": math.exp(min(loss, 50.0))}
 
     def write_state(self, directory: Path) -> None:
-        torch.save({"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
-                    "schedule": self.schedule.state_dict(), "torch_rng": torch.get_rng_state()},
-                   directory / "state.pt")
+        torch.save(
+            {
+                "model": self.model.state_dict(),
+                "optimizer": self.opt.state_dict(),
+                "schedule": self.schedule.state_dict(),
+                "torch_rng": torch.get_rng_state(),
+            },
+            directory / "state.pt",
+        )
 
     def read_state(self, directory: Path, meta: dict) -> None:
         state = torch.load(directory / "state.pt", map_location=self.device, weights_only=False)
@@ -129,8 +138,11 @@ class Trainer(TrainLoop):
         return torch_optim.bucket_diagnostics(self.opt)
 
     def describe(self) -> dict:
-        return {"parameters": count_parameters(self.model), "torch_threads": torch.get_num_threads(),
-                "steps_per_epoch": self.per_epoch}
+        return {
+            "parameters": count_parameters(self.model),
+            "torch_threads": torch.get_num_threads(),
+            "steps_per_epoch": self.per_epoch,
+        }
 
     def data_manifest(self) -> dict:
         return self.meta
