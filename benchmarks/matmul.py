@@ -75,7 +75,7 @@ def worker(framework: str, n: int, repeats: int, threads: int) -> dict:
 
 
 def measure(kind: str, n: int, threads: int, repeats: int) -> dict:
-    from testbeds.blas import find_fast_blas, thread_env
+    from testbeds.speedups.blas import find_fast_blas, thread_env
 
     env = dict(os.environ, **thread_env(threads))
     env.pop("LD_PRELOAD", None)

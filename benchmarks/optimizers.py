@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 import _table  # noqa: E402
 
-from testbeds.devices import keep_freed_memory  # noqa: E402
+from testbeds.speedups.memory import keep_freed_memory  # noqa: E402
 
 KBETA = {
     "algorithm": "kbeta",
@@ -136,7 +136,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=REPO / "results" / "benchmarks" / "optimizers.csv")
     args = parser.parse_args()
-    keep_freed_memory()  # as the training jobs do (scripts/runargs.prepare_process)
+    keep_freed_memory()  # as the training jobs do (testbeds.speedups.prepare_process)
     import numpy as np
     import torch
 

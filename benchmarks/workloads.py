@@ -6,8 +6,8 @@ Each measurement is a real run of scripts/train.py in its own process, the way t
 default size is the default grid's own job (all its steps, evaluations and checkpoints), run twice with a
 fresh JAX compilation cache: the first job of a grid compiles, later ones load. Start-up overhead = time
 from launching the process until its first step finished, minus one steady step (process start, imports,
-data, model build, compilation), as a share of the job's wall time. Workloads with a torch.compile option
-(sotalm) are measured both ways.
+data, model build, compilation), as a share of the job's wall time. Speed options are measured both ways:
+torch.compile (sotalm) and MLX CPU math (charlm, ``speedups: [mlx_cpu_math]``).
 
     python benchmarks/workloads.py [--steps 40] [--default-steps N] [--threads 1] [--workloads charlm ...]
 
@@ -162,7 +162,14 @@ def measure(run: dict, data: str, out: Path, env: dict | None = None) -> dict:
     }
 
 
-def configured_run(config: dict, workload: str, size: str, steps: int, threads: int, compiled: bool) -> dict:
+# Speed options measured both ways: torch.compile (sotalm), MLX CPU math instead of MLX's own (charlm)
+SPEED_OPTIONS = {
+    "sotalm": {"+compile": {"model.compile": True}},
+    "charlm": {"+mlx_cpu_math": {"speedups": ["blas", "malloc", "mlx_cpu_math"]}},
+}
+
+
+def configured_run(config: dict, workload: str, size: str, steps: int, threads: int, option: str) -> dict:
     entry = config["workloads"][workload]
     run = cfg.resolve_run(
         config, workload, next(iter(entry["variants"])), entry.get("baseline") or entry["optimizers"][0], 0
@@ -172,8 +179,8 @@ def configured_run(config: dict, workload: str, size: str, steps: int, threads: 
     if size == "bench" or steps:
         for key, value in steps_settings(run, steps or 40).items():
             cfg.set_dotted(run, key, value)
-    if compiled:
-        run["model"]["compile"] = True
+    for key, value in SPEED_OPTIONS.get(workload, {}).get(option, {}).items():
+        cfg.set_dotted(run, key, value)
     run["threads"] = threads
     return run
 
@@ -195,10 +202,10 @@ def main() -> None:
     rows = []
     for workload in args.workloads:
         entry = config["workloads"][workload]
-        compile_options = (False, True) if "compile" in entry["model"] else (False,)  # torch.compile both ways
-        for size, compiled in ((size, c) for size in ("default", "bench") for c in compile_options):
+        options = ["", *SPEED_OPTIONS.get(workload, {})]
+        for size, option in ((size, option) for size in ("default", "bench") for option in options):
             run = configured_run(
-                config, workload, size, args.steps if size == "bench" else args.default_steps, args.threads, compiled
+                config, workload, size, args.steps if size == "bench" else args.default_steps, args.threads, option
             )
             with tempfile.TemporaryDirectory() as scratch:
                 with contextlib.redirect_stdout(io.StringIO()):
@@ -214,7 +221,7 @@ def main() -> None:
                 {
                     "workload": workload,
                     "framework": entry["framework"],
-                    "size": size + ("+compile" if compiled else ""),
+                    "size": size + option,
                     "parameters": result["parameters"],
                     "seq_len": sequence_length(run),
                     "tokens_per_second": round(result["tokens_per_second"]),

@@ -6,7 +6,7 @@ import importlib
 import json
 from pathlib import Path
 
-import runargs
+from testbeds.speedups import prepare_process
 
 
 def main() -> None:
@@ -16,7 +16,7 @@ def main() -> None:
     args = parser.parse_args()
     with open(args.run_dir / "provenance.json") as handle:
         run = json.load(handle)["config"]
-    runargs.prepare_process(run)
+    prepare_process(run)
     workload = importlib.import_module(f"testbeds.{run['workload']}.evaluate")
     final = workload.evaluate(args.run_dir, Path(args.data) if args.data else None)
     print(f"{args.run_dir}: {final['status']} {final['primary_metric']} = {final['primary_value']}")

@@ -53,15 +53,3 @@ def resolve(args: argparse.Namespace) -> dict:
     except cfg.ConfigError as err:
         raise SystemExit(f"error: {err}") from None
     return cfg.resolve_run(config, args.workload, args.variant, optimizer, args.seed)
-
-
-def prepare_process(run: dict) -> None:
-    """Before the framework loads: an optimised BLAS for MLX (re-executes the script once) and glibc
-    keeping freed memory for reuse (testbeds.devices.keep_freed_memory)."""
-    if run["framework"] == "mlx":
-        from testbeds.blas import ensure_fast_blas
-
-        ensure_fast_blas(run["threads"])
-    from testbeds.devices import keep_freed_memory
-
-    keep_freed_memory()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Debian packages: an optimised BLAS for MLX on Linux (see src/testbeds/blas.py); with --test also
+# Debian packages: an optimised BLAS for MLX on Linux (see src/testbeds/speedups/blas.py); with --test also
 # Chromium, which the report test drives headless, and SLURM + munge for the one-node cluster test.
 set -euo pipefail
 [ "$(uname -s)" = Linux ] || exit 0

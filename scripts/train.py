@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import runargs
+from testbeds.speedups import prepare_process
 
 
 def main() -> None:
@@ -21,7 +22,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, type=Path, help="run directory to write")
     args = parser.parse_args()
     run = runargs.resolve(args)
-    runargs.prepare_process(run)
+    prepare_process(run)
     workload = importlib.import_module(f"testbeds.{run['workload']}.train")
     summary = workload.train(run, Path(args.data) if args.data else None, args.out)
     print(f"{args.out}: {summary['status']} after {summary['steps']} steps ({summary['stop_reason']})")

@@ -185,3 +185,20 @@ def test_pde_loss_without_alpha_is_a_clear_error(tmp_path):
     heat_data.write_dataset(run["data"], tmp_path / "data", log=lambda m: None)
     with pytest.raises(ValueError, match="loss.pde"):
         train(run, tmp_path / "data", tmp_path / "run", log=lambda m: None)
+
+
+def test_fourier_features_make_every_patch_distinct_at_initialisation():
+    model = HeatTransformer(8, 8, 4, 2, 16, 2, 1, 32, "causal", 2)
+    rows = np.array(model.to_patches(model.fourier()[None, None]))[0]  # (16 patches, 2 x 2 pixels x 2 channels)
+    assert len(np.unique(rows.round(6), axis=0)) == len(rows)
+
+
+def test_rope_rotates_each_token_by_its_frame_index():
+    model = HeatTransformer(8, 8, 4, 4, 16, 2, 1, 32, "causal", 2)
+    attention, frames, patches = model.blocks[0].attn, 5, 4
+    x = mx.random.normal((1, 2, frames * patches, 8), key=mx.random.key(0))
+    rotated = np.array(attention.rotate_by_frame(x, frames))
+    for j in range(patches):  # a patch's tokens over the frames, rotated as a sequence of positions 0, 1, ...
+        tokens = [f * patches + j for f in range(frames)]
+        np.testing.assert_allclose(rotated[:, :, tokens], np.array(nn.RoPE(8, base=100.0)(x[:, :, tokens])), atol=1e-6)
+    assert not np.allclose(rotated[:, :, patches:], np.array(x[:, :, patches:]))  # frames after 0 do move

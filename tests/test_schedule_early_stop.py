@@ -2,7 +2,7 @@ import math
 
 import pytest
 from testbeds.early_stop import EarlyStopping
-from testbeds.schedule import lr_at, parse_lr_schedule
+from testbeds.schedule import lr_at, parse_lr_schedule, warmup_cosine
 
 
 def test_piecewise_schedule_is_one_indexed_and_takes_largest_boundary():
@@ -39,3 +39,28 @@ def test_early_stopping_state_round_trips_through_json_nulls():
     state = stopper.state()
     state["best"] = None if math.isinf(state["best"]) else state["best"]
     assert EarlyStopping.from_state(state) == stopper
+
+
+def test_warmup_cosine_schedule():
+    assert warmup_cosine(0, 10, 100, 0.1) == pytest.approx(0.1)
+    assert warmup_cosine(9, 10, 100, 0.1) == pytest.approx(1.0)
+    assert warmup_cosine(10, 10, 100, 0.1) == pytest.approx(1.0)
+    assert warmup_cosine(55, 10, 100, 0.1) == pytest.approx(0.1 + 0.9 * 0.5)
+    assert warmup_cosine(100, 10, 100, 0.1) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("warmup, total, min_frac", [(10, 300, 0.1), (4, 20, 0.0), (1, 5, 0.5), (0, 12, 0.2)])
+def test_torch_and_optax_warmup_cosine_are_the_one_definition(warmup, total, min_frac):
+    import torch
+    from testbeds.optim.jax_optim import warmup_cosine_schedule
+    from testbeds.optim.torch_optim import warmup_cosine_scheduler
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.5)
+    scheduler = warmup_cosine_scheduler(opt, warmup, total, min_frac)
+    optax_schedule = warmup_cosine_schedule(0.5, warmup, total, min_frac)
+    for step in range(total):
+        expected = 0.5 * warmup_cosine(step, warmup, total, min_frac)
+        assert opt.param_groups[0]["lr"] == pytest.approx(expected, rel=1e-9, abs=1e-12), step
+        assert float(optax_schedule(step)) == pytest.approx(expected, rel=1e-6, abs=1e-7), step  # float32
+        opt.step()
+        scheduler.step()

@@ -326,6 +326,7 @@ def resolve_run(config: dict, workload: str, variant: str, optimizer: str, seed:
         "framework": entry["framework"],
         "device": entry["device"],
         "threads": entry["resources"]["threads"],
+        "speedups": entry["speedups"],
         **settings,
     }
 

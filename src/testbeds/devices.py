@@ -62,7 +62,6 @@ def resolve_jax(requested: str, threads: int | None = None) -> str:
             os.environ["XLA_FLAGS"] = (
                 f"{flags} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={threads}".strip()
             )
-    keep_freed_memory()  # before JAX starts its CPU client (and its threads); later calls do not help
     import jax
 
     with cpus_while_starting(threads):
@@ -74,25 +73,6 @@ def resolve_jax(requested: str, threads: int | None = None) -> str:
     jax.config.update("jax_platform_name", "gpu" if requested == "cuda" else "cpu")
     enable_jax_compilation_cache(jax)
     return requested
-
-
-def keep_freed_memory() -> bool:
-    """Have glibc keep freed blocks for reuse instead of returning each large one to the kernel.
-
-    XLA's CPU runtime allocates and frees its buffers on every step; above glibc's mmap threshold each
-    is a fresh mapping whose pages fault in again, which cost an lds step 40% of its time in the kernel
-    (31 -> 22 ms per step here). It must run before the allocating threads start. Returns False where the C library has no ``mallopt`` (not glibc)."""
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
-    return all(
-        mallopt(option, value) == 1
-        for option, value in ((M_MMAP_THRESHOLD, 32 << 20), (M_TRIM_THRESHOLD, 1 << 30), (M_TOP_PAD, 64 << 20))
-    )
 
 
 @contextlib.contextmanager

@@ -18,7 +18,6 @@ import numpy as np
 from mlx.utils import tree_flatten, tree_map, tree_unflatten
 
 from testbeds import mlx_state
-from testbeds.blas import MARKER
 from testbeds.charlm.data import BatchSampler, CharCorpus, fixed_eval_batch
 from testbeds.charlm.model import CharTransformer, count_parameters, cross_entropy
 from testbeds.devices import resolve_mlx
@@ -26,13 +25,20 @@ from testbeds.loop import TrainLoop, say
 from testbeds.optim import mlx_optim
 from testbeds.optim.registry import make_optimizer
 from testbeds.schedule import lr_at, parse_lr_schedule
+from testbeds.speedups import enabled
+from testbeds.speedups.blas import MARKER
 
 LN2 = math.log(2.0)
 
 
 def build_model(run: dict, vocab_size: int) -> CharTransformer:
     mx.random.seed(run["seed"])
-    return CharTransformer(vocab_size, **run["model"])
+    kernels = {}
+    if enabled(run, "mlx_cpu_math") and mx.default_device().type == mx.cpu:
+        from testbeds.speedups import mlx_cpu_math
+
+        kernels = {"gelu": mlx_cpu_math.gelu_tanh, "attention": mlx_cpu_math.attention}
+    return CharTransformer(vocab_size, **run["model"], **kernels)
 
 
 def decays(path: str, train: dict) -> bool:

@@ -1,7 +1,7 @@
 """The 2-D heat-diffusion transformer (seed 000) in MLX, built as its README describes.
 
 Tokens are (frame, patch) pairs: each frame is cut into p x p patches; every pixel carries its temperature
-and two learnable Fourier-feature channels sin/cos(2π(w·(x, y)) + b), and a patch's 3p² values are
+and two learnable Fourier-feature channels sin(2π(w_c·(x, y)) + b_c), and a patch's 3p² values are
 projected to the embedding (trained, not frozen). Time enters as RoPE on the frame index inside
 attention (or, switched, as a sinusoidal encoding added to the tokens); α enters as a learned
 conditioning embedding added to every token. Pre-LN blocks (ReLU MLP, as MLX's TransformerEncoder in
@@ -34,65 +34,55 @@ def frame_mask(frames: int, patches: int, mode: str, context: int) -> mx.array:
     return mx.where(allowed, 0.0, -mx.inf).astype(mx.float32)
 
 
-def rope_tables(positions: mx.array, dim: int, base: float) -> tuple[mx.array, mx.array]:
-    freqs = base ** (-mx.arange(0, dim, 2, dtype=mx.float32) / dim)
-    angles = positions[:, None].astype(mx.float32) * freqs[None, :]
-    return mx.cos(angles), mx.sin(angles)
-
-
-def rotate(x: mx.array, cos: mx.array, sin: mx.array) -> mx.array:
-    """Rotate-half RoPE of x (B, H, L, d) with tables (L, d/2): a true rotation of each (x_i, x_{i+d/2})."""
-    half = x.shape[-1] // 2
-    a, b = x[..., :half], x[..., half:]
-    return mx.concatenate([a * cos - b * sin, a * sin + b * cos], axis=-1)
-
-
-def sinusoidal(positions: mx.array, dim: int, base: float = 10000.0) -> mx.array:
-    cos, sin = rope_tables(positions, dim, base)
-    return mx.concatenate([sin, cos], axis=-1)
-
-
 class Attention(nn.Module):
-    def __init__(self, dim: int, heads: int):
+    def __init__(self, dim: int, heads: int, rope: nn.RoPE | None):
         super().__init__()
-        self.heads = heads
+        self.heads, self.rope = heads, rope
         self.qkv = nn.Linear(dim, 3 * dim)
         self.out = nn.Linear(dim, dim)
 
-    def __call__(self, x, mask, rope):
+    def rotate_by_frame(self, x: mx.array, frames: int) -> mx.array:
+        """RoPE on the frame index of (B, H, frames x patches, d), frame-major: ``nn.RoPE`` rotates by the
+        position along the second-to-last axis, so frames go there while it runs."""
+        B, H, L, d = x.shape
+        by_patch = x.reshape(B, H, frames, L // frames, d).swapaxes(2, 3)
+        return self.rope(by_patch).swapaxes(2, 3).reshape(B, H, L, d)
+
+    def __call__(self, x, mask, frames):
         B, L, D = x.shape
         q, k, v = (t.reshape(B, L, self.heads, -1).transpose(0, 2, 1, 3) for t in mx.split(self.qkv(x), 3, axis=-1))
-        if rope is not None:
-            q, k = rotate(q, *rope), rotate(k, *rope)
+        if self.rope is not None:
+            q, k = self.rotate_by_frame(q, frames), self.rotate_by_frame(k, frames)
         y = mx.fast.scaled_dot_product_attention(q, k, v, scale=1 / math.sqrt(D // self.heads), mask=mask)
         return self.out(y.transpose(0, 2, 1, 3).reshape(B, L, D))
 
 
 class Block(nn.Module):
-    def __init__(self, dim: int, heads: int, mlp: int):
+    def __init__(self, dim: int, heads: int, mlp: int, rope: nn.RoPE | None):
         super().__init__()
         self.ln1, self.ln2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
-        self.attn = Attention(dim, heads)
+        self.attn = Attention(dim, heads, rope)
         self.fc, self.proj = nn.Linear(dim, mlp), nn.Linear(mlp, dim)
 
-    def __call__(self, x, mask, rope):
-        x = x + self.attn(self.ln1(x), mask, rope)
+    def __call__(self, x, mask, frames):
+        x = x + self.attn(self.ln1(x), mask, frames)
         return x + self.proj(nn.relu(self.fc(self.ln2(x))))
 
 
 class FourierFeatures(nn.Module):
-    """Two learnable channels sin/cos(2π (w · (x, y)) + b) at every grid point of the unit square."""
+    """Two learnable channels sin(2π (w_c · (x, y)) + b_c) at every grid point of the unit square, each
+    channel with its own frequency vector. They start at a quarter turn along x and along y: each channel
+    is then monotone in one coordinate, so no two pixels, and no two patches, have the same features."""
 
     def __init__(self, ny: int, nx: int):
         super().__init__()
         y, x = mx.meshgrid(mx.linspace(0, 1, ny), mx.linspace(0, 1, nx), indexing="ij")
         self._coords = mx.stack([x, y], axis=-1)  # (ny, nx, 2), not a parameter
-        self.w = mx.array([1.0, 1.0])
-        self.b = mx.array([0.0])
+        self.w = mx.array([[0.25, 0.0], [0.0, 0.25]])  # (channel, coordinate)
+        self.b = mx.zeros((2,))
 
     def __call__(self) -> mx.array:
-        phase = 2 * math.pi * (self._coords @ self.w) + self.b
-        return mx.stack([mx.sin(phase), mx.cos(phase)], axis=-1)  # (ny, nx, 2)
+        return mx.sin(2 * math.pi * (self._coords @ self.w.T) + self.b)  # (ny, nx, 2)
 
 
 class HeatTransformer(nn.Module):
@@ -116,11 +106,14 @@ class HeatTransformer(nn.Module):
             raise ValueError(f"patch {patch} does not divide the {ny}x{nx} mesh")
         self.ny, self.nx, self.frames, self.patch = ny, nx, frames, patch
         self.patches = (ny // patch) * (nx // patch)
-        self.mask_mode, self.context, self.time_encoding, self.rope_base = mask, context, time_encoding, rope_base
+        self.mask_mode, self.context = mask, context
+        rope = nn.RoPE(dim // heads, base=rope_base) if time_encoding == "rope" else None
+        # sinusoidal: sin/cos of the frame index at frequencies from 1 down to 1/rope_base, added to the tokens
+        self.sinusoidal = None if rope else nn.SinusoidalPositionalEncoding(dim, 1 / rope_base, 1.0, scale=1.0)
         self.fourier = FourierFeatures(ny, nx)
         self.embed = nn.Linear(3 * patch * patch, dim)
         self.alpha_embed = nn.Linear(1, dim)
-        self.blocks = [Block(dim, heads, mlp) for _ in range(layers)]
+        self.blocks = [Block(dim, heads, mlp, rope) for _ in range(layers)]
         self.ln = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, patch * patch)
         self.head.weight = mx.zeros_like(self.head.weight)  # start as "no change": the persistence forecast
@@ -147,15 +140,11 @@ class HeatTransformer(nn.Module):
         features = mx.broadcast_to(self.fourier()[None, None], (B, T, self.ny, self.nx, 2))
         x = self.embed(self.to_patches(mx.concatenate([fields[..., None], features], axis=-1)))
         x = x + self.alpha_embed(alpha.reshape(B, 1, 1).astype(x.dtype))
-        positions = mx.repeat(mx.arange(T), self.patches)
-        rope = None
-        if self.time_encoding == "rope":
-            rope = rope_tables(positions, x.shape[-1] // self.blocks[0].attn.heads, self.rope_base)
-        else:
-            x = x + sinusoidal(positions, x.shape[-1])
+        if self.sinusoidal is not None:
+            x = x + self.sinusoidal(mx.repeat(mx.arange(T), self.patches)).astype(x.dtype)
         mask = frame_mask(T, self.patches, self.mask_mode, self.context)
         for block in self.blocks:
-            x = block(x, mask, rope)
+            x = block(x, mask, T)
         return self.latest_visible(fields) + self.from_patches(self.head(self.ln(x)), T)
 
     def latest_visible(self, fields: mx.array) -> mx.array:

@@ -17,7 +17,6 @@ import mlx.nn as nn
 import numpy as np
 
 from testbeds import mlx_state
-from testbeds.blas import MARKER
 from testbeds.devices import resolve_mlx
 from testbeds.heat2d.data import HeatSplit
 from testbeds.heat2d.model import HeatTransformer, count_parameters
@@ -25,6 +24,7 @@ from testbeds.loop import TrainLoop, say
 from testbeds.optim import mlx_optim
 from testbeds.optim.registry import make_optimizer
 from testbeds.schedule import lr_at, parse_lr_schedule
+from testbeds.speedups.blas import MARKER
 
 
 def build_model(run: dict, manifest: dict) -> HeatTransformer:

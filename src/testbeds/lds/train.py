@@ -21,6 +21,7 @@ from testbeds.lds.model import count_parameters
 from testbeds.lds.task import Evaluator, Task, build_model, load_item, system_index
 from testbeds.loop import TrainLoop, say
 from testbeds.optim.kbeta_optax import bucket_diagnostics
+from testbeds.optim.jax_optim import warmup_cosine_schedule
 from testbeds.optim.registry import make_optimizer
 from testbeds.runio import read_json
 
@@ -28,10 +29,8 @@ EVAL_COLUMNS = {"lds": ["score", "mse"], "bigram": ["ce_excess", "ce", "accuracy
 
 
 def schedule(train: dict) -> optax.Schedule:
-    """Linear warm-up from 0 to lr, then cosine decay to min_lr_frac · lr at the last step."""
-    return optax.warmup_cosine_decay_schedule(
-        0.0, train["lr"], train["warmup_steps"], train["steps"], end_value=train["lr"] * train["min_lr_frac"]
-    )
+    """Linear warm-up to lr, then cosine decay to min_lr_frac · lr at the last step (testbeds.schedule)."""
+    return warmup_cosine_schedule(train["lr"], train["warmup_steps"], train["steps"], train["min_lr_frac"])
 
 
 def optimizer(run: dict) -> optax.GradientTransformation:

@@ -34,3 +34,12 @@ def sgd(options: dict, learning_rate) -> optax.GradientTransformation:
         optax.add_decayed_weights(options["weight_decay"]),
         optax.sgd(learning_rate, momentum=options["momentum"], nesterov=options["nesterov"]),
     )
+
+
+def warmup_cosine_schedule(peak: float, warmup: int, total: int, min_frac: float) -> optax.Schedule:
+    """``schedule.warmup_cosine`` times ``peak`` from optax's schedules."""
+    decay = optax.cosine_decay_schedule(peak, max(1, total - warmup), alpha=min_frac)
+    if warmup == 0:
+        return decay
+    ramp = optax.linear_schedule(peak / warmup, peak, max(1, warmup - 1))
+    return optax.join_schedules([ramp, decay], [warmup])

@@ -66,3 +66,14 @@ def parameter_groups(model: torch.nn.Module, spec: dict):
     if spec["algorithm"] == "adamw":
         return matrix_decay_groups(model.named_parameters(), with_defaults(spec)["weight_decay"])
     return list(model.named_parameters())
+
+
+def warmup_cosine_scheduler(opt: torch.optim.Optimizer, warmup: int, total: int, min_frac: float):
+    """``schedule.warmup_cosine`` from torch's schedulers: LinearLR over the warm-up, then CosineAnnealingLR."""
+    decay = torch.optim.lr_scheduler.CosineAnnealingLR(
+        opt, T_max=max(1, total - warmup), eta_min=opt.param_groups[0]["lr"] * min_frac
+    )
+    if warmup == 0:
+        return decay
+    ramp = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1 / warmup, total_iters=max(1, warmup - 1))
+    return torch.optim.lr_scheduler.SequentialLR(opt, [ramp, decay], milestones=[warmup])

@@ -24,16 +24,6 @@ def swiglu_hidden(d_model: int) -> int:
     return math.ceil(int(8 * d_model / 3) / 256) * 256
 
 
-class RMSNorm(nn.Module):
-    def __init__(self, dim: int, eps: float = 1e-5):
-        super().__init__()
-        self.eps = eps
-        self.weight = nn.Parameter(torch.ones(dim))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
-
-
 def rope_tables(seq_len: int, head_dim: int, base: float = 10000.0) -> tuple[torch.Tensor, torch.Tensor]:
     """cos and sin of shape (seq_len, head_dim) in rotate-half layout."""
     inv_freq = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
@@ -94,8 +84,8 @@ class SwiGLU(nn.Module):
 class Block(nn.Module):
     def __init__(self, d_model: int, n_head: int, dropout: float):
         super().__init__()
-        self.attn_norm, self.attn = RMSNorm(d_model), Attention(d_model, n_head, dropout)
-        self.mlp_norm, self.mlp = RMSNorm(d_model), SwiGLU(d_model)
+        self.attn_norm, self.attn = nn.RMSNorm(d_model, eps=1e-5), Attention(d_model, n_head, dropout)
+        self.mlp_norm, self.mlp = nn.RMSNorm(d_model, eps=1e-5), SwiGLU(d_model)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x, cos, sin, cache=None):
@@ -118,7 +108,7 @@ class SotaTransformer(nn.Module):
         self.seq_len = seq_len
         self.embed = nn.Embedding(vocab_size, d_model)
         self.blocks = nn.ModuleList(Block(d_model, n_head, dropout) for _ in range(n_layer))
-        self.norm = RMSNorm(d_model)
+        self.norm = nn.RMSNorm(d_model, eps=1e-5)
         self.head = nn.Linear(d_model, vocab_size, bias=False)
         cos, sin = rope_tables(seq_len, d_model // n_head, rope_base)
         self.register_buffer("cos", cos, persistent=False)

@@ -38,15 +38,6 @@ def batch_at(tokens: np.ndarray, starts: np.ndarray, seq_len: int, device: str) 
     return windows[:, :-1], windows[:, 1:]
 
 
-def warmup_cosine(step: int, warmup: int, total: int, min_frac: float) -> float:
-    """Learning-rate factor of 0-indexed ``step``: linear warm-up to 1, cosine down to ``min_frac``."""
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return min_frac + (1 - min_frac) * 0.5 * (1 + math.cos(math.pi * progress))
-
-
-@torch.no_grad()
 def mean_loss(
     model, tokens: np.ndarray, seq_len: int, batch: int, device: str, max_batches: int | None = None
 ) -> float:
@@ -83,8 +74,8 @@ class Trainer(TrainLoop):
             raise ValueError(f"{data_dir}: {len(self.starts)} training chunks do not fill one batch of {t['batch']}")
         if t["epochs"] is not None:
             self.total_steps = int(t["epochs"] * self.per_epoch)
-        self.schedule = torch.optim.lr_scheduler.LambdaLR(
-            self.opt, lambda s: warmup_cosine(s, t["warmup_steps"], self.total_steps, t["min_lr_frac"])
+        self.schedule = torch_optim.warmup_cosine_scheduler(
+            self.opt, t["warmup_steps"], self.total_steps, t["min_lr_frac"]
         )
         self.order = None
 
