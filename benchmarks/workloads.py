@@ -120,7 +120,7 @@ def prepare_data(run: dict, scratch: Path) -> str:
     slice_corpus(d["source"], d["path"], d["sha256"], d["max_chars"], d["val_frac"], scratch / "data")
     if "tokenizer" not in run:
         return str(scratch / "data")
-    from testbeds.sotalm.tokens import tokenize, train_tokenizer
+    from testbeds.sotalm.data import tokenize, train_tokenizer
 
     train_tokenizer(scratch / "data" / "train.txt", run["tokenizer"]["vocab_size"], scratch / "bpe" / "tokenizer.json")
     tokenize(scratch / "bpe" / "tokenizer.json", scratch / "data", scratch / "bpe")

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import _bootstrap  # noqa: F401
-from testbeds.lds.systems import write_dataset
+from testbeds.lds.data import write_dataset
 
 
 def main() -> None:

@@ -46,7 +46,7 @@ def prepared_data(run: dict, recorded: dict, results: Path, scratch: Path) -> Pa
     target = scratch / "data"
     slice_corpus(data["source"], corpus.get("source_path"), data["sha256"], data["max_chars"], data["val_frac"], target)
     if tokenizer:
-        from testbeds.sotalm.tokens import tokenize, train_tokenizer
+        from testbeds.sotalm.data import tokenize, train_tokenizer
 
         train_tokenizer(target / "train.txt", tokenizer["vocab_size"], target / "bpe" / "tokenizer.json")
         tokenize(target / "bpe" / "tokenizer.json", target, target / "bpe")

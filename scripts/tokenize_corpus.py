@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 import _bootstrap  # noqa: F401
-from testbeds.sotalm.tokens import tokenize
+from testbeds.sotalm.data import tokenize
 
 
 def main() -> None:

@@ -7,10 +7,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from testbeds import config as cfg
-from testbeds.lds import systems
+from testbeds.lds import data as systems
 from testbeds.lds.model import PatchingInput, generate
-from testbeds.lds.task import Task, build_model
-from testbeds.lds.train import init_params, train
+from testbeds.lds.model import build_model
+from testbeds.lds.task import Task, init_params
+from testbeds.lds.train import train
 
 CONFIG = cfg.load_config([cfg.DEFAULT_CONFIG])
 

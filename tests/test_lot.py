@@ -11,7 +11,8 @@ from testbeds import config as cfg
 from testbeds.lot import evaluate as lot_eval
 from testbeds.lot import model as M
 from testbeds.lot.export import export_onnx, onnx_logits
-from testbeds.lot.task import DELIMITER, IGNORE, build_model, copy_reverse, exact_match
+from testbeds.lot.data import DELIMITER, IGNORE, copy_reverse, exact_match
+from testbeds.lot.model import build_model
 from testbeds.lot.train import train
 
 LATTICE = {

@@ -289,7 +289,7 @@ SETTING_SECTIONS = ("data", "tokenizer", "model", "loss", "train", "eval")
 
 # Workloads whose data set a generator writes (a pipeline rule; rerun.py and the benchmarks call it too):
 # workload -> module with write_dataset(settings, out) -> manifest (with a "sha256").
-DATA_GENERATORS = {"lds": "testbeds.lds.systems", "heat2d": "testbeds.heat2d.data"}
+DATA_GENERATORS = {"lds": "testbeds.lds.data", "heat2d": "testbeds.heat2d.data"}
 
 
 def write_generated_data(workload: str, settings: dict, out: Path) -> dict:

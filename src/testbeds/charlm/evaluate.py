@@ -11,8 +11,7 @@ import numpy as np
 
 from testbeds import mlx_state
 from testbeds.charlm.data import CharCorpus, validation_windows
-from testbeds.charlm.model import cross_entropy
-from testbeds.charlm.train import LN2, build_model
+from testbeds.charlm.model import LN2, build_model, cross_entropy
 from testbeds.devices import resolve_mlx
 from testbeds.runio import final_checkpoint, read_json, write_final
 

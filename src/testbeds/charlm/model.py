@@ -14,8 +14,11 @@ import mlx.core as mx
 import mlx.nn as nn
 from mlx.utils import tree_flatten, tree_map_with_path
 
+from testbeds.speedups import enabled
+
 LN_EPS = 1e-5
 INIT_STD = 0.02
+LN2 = math.log(2.0)  # nats per bit
 
 
 def fused_attention(q: mx.array, k: mx.array, v: mx.array, scale: float, mask: mx.array) -> mx.array:
@@ -102,3 +105,13 @@ def cross_entropy(logits: mx.array, targets: mx.array) -> mx.array:
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.size for _, p in tree_flatten(model.parameters()))
+
+
+def build_model(run: dict, vocab_size: int) -> CharTransformer:
+    mx.random.seed(run["seed"])
+    kernels = {}
+    if enabled(run, "mlx_cpu_math") and mx.default_device().type == mx.cpu:
+        from testbeds.speedups import mlx_cpu_math
+
+        kernels = {"gelu": mlx_cpu_math.gelu_tanh, "attention": mlx_cpu_math.attention}
+    return CharTransformer(vocab_size, **run["model"], **kernels)

@@ -8,7 +8,6 @@ one that was never interrupted.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -19,26 +18,13 @@ from mlx.utils import tree_flatten, tree_map, tree_unflatten
 
 from testbeds import mlx_state
 from testbeds.charlm.data import BatchSampler, CharCorpus, fixed_eval_batch
-from testbeds.charlm.model import CharTransformer, count_parameters, cross_entropy
+from testbeds.charlm.model import LN2, build_model, count_parameters, cross_entropy
 from testbeds.devices import resolve_mlx
 from testbeds.loop import TrainLoop, say
 from testbeds.optim import mlx_optim
 from testbeds.optim.registry import make_optimizer
 from testbeds.schedule import lr_at, parse_lr_schedule
-from testbeds.speedups import enabled
 from testbeds.speedups.blas import MARKER
-
-LN2 = math.log(2.0)
-
-
-def build_model(run: dict, vocab_size: int) -> CharTransformer:
-    mx.random.seed(run["seed"])
-    kernels = {}
-    if enabled(run, "mlx_cpu_math") and mx.default_device().type == mx.cpu:
-        from testbeds.speedups import mlx_cpu_math
-
-        kernels = {"gelu": mlx_cpu_math.gelu_tanh, "attention": mlx_cpu_math.attention}
-    return CharTransformer(vocab_size, **run["model"], **kernels)
 
 
 def decays(path: str, train: dict) -> bool:

@@ -14,14 +14,31 @@ import math
 import time
 from pathlib import Path
 
+import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
 from testbeds import mlx_state
 from testbeds.devices import resolve_mlx
 from testbeds.heat2d.data import HeatSplit
-from testbeds.heat2d.train import batched, build_model, one_shot, relative_l2, rollout
+from testbeds.heat2d.model import build_model, one_shot, rollout
 from testbeds.runio import atomic_write_npz, atomic_write_text, final_checkpoint, read_json, write_final
+
+
+def relative_l2(pred: np.ndarray, truth: np.ndarray, start: int) -> np.ndarray:
+    """Per sample ‖pred - truth‖ / ‖truth‖ over frames start.. (the predicted part of a rollout)."""
+    diff = (pred[:, start:] - truth[:, start:]).reshape(len(pred), -1)
+    return np.linalg.norm(diff, axis=1) / np.maximum(
+        np.linalg.norm(truth[:, start:].reshape(len(pred), -1), axis=1), 1e-12
+    )
+
+
+def batched(fn, model, split: HeatSplit, count: int, batch: int) -> np.ndarray:
+    out = [
+        np.asarray(fn(model, mx.array(split.fields[i : i + batch]), mx.array(split.alpha[i : i + batch])))
+        for i in range(0, count, batch)
+    ]
+    return np.concatenate(out)
 
 
 def quantized(model: nn.Module, bits: int, group_size: int) -> tuple[nn.Module, float]:

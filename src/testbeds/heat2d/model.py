@@ -161,3 +161,41 @@ def count_parameters(model: nn.Module) -> int:
     from mlx.utils import tree_flatten
 
     return sum(v.size for _, v in tree_flatten(model.trainable_parameters()))
+
+
+def build_model(run: dict, manifest: dict) -> HeatTransformer:
+    m = run["model"]
+    mx.random.seed(run["seed"])
+    return HeatTransformer(
+        manifest["ny"],
+        manifest["nx"],
+        manifest["frames"],
+        m["patch"],
+        m["dim"],
+        m["heads"],
+        m["layers"],
+        m["mlp"],
+        m["mask"],
+        m["context_frames"],
+        m["time_encoding"],
+        m["rope_base"],
+    )
+
+
+def rollout(model: HeatTransformer, fields: mx.array, alpha: mx.array) -> mx.array:
+    """Frames 0..T-1 where frames >= P are the model's own: causal feeds back each predicted frame,
+    block predicts them all from the P context frames at once."""
+    T, P = fields.shape[1], model.context
+    if model.mask_mode == "block":
+        return mx.concatenate([fields[:, :P], model(fields, alpha)[:, P - 1 : T - 1]], axis=1)
+    frames = [fields[:, t] for t in range(P)]
+    for t in range(P - 1, T - 1):
+        known = mx.stack(frames + [mx.zeros_like(frames[0])] * (T - len(frames)), axis=1)
+        frames.append(model(known, alpha)[:, t])
+        mx.eval(frames[-1])
+    return mx.stack(frames, axis=1)
+
+
+def one_shot(model: HeatTransformer, fields: mx.array, alpha: mx.array) -> mx.array:
+    """Teacher-forced: every frame t + 1 predicted from the true frames the mask lets position t see."""
+    return mx.concatenate([fields[:, :1], model(fields, alpha)[:, :-1]], axis=1)

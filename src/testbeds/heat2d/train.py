@@ -19,31 +19,13 @@ import numpy as np
 from testbeds import mlx_state
 from testbeds.devices import resolve_mlx
 from testbeds.heat2d.data import HeatSplit
-from testbeds.heat2d.model import HeatTransformer, count_parameters
+from testbeds.heat2d.evaluate import batched, relative_l2
+from testbeds.heat2d.model import HeatTransformer, build_model, count_parameters, one_shot, rollout
 from testbeds.loop import TrainLoop, say
 from testbeds.optim import mlx_optim
 from testbeds.optim.registry import make_optimizer
 from testbeds.schedule import lr_at, parse_lr_schedule
 from testbeds.speedups.blas import MARKER
-
-
-def build_model(run: dict, manifest: dict) -> HeatTransformer:
-    m = run["model"]
-    mx.random.seed(run["seed"])
-    return HeatTransformer(
-        manifest["ny"],
-        manifest["nx"],
-        manifest["frames"],
-        m["patch"],
-        m["dim"],
-        m["heads"],
-        m["layers"],
-        m["mlp"],
-        m["mask"],
-        m["context_frames"],
-        m["time_encoding"],
-        m["rope_base"],
-    )
 
 
 def laplacian(u: mx.array) -> mx.array:
@@ -86,41 +68,6 @@ def heat_loss(model: HeatTransformer, fields: mx.array, alpha: mx.array, weights
         + weights["pde"] * terms["pde"]
         + weights["initial"] * terms["initial"]
     )
-
-
-def rollout(model: HeatTransformer, fields: mx.array, alpha: mx.array) -> mx.array:
-    """Frames 0..T-1 where frames >= P are the model's own: causal feeds back each predicted frame,
-    block predicts them all from the P context frames at once."""
-    T, P = fields.shape[1], model.context
-    if model.mask_mode == "block":
-        return mx.concatenate([fields[:, :P], model(fields, alpha)[:, P - 1 : T - 1]], axis=1)
-    frames = [fields[:, t] for t in range(P)]
-    for t in range(P - 1, T - 1):
-        known = mx.stack(frames + [mx.zeros_like(frames[0])] * (T - len(frames)), axis=1)
-        frames.append(model(known, alpha)[:, t])
-        mx.eval(frames[-1])
-    return mx.stack(frames, axis=1)
-
-
-def one_shot(model: HeatTransformer, fields: mx.array, alpha: mx.array) -> mx.array:
-    """Teacher-forced: every frame t + 1 predicted from the true frames the mask lets position t see."""
-    return mx.concatenate([fields[:, :1], model(fields, alpha)[:, :-1]], axis=1)
-
-
-def relative_l2(pred: np.ndarray, truth: np.ndarray, start: int) -> np.ndarray:
-    """Per sample ‖pred - truth‖ / ‖truth‖ over frames start.. (the predicted part of a rollout)."""
-    diff = (pred[:, start:] - truth[:, start:]).reshape(len(pred), -1)
-    return np.linalg.norm(diff, axis=1) / np.maximum(
-        np.linalg.norm(truth[:, start:].reshape(len(pred), -1), axis=1), 1e-12
-    )
-
-
-def batched(fn, model, split: HeatSplit, count: int, batch: int) -> np.ndarray:
-    out = [
-        np.asarray(fn(model, mx.array(split.fields[i : i + batch]), mx.array(split.alpha[i : i + batch])))
-        for i in range(0, count, batch)
-    ]
-    return np.concatenate(out)
 
 
 class Trainer(TrainLoop):

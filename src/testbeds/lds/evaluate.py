@@ -20,10 +20,10 @@ import jax
 import numpy as np
 
 from testbeds.devices import resolve_jax
-from testbeds.lds import systems
+from testbeds.lds import data as systems
 from testbeds.lds.model import generate
-from testbeds.lds.task import Evaluator, Task, build_model, load_item, system_index
-from testbeds.lds.train import load_params
+from testbeds.lds.model import build_model
+from testbeds.lds.task import Evaluator, Task, load_item, load_params, system_index
 from testbeds.runio import atomic_write_npz, atomic_write_text, final_checkpoint, read_json, write_final
 
 FINAL_KEY = 7  # evaluation sequences differ from the training stream and the periodic evaluation batch

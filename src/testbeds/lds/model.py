@@ -211,3 +211,19 @@ def generate(model: SequenceModel, params, prompt: jax.Array, steps: int, key: j
     _, emitted = jax.lax.scan(step, (cache, prompt_tokens, last(out)), keys)  # (steps/P, B, P[, dim_y])
     emitted = jnp.moveaxis(emitted, 0, 1)
     return emitted.reshape(prompt.shape[0], steps, *prompt.shape[2:])
+
+
+def build_model(run: dict) -> SequenceModel:
+    m, d = run["model"], run["data"]
+    return SequenceModel(
+        task=d["task"],
+        d_model=m["d_model"],
+        n_head=m["n_head"],
+        n_layer=m["n_layer"],
+        dropout=m["dropout"],
+        positional=m["positional"],
+        max_positions=m["max_positions"],
+        patch_size=m["patch_size"],
+        dim_y=d["dim_y"],
+        vocab_size=d["vocab_size"],
+    )

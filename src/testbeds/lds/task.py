@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from flax import serialization
 
 from testbeds.lds.model import SequenceModel
 
@@ -29,22 +30,6 @@ def load_item(data_dir: Path, index: int) -> dict[str, np.ndarray]:
 def system_index(run: dict) -> int:
     """Seed s trains on system s mod n_systems, so every optimizer of a seed sees the same system."""
     return run["seed"] % run["data"]["n_systems"]
-
-
-def build_model(run: dict) -> SequenceModel:
-    m, d = run["model"], run["data"]
-    return SequenceModel(
-        task=d["task"],
-        d_model=m["d_model"],
-        n_head=m["n_head"],
-        n_layer=m["n_layer"],
-        dropout=m["dropout"],
-        positional=m["positional"],
-        max_positions=m["max_positions"],
-        patch_size=m["patch_size"],
-        dim_y=d["dim_y"],
-        vocab_size=d["vocab_size"],
-    )
 
 
 @partial(jax.jit, static_argnames=("sigma", "obs_noise", "batch", "length"))
@@ -128,7 +113,7 @@ class Task:
 # ------------------------------------------------------------------------------ teacher-forced metrics
 def kalman_reference(item: dict[str, np.ndarray], run: dict, ys: np.ndarray) -> float:
     """The Kalman filter's one-step MSE on exactly the sequences and steps the model is scored on."""
-    from testbeds.lds.systems import kalman_filter, noise_covariances
+    from testbeds.lds.data import kalman_filter, noise_covariances
 
     d = run["data"]
     Q, R = noise_covariances(d["dim_x"], d["dim_y"], d["sigma"], d["obs_noise"])
@@ -165,3 +150,21 @@ class Evaluator:
             "accuracy": float(np.mean(out.argmax(-1) == targets)),
             "entropy_floor": self.reference,
         }
+
+
+def init_params(run: dict, task: Task):
+    """The model's initial params, built in one compiled call (op by op, each operation compiles alone)."""
+
+    def init(key, system):
+        example = task.using(system).sample(jax.random.PRNGKey(0), 1)
+        if task.kind == "lds":
+            return task.model.init(key, example[:, : -task.patch], prepend=True)["params"]
+        return task.model.init(key, example[:, :-1])["params"]
+
+    return jax.jit(init)(jax.random.fold_in(jax.random.PRNGKey(run["seed"]), 2), task.system)
+
+
+def load_params(run: dict, task: Task, directory: Path):
+    """The params of a checkpoint directory written by ``Trainer.write_state`` (the optimiser state is skipped)."""
+    saved = serialization.msgpack_restore((directory / "state.msgpack").read_bytes())
+    return serialization.from_state_dict(jax.eval_shape(lambda: init_params(run, task)), saved["params"])

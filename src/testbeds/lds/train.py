@@ -18,7 +18,8 @@ from flax import serialization
 
 from testbeds.devices import resolve_jax
 from testbeds.lds.model import count_parameters
-from testbeds.lds.task import Evaluator, Task, build_model, load_item, system_index
+from testbeds.lds.model import build_model
+from testbeds.lds.task import Evaluator, Task, init_params, load_item, system_index
 from testbeds.loop import TrainLoop, say
 from testbeds.optim.kbeta_optax import bucket_diagnostics
 from testbeds.optim.jax_optim import warmup_cosine_schedule
@@ -36,18 +37,6 @@ def schedule(train: dict) -> optax.Schedule:
 def optimizer(run: dict) -> optax.GradientTransformation:
     t = run["train"]
     return optax.chain(optax.clip_by_global_norm(t["clip"]), make_optimizer("jax", run["optimizer"], schedule(t)))
-
-
-def init_params(run: dict, task: Task):
-    """The model's initial params, built in one compiled call (op by op, each operation compiles alone)."""
-
-    def init(key, system):
-        example = task.using(system).sample(jax.random.PRNGKey(0), 1)
-        if task.kind == "lds":
-            return task.model.init(key, example[:, : -task.patch], prepend=True)["params"]
-        return task.model.init(key, example[:, :-1])["params"]
-
-    return jax.jit(init)(jax.random.fold_in(jax.random.PRNGKey(run["seed"]), 2), task.system)
 
 
 def eval_key(run: dict):
@@ -127,12 +116,6 @@ class Trainer(TrainLoop):
 
     def data_manifest(self) -> dict:
         return self.manifest
-
-
-def load_params(run: dict, task: Task, directory: Path):
-    """The params of a checkpoint directory written by ``Trainer.write_state`` (the optimiser state is skipped)."""
-    saved = serialization.msgpack_restore((directory / "state.msgpack").read_bytes())
-    return serialization.from_state_dict(jax.eval_shape(lambda: init_params(run, task)), saved["params"])
 
 
 def train(run: dict, data_dir: Path, run_dir: Path, log=say) -> dict:

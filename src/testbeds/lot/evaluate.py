@@ -7,10 +7,36 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from testbeds.devices import resolve_torch
-from testbeds.lot.task import build_model, datasets, evaluate_model
+from testbeds.lot.data import datasets, exact_match
+from testbeds.lot.model import LatticeTransformer, build_model
 from testbeds.runio import final_checkpoint, read_json, write_final
+
+
+@torch.no_grad()
+def evaluate_model(model: LatticeTransformer, data, batch: int, device: str) -> dict:
+    """Exact match and cross-entropy on the scored positions, order parameter, attention entropy per head."""
+    model.eval()
+    x_all, y_all = data
+    em, ce, count, tokens, entropy = 0.0, 0.0, 0, 0, None
+    for i in range(0, len(x_all), batch):
+        x, y = x_all[i : i + batch].to(device), y_all[i : i + batch].to(device)
+        logits = model(x)
+        em += exact_match(logits, y).sum().item()
+        ce += F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=-100, reduction="sum").item()
+        count, tokens = count + len(x), tokens + (y != -100).sum().item()
+        layer_entropy = torch.stack([b.attn.last_entropy for b in model.blocks]) * len(x)
+        entropy = layer_entropy if entropy is None else entropy + layer_entropy
+    orders = model.sync_orders()
+    model.train()
+    return {
+        "exact_match": em / count,
+        "ce_loss": ce / tokens,
+        "sync_order": float(torch.stack(orders).mean()) if orders else math.nan,
+        "attention_entropy": (entropy / count).tolist(),
+    }
 
 
 def load_trained(run_dir: Path, prov: dict, summary: dict, device: str):

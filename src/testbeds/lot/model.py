@@ -204,3 +204,26 @@ class LatticeTransformer(nn.Module):
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def build_model(run: dict) -> LatticeTransformer:
+    torch.manual_seed(run["seed"])
+    m, d = run["model"], run["data"]
+    lattice = (
+        {
+            k: m[k]
+            for k in ("lattice_shape", "kuramoto_steps", "dt", "init_freq_range", "coupling_init", "amplitude_init")
+        }
+        if m["attention"] == "lattice"
+        else {}
+    )
+    return LatticeTransformer(
+        d["vocab_size"],
+        2 * d["prefix_len"],
+        m["d_model"],
+        m["n_head"],
+        m["n_layer"],
+        m["dropout"],
+        m["attention"],
+        lattice,
+    )

@@ -23,7 +23,9 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from testbeds.devices import resolve_torch
 from testbeds.loop import TrainLoop, say
 from testbeds.lot.model import count_parameters
-from testbeds.lot.task import build_model, datasets, evaluate_model
+from testbeds.lot.data import datasets
+from testbeds.lot.evaluate import evaluate_model
+from testbeds.lot.model import build_model
 from testbeds.optim import torch_optim
 from testbeds.optim.registry import make_optimizer
 

@@ -6,13 +6,32 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from tokenizers import Tokenizer
 
 from testbeds.devices import resolve_torch
 from testbeds.runio import atomic_write_json, final_checkpoint, read_json, write_final
-from testbeds.sotalm.tokens import load_tokens
-from testbeds.sotalm.train import build_model, mean_loss
+from testbeds.sotalm.data import batch_at, chunks, load_tokens
+from testbeds.sotalm.model import build_model
+
+
+def mean_loss(
+    model, tokens: np.ndarray, seq_len: int, batch: int, device: str, max_batches: int | None = None
+) -> float:
+    """Mean token cross-entropy over the stream's chunks (the first ``max_batches`` batches if given)."""
+    model.eval()
+    starts = chunks(tokens, seq_len)
+    if max_batches is not None:
+        starts = starts[: max_batches * batch]
+    total, count = 0.0, 0
+    for i in range(0, len(starts), batch):
+        x, y = batch_at(tokens, starts[i : i + batch], seq_len, device)
+        total += F.cross_entropy(model(x).flatten(0, 1), y.flatten(), reduction="sum").item()
+        count += y.numel()
+    model.train()
+    return total / count
 
 
 def continuations(

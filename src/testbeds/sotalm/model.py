@@ -175,3 +175,9 @@ def sample(
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def build_model(run: dict, vocab_size: int) -> SotaTransformer:
+    torch.manual_seed(run["seed"])
+    m = run["model"]
+    return SotaTransformer(vocab_size, m["d_model"], m["n_head"], m["n_layer"], m["seq_len"], m["dropout"])

@@ -18,41 +18,9 @@ from testbeds.devices import resolve_torch
 from testbeds.loop import TrainLoop, say
 from testbeds.optim import torch_optim
 from testbeds.optim.registry import make_optimizer
-from testbeds.sotalm.model import SotaTransformer, count_parameters
-from testbeds.sotalm.tokens import load_tokens
-
-
-def build_model(run: dict, vocab_size: int) -> SotaTransformer:
-    torch.manual_seed(run["seed"])
-    m = run["model"]
-    return SotaTransformer(vocab_size, m["d_model"], m["n_head"], m["n_layer"], m["seq_len"], m["dropout"])
-
-
-def chunks(tokens: np.ndarray, seq_len: int) -> np.ndarray:
-    """Start offsets of the non-overlapping (seq_len + 1)-token chunks of a stream."""
-    return np.arange(0, len(tokens) - seq_len - 1 + 1, seq_len + 1)
-
-
-def batch_at(tokens: np.ndarray, starts: np.ndarray, seq_len: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
-    windows = torch.from_numpy(tokens[starts[:, None] + np.arange(seq_len + 1)].astype(np.int64)).to(device)
-    return windows[:, :-1], windows[:, 1:]
-
-
-def mean_loss(
-    model, tokens: np.ndarray, seq_len: int, batch: int, device: str, max_batches: int | None = None
-) -> float:
-    """Mean token cross-entropy over the stream's chunks (the first ``max_batches`` batches if given)."""
-    model.eval()
-    starts = chunks(tokens, seq_len)
-    if max_batches is not None:
-        starts = starts[: max_batches * batch]
-    total, count = 0.0, 0
-    for i in range(0, len(starts), batch):
-        x, y = batch_at(tokens, starts[i : i + batch], seq_len, device)
-        total += F.cross_entropy(model(x).flatten(0, 1), y.flatten(), reduction="sum").item()
-        count += y.numel()
-    model.train()
-    return total / count
+from testbeds.sotalm.data import batch_at, chunks, load_tokens
+from testbeds.sotalm.evaluate import mean_loss
+from testbeds.sotalm.model import build_model, count_parameters
 
 
 class Trainer(TrainLoop):

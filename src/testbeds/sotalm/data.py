@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from testbeds.runio import atomic_write_bytes, atomic_write_json, sha256_file
@@ -75,3 +76,13 @@ def load_tokens(token_dir: Path) -> tuple[np.memmap, np.memmap, dict]:
     meta = json.loads((Path(token_dir) / "meta.json").read_text())
     arrays = [np.memmap(Path(token_dir) / f"{split}.bin", dtype=meta["dtype"], mode="r") for split in ("train", "val")]
     return arrays[0], arrays[1], meta
+
+
+def chunks(tokens: np.ndarray, seq_len: int) -> np.ndarray:
+    """Start offsets of the non-overlapping (seq_len + 1)-token chunks of a stream."""
+    return np.arange(0, len(tokens) - seq_len - 1 + 1, seq_len + 1)
+
+
+def batch_at(tokens: np.ndarray, starts: np.ndarray, seq_len: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    windows = torch.from_numpy(tokens[starts[:, None] + np.arange(seq_len + 1)].astype(np.int64)).to(device)
+    return windows[:, :-1], windows[:, 1:]
