@@ -36,10 +36,7 @@ localrules:
     download,
     aggregate,
     plot_workload,
-    plot_summary,
-    plot_oscillators,
-    plot_rollouts,
-    plot_frames,
+    plot_summary,  # and each workload's own plot rule (localrule: True there)
 
 
 rule all:

@@ -37,6 +37,7 @@ import _table  # noqa: E402
 import matmul  # noqa: E402
 
 from testbeds import config as cfg  # noqa: E402
+from testbeds.workloads import workload as workload_spec  # noqa: E402
 
 BENCH = {  # dotted overrides giving a matmul-dominated model of each workload
     "charlm": {
@@ -109,7 +110,7 @@ def steps_settings(run: dict, steps: int) -> dict:
 
 
 def prepare_data(run: dict, scratch: Path) -> str:
-    if run["workload"] in cfg.DATA_GENERATORS:
+    if workload_spec(run["workload"]).data == "generated":
         cfg.write_generated_data(run["workload"], run["data"], scratch / "data")
         return str(scratch / "data")
     if "source" not in run["data"]:
@@ -120,7 +121,7 @@ def prepare_data(run: dict, scratch: Path) -> str:
     slice_corpus(d["source"], d["path"], d["sha256"], d["max_chars"], d["val_frac"], scratch / "data")
     if "tokenizer" not in run:
         return str(scratch / "data")
-    from testbeds.sotalm.data import tokenize, train_tokenizer
+    from testbeds.data.tokens import tokenize, train_tokenizer
 
     train_tokenizer(scratch / "data" / "train.txt", run["tokenizer"]["vocab_size"], scratch / "bpe" / "tokenizer.json")
     tokenize(scratch / "bpe" / "tokenizer.json", scratch / "data", scratch / "bpe")

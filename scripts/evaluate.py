@@ -2,10 +2,11 @@
 """Evaluate a trained run directory and write its final.json."""
 
 import argparse
-import importlib
 import json
 from pathlib import Path
 
+import _bootstrap  # noqa: F401
+from testbeds import workloads
 from testbeds.speedups import prepare_process
 
 
@@ -17,7 +18,7 @@ def main() -> None:
     with open(args.run_dir / "provenance.json") as handle:
         run = json.load(handle)["config"]
     prepare_process(run)
-    workload = importlib.import_module(f"testbeds.{run['workload']}.evaluate")
+    workload = workloads.step(run["workload"], "evaluate")
     final = workload.evaluate(args.run_dir, Path(args.data) if args.data else None)
     print(f"{args.run_dir}: {final['status']} {final['primary_metric']} = {final['primary_value']}")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import _bootstrap  # noqa: F401
 from testbeds import config as cfg
+from testbeds.workloads import workload
 from testbeds.data.corpus import slice_corpus
 from testbeds.runio import git_state, read_json
 
@@ -31,7 +32,7 @@ def same_data(a: dict, b: dict) -> bool:
 
 def prepared_data(run: dict, recorded: dict, results: Path, scratch: Path) -> Path | None:
     """The run's data directory: the pipeline's own if its checksums match the record, else rebuilt."""
-    if run["workload"] in cfg.DATA_GENERATORS:
+    if workload(run["workload"]).data == "generated":
         return generated_data(run, recorded, results, scratch)
     if "source" not in run["data"]:
         return None  # generated inside the training job
@@ -46,7 +47,7 @@ def prepared_data(run: dict, recorded: dict, results: Path, scratch: Path) -> Pa
     target = scratch / "data"
     slice_corpus(data["source"], corpus.get("source_path"), data["sha256"], data["max_chars"], data["val_frac"], target)
     if tokenizer:
-        from testbeds.sotalm.data import tokenize, train_tokenizer
+        from testbeds.data.tokens import tokenize, train_tokenizer
 
         train_tokenizer(target / "train.txt", tokenizer["vocab_size"], target / "bpe" / "tokenizer.json")
         tokenize(target / "bpe" / "tokenizer.json", target, target / "bpe")

@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 import _bootstrap  # noqa: F401
-from testbeds.sotalm.data import tokenize
+from testbeds.data.tokens import tokenize
 
 
 def main() -> None:

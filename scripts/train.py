@@ -7,11 +7,11 @@ Examples:
 """
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
 import runargs
+from testbeds import workloads
 from testbeds.speedups import prepare_process
 
 
@@ -23,7 +23,7 @@ def main() -> None:
     args = parser.parse_args()
     run = runargs.resolve(args)
     prepare_process(run)
-    workload = importlib.import_module(f"testbeds.{run['workload']}.train")
+    workload = workloads.step(run["workload"], "train")
     summary = workload.train(run, Path(args.data) if args.data else None, args.out)
     print(f"{args.out}: {summary['status']} after {summary['steps']} steps ({summary['stop_reason']})")
 

@@ -8,7 +8,7 @@ import mlx.core as mx
 import numpy as np
 from mlx.utils import tree_flatten
 import pytest
-from conftest import kill_and_resume, tiny_run
+from conftest import kill_and_resume, metrics_without_time, tiny_run
 from testbeds.charlm import evaluate as charlm_eval
 from testbeds.charlm.data import BatchSampler, CharCorpus, validation_windows
 from testbeds.charlm.model import CharTransformer, cross_entropy
@@ -190,3 +190,17 @@ def test_optimizer_factory_uses_framework_implementations(config):
     assert isinstance(make_optimizer("mlx", config["optimizers"]["adamw"], 1e-3), optim.AdamW)
     kbeta = make_optimizer("mlx", config["optimizers"]["kbeta"], 1e-3)
     assert isinstance(kbeta, KourkoutasSoftmaxFlex) and kbeta.bias_correction == "beta2max"
+
+
+def test_a_finished_run_run_again_starts_over(config, small_corpus, tmp_path):
+    """Snakemake re-runs a finished job (its code changed, say) after removing its outputs: the old final
+    checkpoint must not be resumed into an empty metrics log."""
+    run = tiny_run(config)
+    train(run, small_corpus, tmp_path, log=lambda m: None)
+    first = metrics_without_time(tmp_path)
+    for name in ("metrics.csv", "train.json", "provenance.json", "kbeta_buckets.csv"):
+        (tmp_path / name).unlink()
+    messages = []
+    train(run, small_corpus, tmp_path, log=messages.append)
+    assert any("starting over" in m for m in messages)
+    assert metrics_without_time(tmp_path) == first and len(first) > 2

@@ -131,9 +131,10 @@ def env_packages(env: str) -> set[str]:
 )
 def test_a_workload_imports_only_what_its_env_holds(workload, env):
     needed = set()
-    for step in ("train", "evaluate"):
+    for step in ("data", "train", "evaluate"):  # data: the generate_data rule runs in the framework's env
         needed |= third_party_closure(SRC / "testbeds" / workload / f"{step}.py")
-    needed |= third_party_closure(REPO / "scripts" / "train.py")
+    for script in ("train", "evaluate", "generate_data"):
+        needed |= third_party_closure(REPO / "scripts" / f"{script}.py")
     missing = needed - env_packages(env)
     assert not missing, f"{workload} imports {sorted(missing)}, which envs/{env}.yaml does not contain"
     other_frameworks = {"mlx", "torch", "jax", "lightning"} - {
@@ -153,13 +154,17 @@ def test_a_workload_imports_only_what_its_env_holds(workload, env):
         ("plot", "analysis"),
         ("train_tokenizer", "torch"),
         ("tokenize_corpus", "torch"),
-        ("generate_lds", "jax"),
-        ("prepare_heat", "analysis"),
     ],
 )
 def test_a_data_or_analysis_script_imports_only_what_its_env_holds(script, env):
     missing = third_party_closure(REPO / "scripts" / f"{script}.py") - env_packages(env)
     assert not missing, f"scripts/{script}.py imports {sorted(missing)}, which envs/{env}.yaml does not contain"
+
+
+@pytest.mark.parametrize("workload", ["lot", "lds", "heat2d"])
+def test_a_workloads_own_plots_import_only_what_the_analysis_env_holds(workload):
+    missing = third_party_closure(SRC / "testbeds" / workload / "plots.py") - env_packages("analysis")
+    assert not missing, f"{workload}/plots.py imports {sorted(missing)}, which envs/analysis.yaml does not contain"
 
 
 def test_rules_use_the_envs_these_checks_assume():
@@ -169,8 +174,10 @@ def test_rules_use_the_envs_these_checks_assume():
         ("data", "train_tokenizer", "torch"),
         ("data", "tokenize_corpus", "torch"),
         ("aggregate", "aggregate", "analysis"),
-        ("data", "generate_lds", "jax"),
-        ("data", "prepare_heat", "analysis"),
+        ("data", "generate_data", "the workload's framework"),
+        ("train", "train", "the workload's framework"),
+        ("train", "evaluate", "the workload's framework"),
     ]:
-        block = rules[rule].split(f"python scripts/{script}.py")[0].rsplit("rule ", 1)[1]
-        assert f"envs/{env}.yaml" in block, f"the rule running scripts/{script}.py does not use envs/{env}.yaml"
+        block = rules[rule].split(f"python scripts/{script}.py")[0].rsplit("rule", 1)[1]
+        expected = "framework_env" if env == "the workload's framework" else f"envs/{env}.yaml"
+        assert expected in block, f"the rule running scripts/{script}.py does not use {env}'s env"

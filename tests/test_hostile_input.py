@@ -140,7 +140,7 @@ def test_every_shell_command_quotes_hostile_strings(tmp_path):
         "scripts/slice_corpus.py",
         "scripts/train.py",
         "scripts/evaluate.py",
-        "scripts/prepare_heat.py",
+        "scripts/generate_data.py",
         "scripts/aggregate.py",
     } <= rules
     hostile = [c for c in commands if MARK in c]

@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, kill_and_resume
+from conftest import REPO, SimulatedKill, kill_and_resume, metrics_without_time
+from testbeds.runio import MetricsLog
 from testbeds import config as cfg
 from testbeds.lot import evaluate as lot_eval
 from testbeds.lot import model as M
@@ -144,6 +145,26 @@ def test_killed_lightning_run_resumes_to_the_same_numbers(tmp_path, monkeypatch)
     run["model"]["dropout"] = 0.2  # the dropout RNG must resume too
     messages = kill_and_resume(train, run, None, tmp_path, monkeypatch, kill_after_step=25)
     assert any("resumed" in m and "step 20" in m for m in messages)
+
+
+def test_a_run_killed_after_its_last_checkpoint_finishes_on_resume(tmp_path, monkeypatch):
+    """Killed between the final checkpoint and train.json, a run resumes at its last step and only finishes
+    (Lightning cannot save a checkpoint without having fitted: the loop must not write one again)."""
+    run = lot_run("vanilla", "adamw", steps=10, checkpoint_every=10)
+    original = MetricsLog.finish
+
+    def killed(self):
+        raise SimulatedKill
+
+    monkeypatch.setattr(MetricsLog, "finish", killed)
+    with pytest.raises(SimulatedKill):
+        train(run, None, tmp_path / "killed", log=lambda m: None)
+    monkeypatch.setattr(MetricsLog, "finish", original)
+    messages = []
+    summary = train(run, None, tmp_path / "killed", log=messages.append)
+    assert any("resumed" in m and "step 10" in m for m in messages) and summary["steps"] == 10
+    train(run, None, tmp_path / "straight", log=lambda m: None)
+    assert metrics_without_time(tmp_path / "killed") == metrics_without_time(tmp_path / "straight")
 
 
 def test_build_model_from_config_matches_variants():

@@ -10,7 +10,7 @@ from conftest import REPO, kill_and_resume
 from testbeds import config as cfg
 from testbeds.sotalm import evaluate as sota_eval
 from testbeds.sotalm import model as M
-from testbeds.sotalm import data as tokens
+from testbeds.data import tokens
 from testbeds.sotalm.train import train
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from testbeds import workloads
 from testbeds.optim.options import ALGORITHMS, options_schema, with_defaults
 
 REPO = Path(__file__).resolve().parents[2]
@@ -108,17 +109,42 @@ def validate(config: dict) -> None:
     problem = _first_error(jsonschema.Draft202012Validator(_schema()), config)
     if problem:
         raise ConfigError(problem)
+    for name, entry in config["workloads"].items():
+        validate_workload(name, entry, f"workloads.{name}")
     check_consistency(config)
 
 
-def validate_variant(name: str, workload: dict, variant: str, settings: dict) -> None:
-    """A variant's overridden ``settings`` must give a workload entry the schema accepts (types, enums, ranges)."""
+@functools.cache
+def workload_schema(name: str) -> dict:
+    """The schema of workload ``name``'s entry: the keys every workload has, and its package's sections."""
+    spec = workloads.workload(name)
+    with open(spec.directory / "config.schema.yaml") as handle:
+        own = yaml.safe_load(handle)
+    defs = _schema()["$defs"]
+    common = defs["workload"]
+    properties = {
+        **common["properties"],
+        "framework": {"const": spec.framework},
+        "device": {"enum": list(spec.devices)},
+    }
+    return {
+        "$defs": defs,
+        "type": "object",
+        "additionalProperties": False,
+        "required": common["required"] + own["required"],
+        "properties": {**properties, **own["properties"]},
+    }
+
+
+def validate_workload(name: str, entry: dict, where: str) -> None:
+    """A workload entry (or one with a variant's overrides) against its schema: types, enums, ranges."""
     import jsonschema
 
-    schema = _schema()
-    entry = {**workload, **settings}
-    validator = jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": f"#/$defs/{name}"})
-    problem = _first_error(validator, entry, f"workloads.{name}.variants.{variant}")
+    try:
+        schema = workload_schema(name)
+    except KeyError as err:
+        raise ConfigError(f"config key '{where}': {err.args[0]}") from None
+    problem = _first_error(jsonschema.Draft202012Validator(schema), entry, where)
     if problem:
         raise ConfigError(problem)
 
@@ -171,136 +197,20 @@ def check_consistency(config: dict) -> None:
                 except ConfigError as err:
                     raise ConfigError(f"workloads.{name}.variants.{variant}: {err}") from None
             if overrides:
-                validate_variant(name, workload, variant, settings)
-            check = WORKLOAD_CHECKS.get(name)
-            if check:
-                check(settings, f"workloads.{name}" + ("" if variant == "base" else f".variants.{variant}"))
-
-
-def check_charlm(settings: dict, where: str) -> None:
-    model, train = settings["model"], settings["train"]
-    if train["lmin"] > train["lmax"]:
-        raise ConfigError(f"{where}.train.lmin ({train['lmin']}) is larger than train.lmax ({train['lmax']})")
-    if train["lmax"] > model["ctx"]:
-        raise ConfigError(f"{where}.train.lmax ({train['lmax']}) is larger than model.ctx ({model['ctx']})")
-    if model["d_model"] % model["n_head"]:
-        raise ConfigError(f"{where}.model.d_model ({model['d_model']}) is not divisible by model.n_head")
-    from testbeds.schedule import parse_lr_schedule
-
-    try:
-        parse_lr_schedule(train["lr_schedule"])
-    except ValueError as err:
-        raise ConfigError(f"{where}.train.lr_schedule: {err}") from None
-
-
-def check_sotalm(settings: dict, where: str) -> None:
-    model, train = settings["model"], settings["train"]
-    if model["d_model"] % model["n_head"] or (model["d_model"] // model["n_head"]) % 2:
-        raise ConfigError(f"{where}.model.n_head: d_model ({model['d_model']}) / n_head must be an even integer (RoPE)")
-    if (train["steps"] is None) == (train["epochs"] is None):
-        raise ConfigError(f"{where}.train.steps / train.epochs: set exactly one of them (the other null)")
-
-
-def check_lot(settings: dict, where: str) -> None:
-    model = settings["model"]
-    rows, cols = model["lattice_shape"]
-    if rows * cols != model["n_head"]:
-        raise ConfigError(f"{where}.model.lattice_shape: {rows}x{cols} does not hold n_head = {model['n_head']} heads")
-    if model["d_model"] % model["n_head"]:
-        raise ConfigError(f"{where}.model.n_head: d_model ({model['d_model']}) is not divisible by n_head")
-    low, high = model["init_freq_range"]
-    if low > high:
-        raise ConfigError(f"{where}.model.init_freq_range: [{low}, {high}] is empty")
-
-
-def check_lds(settings: dict, where: str) -> None:
-    data, model, e = settings["data"], settings["model"], settings["eval"]
-    P = model["patch_size"]
-    if model["d_model"] % model["n_head"] or (model["d_model"] // model["n_head"]) % 2:
-        raise ConfigError(f"{where}.model.n_head: d_model ({model['d_model']}) / n_head must be an even integer (RoPE)")
-    if data["task"] == "bigram" and P != 1:
-        raise ConfigError(f"{where}.model.patch_size: the bigram task takes tokens one by one (patch_size 1), not {P}")
-    for section, key, value in (
-        ("data", "seq_len", data["seq_len"]),
-        ("eval", "rollout_warmup", e["rollout_warmup"]),
-        ("eval", "rollout_horizon", e["rollout_horizon"]),
-    ):
-        if value % P:
-            raise ConfigError(f"{where}.{section}.{key} ({value}) is not a multiple of model.patch_size ({P})")
-    tokens = max(data["seq_len"], e["rollout_warmup"] + e["rollout_horizon"]) // P + 1
-    if model["positional"] == "learned" and model["max_positions"] < tokens:
-        raise ConfigError(
-            f"{where}.model.max_positions ({model['max_positions']}) is smaller than the {tokens} "
-            "token positions that training and rollouts use"
-        )
-    train = settings["train"]
-    if train["warmup_steps"] >= train["steps"]:
-        raise ConfigError(
-            f"{where}.train.warmup_steps ({train['warmup_steps']}) must be smaller than train.steps "
-            f"({train['steps']}): the cosine decay follows the warm-up"
-        )
-    if data["kf_burn_in"] >= data["kf_length"]:
-        raise ConfigError(
-            f"{where}.data.kf_burn_in ({data['kf_burn_in']}) leaves no step of kf_length "
-            f"({data['kf_length']}) to measure the Kalman MSE on"
-        )
-
-
-def check_heat2d(settings: dict, where: str) -> None:
-    data, model = settings["data"], settings["model"]
-    if data["source"] == "generated":
-        for key in ("nx", "ny"):
-            if data[key] % model["patch"]:
-                raise ConfigError(f"{where}.model.patch ({model['patch']}) does not divide data.{key} ({data[key]})")
-        if model["context_frames"] >= data["frames"]:
-            raise ConfigError(
-                f"{where}.model.context_frames ({model['context_frames']}) leaves no frame of "
-                f"data.frames ({data['frames']}) to predict"
-            )
-        for key in ("alpha", "left", "right", "bottom", "top", "initial"):
-            low, high = data[key]
-            if low > high:
-                raise ConfigError(f"{where}.data.{key}: [{low}, {high}] is empty")
-        if data["alpha"][0] <= 0:
-            raise ConfigError(f"{where}.data.alpha: the diffusivity must be positive, not {data['alpha'][0]}")
-    elif not data["path"]:
-        raise ConfigError(f"{where}.data.path: source 'file' needs the path of a [samples, t, ny, nx] .npy or .npz")
-    if sum(data["split"]) >= 1:
-        raise ConfigError(f"{where}.data.split: {data['split']} leaves no test split")
-    if (model["dim"] // model["heads"]) % 2 or model["dim"] % model["heads"]:
-        raise ConfigError(f"{where}.model.heads: dim ({model['dim']}) / heads must be an even integer (RoPE)")
-    try:
-        from testbeds.schedule import parse_lr_schedule
-
-        parse_lr_schedule(settings["train"]["lr_schedule"])
-    except ValueError as err:
-        raise ConfigError(f"{where}.train.lr_schedule: {err}") from None
-
-
-WORKLOAD_CHECKS = {
-    "charlm": check_charlm,
-    "sotalm": check_sotalm,
-    "lot": check_lot,
-    "lds": check_lds,
-    "heat2d": check_heat2d,
-}
-
-SETTING_SECTIONS = ("data", "tokenizer", "model", "loss", "train", "eval")
-
-# Workloads whose data set a generator writes (a pipeline rule; rerun.py and the benchmarks call it too):
-# workload -> module with write_dataset(settings, out) -> manifest (with a "sha256").
-DATA_GENERATORS = {"lds": "testbeds.lds.data", "heat2d": "testbeds.heat2d.data"}
+                validate_workload(name, {**workload, **settings}, f"workloads.{name}.variants.{variant}")
+            where = f"workloads.{name}" + ("" if variant == "base" else f".variants.{variant}")
+            workloads.workload(name).check(settings, where)
 
 
 def write_generated_data(workload: str, settings: dict, out: Path) -> dict:
-    import importlib
-
-    return importlib.import_module(DATA_GENERATORS[workload]).write_dataset(settings, out)
+    """Make a generated workload's data set (its data.py's ``write_dataset``); returns the manifest."""
+    return workloads.step(workload, "data").write_dataset(settings, out)
 
 
 def workload_settings(workload: dict) -> dict:
-    """The part of a workload entry that variants may override."""
-    return {k: copy.deepcopy(workload[k]) for k in SETTING_SECTIONS if k in workload}
+    """The part of a workload entry that variants may override: its own sections (data, model, train, ...)."""
+    common = _schema()["$defs"]["workload"]["properties"]
+    return {k: copy.deepcopy(v) for k, v in workload.items() if k not in common}
 
 
 def resolve_run(config: dict, workload: str, variant: str, optimizer: str, seed: int) -> dict:

@@ -1,7 +1,7 @@
 """The framework-free skeleton of a training run, shared by the workloads' trainers.
 
 A workload subclasses ``TrainLoop`` and supplies the framework parts (one training step, the periodic
-evaluation, its state on disk); the loop does the rest of the run contract (DESIGN.md): metrics rows
+evaluation, its state on disk); the loop does the rest of the run contract (docs/design.md): metrics rows
 with a mean train loss per logging window, Kβ diagnostics, evaluation at step 1, every ``eval_every``
 steps and at the end, early stopping, atomic checkpoints every ``checkpoint_every`` steps and on
 SIGTERM, resume from the newest valid checkpoint, divergence detection, provenance.json and train.json.
@@ -10,6 +10,7 @@ SIGTERM, resume from the newest valid checkpoint, divergence detection, provenan
 from __future__ import annotations
 
 import math
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -43,6 +44,7 @@ class TrainLoop:
         self.early = EarlyStopping(**self.settings.get("early_stop", NO_EARLY_STOP))
         self.checkpoints = Checkpoints(self.run_dir, log=log)
         self.step, self.tokens, self.wall_before, self.train_seconds = 0, 0, 0.0, 0.0
+        self.saved_step = None  # the step of the newest checkpoint written or resumed from
         self.window = [0.0, 0]  # sum and count of train losses since the last logged row
         self.terminate = False
         self.total_steps = self.settings.get("steps")  # a workload may derive it (e.g. from epochs)
@@ -103,9 +105,16 @@ class TrainLoop:
             "workload": self.state_meta(),
         }
         self.checkpoints.save(self.step, self.write_state, meta)
+        self.saved_step = self.step
 
     def resume(self) -> None:
         found = self.checkpoints.latest(self.hash)
+        if found is not None and not self.metrics.partial.exists():
+            # checkpoints of a run that finished: Snakemake removed its outputs to run it again (its code
+            # changed, say), so it starts over rather than resume into a metrics log it no longer has
+            self.log(f"{self.checkpoints.root}: checkpoints of an earlier, finished run: starting over")
+            shutil.rmtree(self.checkpoints.root)
+            found = None
         if found is None:
             self.metrics.restart(0)
             self.buckets.restart(0)
@@ -117,6 +126,7 @@ class TrainLoop:
         self.wall_before, self.train_seconds, self.window = meta["wall_seconds"], meta["train_seconds"], meta["window"]
         self.metrics.restart(self.step)
         self.buckets.restart(self.step)
+        self.saved_step = self.step
         self.log(f"resumed from {path} at step {self.step}")
 
     def log_row(self, lr: float, extra: dict, evaluate: bool) -> tuple[dict, bool]:
@@ -193,7 +203,8 @@ class TrainLoop:
     def end(self, stop_reason: str | None) -> dict:
         """Final checkpoint, publish metrics.csv, write train.json."""
         signal.signal(signal.SIGTERM, self._previous_sigterm)
-        self.save_checkpoint()
+        if self.saved_step != self.step:  # not when resumed from the last step's checkpoint (killed before the end)
+            self.save_checkpoint()
         status = "diverged" if stop_reason and stop_reason.startswith("diverged") else "ok"
         key = self.eval_columns[0]
         values = [float(r[key]) for r in self.metrics.rows() if r[key]]

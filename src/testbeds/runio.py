@@ -1,4 +1,4 @@
-"""The run contract on disk (DESIGN.md): metrics.csv, final.json, provenance.json, checkpoint/.
+"""The run contract on disk (docs/design.md): metrics.csv, final.json, provenance.json, checkpoint/.
 
 Everything here is framework-free. Files are written atomically (temporary file,
 fsync, rename), so a killed job never leaves a half-written file that looks done.
@@ -276,7 +276,7 @@ def write_final(
     data_source: str,
     **extra,
 ) -> dict:
-    """final.json: the run's identity, status, primary metric, all final metrics and cost (DESIGN.md)."""
+    """final.json: the run's identity, status, primary metric, all final metrics and cost (docs/design.md)."""
     run = prov["config"]
     final = {
         "status": status,

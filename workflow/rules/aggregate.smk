@@ -66,59 +66,38 @@ rule plot_summary:
         "python scripts/plot.py --summary --tables $(dirname {input.profile:q}) --out $(dirname {output:q}) > {log:q} 2>&1"
 
 
-rule plot_oscillators:
-    input:
-        runs=rules.aggregate.output.runs,
-        curves=rules.aggregate.output.curves,
-    output:
-        phases=report(f"{FIGURES}/phases.png", caption="../report/phases.rst", category="{workload}"),
-        order=report(f"{FIGURES}/order_parameter.png", caption="../report/order_parameter.rst", category="{workload}"),
-    log:
-        "results/logs/plot/{workload}-oscillators.log",
-    conda:
-        "../../envs/analysis.yaml"
-    params:
-        code=code_version("scripts/plot.py"),
-    shell:
-        "python scripts/plot.py --oscillators --workload {wildcards.workload:q} --tables $(dirname {input.runs:q}) "
-        "--out $(dirname {output.phases:q}) > {log:q} 2>&1"
+# one rule per workload that draws figures of its own (its plots.py), declared in its WORKLOAD description
+for name in [w for w in WORKLOADS if SPECS[w].figures]:
 
-
-rule plot_rollouts:
-    input:
-        runs=rules.aggregate.output.runs,
-    output:
-        scores=report(f"{FIGURES}/rollout_scores.png", caption="../report/rollout_scores.rst", category="{workload}"),
-        trajectories=report(f"{FIGURES}/trajectories.png", caption="../report/trajectories.rst", category="{workload}"),
-        table=report(f"{TABLES}/rollouts_{{workload}}.csv", caption="../report/rollouts.rst", category="Tables"),
-    log:
-        "results/logs/plot/{workload}-rollouts.log",
-    conda:
-        "../../envs/analysis.yaml"
-    params:
-        code=code_version("scripts/plot.py"),
-    shell:
-        "python scripts/plot.py --rollouts --workload {wildcards.workload:q} --tables $(dirname {input.runs:q}) "
-        "--out $(dirname {output.scores:q}) > {log:q} 2>&1"
-
-
-rule plot_frames:
-    input:
-        runs=rules.aggregate.output.runs,
-    output:
-        errors=report(f"{FIGURES}/frame_errors.png", caption="../report/frame_errors.rst", category="{workload}"),
-        frames=report(f"{FIGURES}/frames.png", caption="../report/frames.rst", category="{workload}"),
-        table=report(
-            f"{TABLES}/frame_errors_{{workload}}.csv", caption="../report/frame_errors_table.rst", category="Tables"
-        ),
-        runs=directory(f"{FIGURES}/runs"),
-    log:
-        "results/logs/plot/{workload}-frames.log",
-    conda:
-        "../../envs/analysis.yaml"
-    params:
-        code=code_version("scripts/plot.py"),
-        gif=lambda wc: "--gif" if workload(wc)["eval"]["gif"] else "",
-    shell:
-        "python scripts/plot.py --frames {params.gif} --workload {wildcards.workload:q} --tables $(dirname {input.runs:q}) "
-        "--out $(dirname {output.errors:q}) > {log:q} 2>&1"
+    rule:
+        name:
+            f"plot_{name}"
+        input:
+            runs=rules.aggregate.output.runs,
+            curves=rules.aggregate.output.curves,
+        output:
+            **{
+                Path(f.file).stem: report(
+                    own_figures(name)[f.file],
+                    caption=str(SPECS[name].directory / "report" / f.caption),
+                    category="Tables" if f.table else name,
+                )
+                for f in SPECS[name].figures
+            },
+            **(
+                {"more": directory(f"results/figures/{name}/{SPECS[name].figure_directory}")}
+                if SPECS[name].figure_directory
+                else {}
+            ),
+        log:
+            f"results/logs/plot/{name}-own.log",
+        localrule: True
+        conda:
+            "../../envs/analysis.yaml"
+        params:
+            code=code_version("scripts/plot.py", f"{SPECS[name].module}.plots"),
+            workload=name,
+            settings=json.dumps(config["workloads"][name], sort_keys=True),
+        shell:
+            "python scripts/plot.py --own --workload {params.workload:q} --settings {params.settings:q} "
+            "--tables $(dirname {input.runs:q}) --out results/figures/{params.workload:q} > {log:q} 2>&1"

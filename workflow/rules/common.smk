@@ -2,6 +2,7 @@ import functools
 import json
 
 from testbeds.codeversion import code_version
+from testbeds.workloads import workload as workload_spec
 
 ENVS = {"mlx": "../../envs/mlx.yaml", "jax": "../../envs/jax.yaml", "torch": "../../envs/torch.yaml"}
 RUN = "results/runs/{workload}/{variant}/{optimizer}/seed{seed}"
@@ -36,7 +37,9 @@ def run_json(wildcards):
     return json.dumps(run_settings(wildcards), sort_keys=True)
 
 
-GENERATORS = set(cfg.DATA_GENERATORS)  # workloads whose data a generator rule writes
+SPECS = {w: workload_spec(w) for w in WORKLOADS}  # each workload's description (testbeds.workloads)
+CORPORA = [w for w in WORKLOADS if SPECS[w].data in ("corpus", "tokenized")]  # text corpora
+GENERATORS = [w for w in WORKLOADS if SPECS[w].data == "generated"]  # data sets a generator writes
 
 
 def data_sections():
@@ -52,14 +55,8 @@ def data_sections():
 
 
 SECTIONS = data_sections()
-DATA = {
-    key: data
-    for w, found in SECTIONS.items()
-    if w not in GENERATORS  # text corpora
-    for key, data in found.items()
-    if "source" in data
-}
-GENERATED = {w: SECTIONS.get(w, {}) for w in GENERATORS}
+DATA = {key: data for w in CORPORA for key, data in SECTIONS[w].items()}
+GENERATED = {w: SECTIONS[w] for w in GENERATORS}
 
 
 def data_manifest(wildcards):
@@ -71,12 +68,13 @@ def data_manifest(wildcards):
 def variant_data_manifest(name, variant):
     """Only the variant changes a run's data, so this is resolved once per (workload, variant)."""
     run = cfg.resolve_run(config, name, variant, config["workloads"][name]["optimizers"][0], 0)
-    if "source" not in run["data"] and name not in GENERATORS:  # made inside the training job (lot)
+    kind = SPECS[name].data
+    if kind == "in-job":
         return []
-    corpus = cfg.data_dir("results", name, run["data"])
-    if "tokenizer" in run:
-        return str(corpus / f"bpe{run['tokenizer']['vocab_size']}" / "meta.json")
-    return str(corpus / "manifest.json")
+    folder = cfg.data_dir("results", name, run["data"])
+    if kind == "tokenized":
+        return str(folder / f"bpe{run['tokenizer']['vocab_size']}" / "meta.json")
+    return str(folder / "manifest.json")
 
 
 def data_option(wildcards, input):
@@ -87,12 +85,16 @@ def data_option(wildcards, input):
 def train_code(wildcards):
     """The version of the code a training job runs (its workload package, the shared modules it imports and
     its framework's optimisers): a parameter, so that editing it re-runs exactly its runs."""
-    framework = workload(wildcards)["framework"]
-    return code_version("scripts/train.py", f"testbeds.{wildcards.workload}.train", f"testbeds.optim.{framework}_optim")
+    spec = SPECS[wildcards.workload]
+    return code_version("scripts/train.py", f"{spec.module}.train", f"testbeds.optim.{spec.framework}_optim")
 
 
 def evaluate_code(wildcards):
-    return code_version("scripts/evaluate.py", f"testbeds.{wildcards.workload}.evaluate")
+    return code_version("scripts/evaluate.py", f"{SPECS[wildcards.workload].module}.evaluate")
+
+
+def plot_code(wildcards):
+    return code_version("scripts/plot.py", f"{SPECS[wildcards.workload].module}.plots")
 
 
 def framework_env(wildcards):
@@ -102,9 +104,13 @@ def framework_env(wildcards):
 TABLES = "results/tables"
 FIGURES = "results/figures/{workload}"
 SUMMARY_FIGURES = "results/figures/summary"
-OSCILLATOR_WORKLOADS = {"lot"}  # workloads with lattice-oscillator figures
-ROLLOUT_WORKLOADS = {"lds"}  # workloads with rollout-score and trajectory figures
-FRAME_WORKLOADS = {"heat2d"}  # workloads with per-frame error and predicted-frame figures
+
+
+def own_figures(name):
+    """Where a workload's own figures (its plots.py) go: results/figures/NAME/ or, tables, results/tables/."""
+    return {
+        f.file: f"{TABLES}/{f.file}" if f.table else f"results/figures/{name}/{f.file}" for f in SPECS[name].figures
+    }
 
 
 def run_finals():
@@ -113,9 +119,7 @@ def run_finals():
 
 def final_outputs():
     figures = expand(f"{FIGURES}/learning_curves.png", workload=WORKLOADS)
-    figures += [f"results/figures/{w}/phases.png" for w in WORKLOADS if w in OSCILLATOR_WORKLOADS]
-    figures += [f"results/figures/{w}/rollout_scores.png" for w in WORKLOADS if w in ROLLOUT_WORKLOADS]
-    figures += [f"results/figures/{w}/frame_errors.png" for w in WORKLOADS if w in FRAME_WORKLOADS]
+    figures += [path for w in WORKLOADS for path in own_figures(w).values()]
     return run_finals() + [f"{TABLES}/runs.csv", f"{SUMMARY_FIGURES}/performance_profiles.png"] + figures
 
 
@@ -124,11 +128,6 @@ def aggregate_settings():
         "baselines": {w: config["workloads"][w].get("baseline") for w in WORKLOADS},
         "targets": {w: config["workloads"][w].get("target") for w in WORKLOADS},
     }
-
-
-# The report's front page shows the headline table of the last aggregation (workflow/report/workflow.rst).
-_headline = Path(TABLES) / "headline.rst"
-config["_report_headline"] = _headline.read_text() if _headline.exists() else "*(no results aggregated yet)*"
 
 
 def download_path(data):

@@ -26,6 +26,7 @@ rule slice_corpus:
     log:
         "results/logs/slice_corpus/{workload}-{datakey}.log",
     wildcard_constraints:
+        workload="|".join(CORPORA) or "no-corpus",
         datakey="|".join(DATA) or "no-corpus",
     conda:
         "../../envs/analysis.yaml"
@@ -75,36 +76,21 @@ rule tokenize:
         "--out $(dirname {output.meta:q}) > {log:q} 2>&1"
 
 
-rule generate_lds:
-    output:
-        systems="results/data/lds/{datakey}/systems.npz",
-        manifest="results/data/lds/{datakey}/manifest.json",
-    log:
-        "results/logs/generate_lds/{datakey}.log",
-    wildcard_constraints:
-        datakey="|".join(GENERATED["lds"]) or "nothing-generated",
-    conda:
-        "../../envs/jax.yaml"
-    params:
-        code=code_version("scripts/generate_lds.py"),
-        settings=lambda wc: json.dumps(GENERATED["lds"][wc.datakey], sort_keys=True),
-    shell:
-        "python scripts/generate_lds.py --settings {params.settings:q} --out $(dirname {output.manifest:q}) > {log:q} 2>&1"
-
-
-rule generate_heat:
+rule generate_data:
     input:
-        lambda wc: GENERATED["heat2d"][wc.datakey]["path"] or [],
+        lambda wc: SPECS[wc.workload].data_inputs(GENERATED[wc.workload][wc.datakey]),
     output:
-        manifest="results/data/heat2d/{datakey}/manifest.json",
+        manifest="results/data/{workload}/{datakey}/manifest.json",
     log:
-        "results/logs/generate_heat/{datakey}.log",
+        "results/logs/generate_data/{workload}-{datakey}.log",
     wildcard_constraints:
-        datakey="|".join(GENERATED["heat2d"]) or "nothing-generated",
+        workload="|".join(GENERATORS) or "nothing-generated",
+        datakey="|".join(k for w in GENERATORS for k in GENERATED[w]) or "nothing-generated",
     conda:
-        "../../envs/analysis.yaml"
+        framework_env
     params:
-        code=code_version("scripts/prepare_heat.py"),
-        settings=lambda wc: json.dumps(GENERATED["heat2d"][wc.datakey], sort_keys=True),
+        code=lambda wc: code_version("scripts/generate_data.py", f"{SPECS[wc.workload].module}.data"),
+        settings=lambda wc: json.dumps(GENERATED[wc.workload][wc.datakey], sort_keys=True),
     shell:
-        "python scripts/prepare_heat.py --settings {params.settings:q} --out $(dirname {output.manifest:q}) > {log:q} 2>&1"
+        "python scripts/generate_data.py --workload {wildcards.workload:q} --settings {params.settings:q} "
+        "--out $(dirname {output.manifest:q}) > {log:q} 2>&1"

@@ -96,3 +96,18 @@ def provenance_table(final_paths: list[str | Path]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+RUN_KEYS = ["workload", "variant", "optimizer", "seed"]
+
+
+def per_run_table(runs: pd.DataFrame, name: str, columns: list[str], out: Path) -> pd.DataFrame:
+    """The CSV ``name`` of every successful run that wrote one, stacked with the run's keys; saved to ``out``."""
+    runs = runs[(runs["status"] == "ok") & runs["run_dir"].map(lambda d: Path(d, name).exists())]
+    parts = [
+        pd.read_csv(Path(r.run_dir, name)).assign(**{k: getattr(r, k) for k in RUN_KEYS}, run_dir=r.run_dir)
+        for r in runs.itertuples()
+    ]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RUN_KEYS + columns + ["run_dir"])
+    table[RUN_KEYS + columns].to_csv(out, index=False)
+    return table

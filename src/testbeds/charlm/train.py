@@ -1,6 +1,6 @@
 """Training loop of the charlm workload (Testbed D, seed 001) in MLX.
 
-Writes the run contract (DESIGN.md) into ``run_dir`` through ``testbeds.loop.TrainLoop``: metrics.csv,
+Writes the run contract (docs/design.md) into ``run_dir`` through ``testbeds.loop.TrainLoop``: metrics.csv,
 provenance.json, checkpoint/ and train.json (the training summary that ``evaluate`` turns into
 final.json). A killed run resumes from its newest valid checkpoint and ends with the same numbers as
 one that was never interrupted.

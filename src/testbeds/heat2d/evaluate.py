@@ -70,6 +70,7 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
     run, e = prov["config"], prov["config"]["eval"]
     status, metrics, seconds = summary["status"], {}, None
     test = HeatSplit(data_dir, "test")
+    frame_errors, frames = "frame,one_shot_mse,rollout_mse\n", {}  # a diverged run's: no rows
     if status == "ok":
         resolve_mlx(run["device"])
         model = build_model(run, test.manifest)
@@ -94,12 +95,12 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
             "one_shot_mse": float(((one[:, P:] - truth[:, P:]) ** 2).mean()),
             "test_samples": count,
         }
-        atomic_write_text(run_dir / "frame_errors.csv", frame_table(one, rolled, truth))
-        atomic_write_npz(
-            run_dir / "frames.npz", truth=truth[0], one_shot=one[0], rollout=rolled[0], context=np.array(P)
-        )
+        frame_errors = frame_table(one, rolled, truth)
+        frames = {"truth": truth[0], "one_shot": one[0], "rollout": rolled[0], "context": np.array(P)}
         if not math.isfinite(metrics["rollout_rel_l2"]):
             status = "diverged"
+    atomic_write_text(run_dir / "frame_errors.csv", frame_errors)
+    atomic_write_npz(run_dir / "frames.npz", **frames)
     return write_final(
         run_dir,
         prov,

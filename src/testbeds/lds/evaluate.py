@@ -76,13 +76,15 @@ def rollout_table(rows: list[dict]) -> str:
 
 
 def evaluate(run_dir: Path, data_dir: Path) -> dict:
-    """Write final.json (and for lds rollout.csv, trajectories.npz) from the run's last checkpoint."""
+    """Write final.json, rollout.csv and trajectories.npz (no rows for bigram or a diverged run) from the run's
+    last checkpoint."""
     run_dir = Path(run_dir)
     prov, summary = read_json(run_dir / "provenance.json"), read_json(run_dir / "train.json")
     run, e = prov["config"], prov["config"]["eval"]
     kind = run["data"]["task"]
     primary = "score" if kind == "lds" else "ce_excess"
     status, metrics, seconds = summary["status"], {}, None
+    rows, trajectories = [], {}  # per-horizon rollout scores: lds runs only (bigram rollouts are sampled)
     if status == "ok":
         resolve_jax(run["device"], run["threads"])
         task = Task(run, load_item(data_dir, system_index(run)), build_model(run))
@@ -95,13 +97,13 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
             rows, trajectories = rollout_lds(task, params, jax.random.fold_in(key, 1), e)
             metrics.update({f"score_t+{h}": rows[h - 1]["score"] for h in REPORTED_HORIZONS if h <= len(rows)})
             metrics["rollout_score_mean"] = float(np.mean([r["score"] for r in rows]))
-            atomic_write_text(run_dir / "rollout.csv", rollout_table(rows))
-            atomic_write_npz(run_dir / "trajectories.npz", **trajectories)
         else:
             metrics["perplexity"] = math.exp(metrics["ce"])
             metrics.update(rollout_bigram(task, params, jax.random.fold_in(key, 1), e))
         if not math.isfinite(metrics[primary]):
             status = "diverged"
+    atomic_write_text(run_dir / "rollout.csv", rollout_table(rows))
+    atomic_write_npz(run_dir / "trajectories.npz", **trajectories)
     sequences = e["sequences"] * run["data"]["seq_len"]
     return write_final(
         run_dir,

@@ -2,8 +2,7 @@
 
 The class is the reference's own (constructor, options, state layout, ``init_single``, diagnostics
 snapshots); only ``apply_gradients`` is rewritten, computing the same quantities in the same order
-with two changes that matter on MLX's CPU backend (a Kβ step of 10.6M parameters went from
-2.26x to ~1.5x Adam's; benchmarks/optimizers.py):
+with two changes that matter on MLX's CPU backend (docs/performance.md; benchmarks/optimizers.py):
 
 - reductions (the norms, the diagnostics) go down the columns of a wide matrix first, which MLX
   vectorises; a flat ``sum(square(g))`` runs one element at a time;

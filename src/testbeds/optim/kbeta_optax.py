@@ -1,6 +1,6 @@
 """Kourkoutas-β for JAX: an ``optax.GradientTransformation`` matching kbeta's KourkoutasSoftmaxFlex.
 
-The algorithm is the one of ``kbeta_torch`` (SEED_SOURCES.md §4c). Buckets are derived from the pytree
+The algorithm is the one of ``kbeta_torch`` (docs/optimizers.md). Buckets are derived from the pytree
 structure, which is static under ``jax.jit``: ``global`` (one), ``shape`` (leaves of equal shape) or
 ``per-array`` (each leaf, keyed by its path such as ``blocks/0/attn/kernel``). The per-bucket scalars
 (gradient-norm EMA, last sun-spike, last β₂) are vectors over the buckets and β₂ is computed for all

@@ -1,6 +1,6 @@
 """Kourkoutas-β for PyTorch: a ``torch.optim.Optimizer`` matching kbeta's KourkoutasSoftmaxFlex.
 
-Per step t and layer bucket b (SEED_SOURCES.md §4c):
+Per step t and layer bucket b (the reference package's update, docs/optimizers.md):
 
     ‖g_b‖ -> ema_b = α ema_b + (1-α) ‖g_b‖
     sun_b = 0 while t <= warmup_steps, else r/(1+r) with r = ‖g_b‖ / (ema_b + tiny_spike)

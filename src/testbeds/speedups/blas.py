@@ -1,8 +1,8 @@
 """Fast BLAS for MLX on Linux.
 
-The PyPI ``mlx[cpu]`` wheel for Linux bundles a reference BLAS (a few GFLOP/s).
-Preloading an optimised one (Debian's ``libopenblas0-pthread``, or Intel MKL from
-PyPI) makes its matmuls ~50x faster. The dynamic loader reads LD_PRELOAD only at
+The PyPI ``mlx[cpu]`` wheel for Linux bundles a reference BLAS; preloading an optimised
+one (Debian's ``libopenblas0-pthread``, or Intel MKL from PyPI) makes its matmuls far
+faster (docs/performance.md). The dynamic loader reads LD_PRELOAD only at
 process start, so ``ensure_fast_blas`` re-executes the current script once with
 the library preloaded and the BLAS thread count set to the job's threads.
 """
@@ -45,7 +45,7 @@ def ensure_fast_blas(threads: int) -> str:
     if lib is None:
         print(
             "warning: no optimised BLAS found (install Debian's libopenblas0-pthread: `make setup`); "
-            "MLX falls back to its bundled reference BLAS, about 50x slower",
+            "MLX falls back to its bundled reference BLAS, many times slower",
             file=sys.stderr,
         )
         os.environ[MARKER] = "mlx bundled reference BLAS"

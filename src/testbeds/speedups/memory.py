@@ -7,8 +7,8 @@ def keep_freed_memory() -> bool:
     """Have glibc keep freed blocks for reuse instead of returning each large one to the kernel.
 
     XLA's CPU runtime allocates and frees its buffers on every step; above glibc's mmap threshold each
-    is a fresh mapping whose pages fault in again, which cost an lds step 40% of its time in the kernel
-    (31 -> 22 ms per step here). It must run before the allocating threads start. Returns False where the C library has no ``mallopt`` (not glibc)."""
+    is a fresh mapping whose pages fault in again (docs/performance.md). It must run before the
+    allocating threads start. Returns False where the C library has no ``mallopt`` (not glibc)."""
     import ctypes
 
     try:

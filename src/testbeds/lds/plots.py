@@ -1,0 +1,81 @@
+"""The lds workload's own figures: rollout scores against the horizon and example trajectories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from testbeds.analysis.plots import empty_figure, plt, sns
+from testbeds.analysis.tables import per_run_table
+
+
+def rollout_scores(table: pd.DataFrame, out: str) -> None:
+    """score_t+h (model error / Kalman error at horizon h) per optimizer: mean over seeds, 95% CI band;
+    one panel per variant. 1.0 is the Kalman filter's open-loop forecast."""
+    variants = sorted(table["variant"].unique())
+    fig, axes = plt.subplots(1, len(variants), figsize=(6 * len(variants), 4.5), squeeze=False, sharey=True)
+    for ax, variant in zip(axes[0], variants):
+        sns.lineplot(
+            data=table[table["variant"] == variant],
+            x="h",
+            y="score",
+            hue="optimizer",
+            errorbar=("ci", 95),
+            n_boot=1000,
+            seed=0,
+            ax=ax,
+        )
+        ax.axhline(1.0, color="black", lw=0.8, ls="--", label="Kalman filter")
+        ax.set(
+            xlabel="horizon h (steps after the observed warm-up)",
+            ylabel="score_t+h = MSE / KF-MSE",
+            title=f"{variant}: rollout error relative to the Kalman filter",
+        )
+        ax.legend(title="optimizer")
+    fig.suptitle(f"{table['workload'].iloc[0]}: open-loop rollouts (n seeds = {table['seed'].nunique()})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def trajectories(examples: list[tuple[str, dict[str, dict]]], out: str, shown: int = 3) -> None:
+    """Rollout trajectories, first observed dimension: the truth, the Kalman forecast and each optimizer's
+    model. ``examples``: (variant, {optimizer: arrays of trajectories.npz}) for one seed."""
+    columns = min(shown, min(len(next(iter(arrays.values()))["observed"]) for _, arrays in examples))
+    fig, axes = plt.subplots(len(examples), columns, figsize=(5 * columns, 3.2 * len(examples)), squeeze=False)
+    for row, (variant, arrays) in zip(axes, examples):
+        first = next(iter(arrays.values()))
+        W = int(first["warmup"])
+        for i, ax in enumerate(row[:columns]):
+            t = np.arange(len(first["observed"][i]))
+            ax.plot(t, first["observed"][i, :, 0], color="black", lw=1, label="observed")
+            ax.plot(t[W:], first["kalman"][i, :, 0], color="0.5", lw=1.5, ls="--", label="Kalman forecast")
+            for optimizer, a in sorted(arrays.items()):
+                ax.plot(t[W:], a["model"][i, :, 0], lw=1.2, label=f"model ({optimizer})")
+            ax.axvline(W - 0.5, color="0.7", lw=0.8)
+            ax.set(title=f"{variant}: sequence {i}", xlabel="step", ylabel="y[0]")
+        row[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def draw(runs: pd.DataFrame, tables: Path, out: Path, settings: dict) -> None:
+    """score_t+h over seeds (and its table) and a few trajectories of the lowest seed, per variant."""
+    table = per_run_table(runs, "rollout.csv", ["h", "model_mse", "kf_mse", "score"], tables / "rollouts_lds.csv")
+    if table.empty:
+        for name in ("rollout_scores.png", "trajectories.png"):
+            empty_figure(str(out / name), "no successful run with rollouts")
+        return
+    rollout_scores(table, str(out / "rollout_scores.png"))
+    runs = runs[runs["run_dir"].isin(table["run_dir"])]
+    seed = runs["seed"].min()
+    examples = []
+    for variant, group in runs[runs["seed"] == seed].groupby("variant", sort=True):
+        examples.append(
+            (variant, {r.optimizer: dict(np.load(Path(r.run_dir, "trajectories.npz"))) for r in group.itertuples()})
+        )
+    trajectories(examples, str(out / "trajectories.png"))
+    print(f"{out}: rollout figures")

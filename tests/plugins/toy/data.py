@@ -1,0 +1,16 @@
+"""y = x·w + noise, with w and the samples drawn from the data seed; validation from the next seed."""
+
+import torch
+
+
+def regression(n: int, features: int, noise: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    w = torch.randn(features, generator=torch.Generator().manual_seed(seed))
+    x = torch.randn(n, features, generator=torch.Generator().manual_seed(seed + 1 + n))
+    return x, x @ w + noise * torch.randn(n, generator=torch.Generator().manual_seed(seed + 2 + n))
+
+
+def datasets(run: dict):
+    d = run["data"]
+    return regression(d["n_train"], d["features"], d["noise"], d["seed"]), regression(
+        d["n_val"], d["features"], d["noise"], d["seed"]
+    )

@@ -1,0 +1,82 @@
+"""A workload is a plug-in: a package defined here, in tests/plugins/toy, found through TESTBEDS_WORKLOADS,
+is validated, trained, evaluated and aggregated by the tiny grid with no change anywhere else."""
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import copy_repo
+from test_pipeline import snakemake
+from testbeds import config as cfg
+from testbeds import workloads
+
+PLUGINS = Path(__file__).resolve().parent / "plugins"
+TOY = {
+    "framework": "torch",
+    "device": "cpu",
+    "resources": {"threads": 1, "mem_mb": 1000, "runtime_min": 10, "gpu": 0},
+    "speedups": [],
+    "optimizers": ["adamw", "sgd"],
+    "baseline": "adamw",
+    "variants": {"base": {}, "no_bias": {"model.bias": False}},
+    "data": {"features": 4, "n_train": 256, "n_val": 64, "noise": 0.1, "seed": 3},
+    "model": {"bias": True},
+    "train": {"steps": 30, "batch": 16, "lr": 0.05, "eval_every": 10, "log_every": 5, "checkpoint_every": 10},
+}
+
+
+@pytest.fixture
+def plugin_path(monkeypatch):
+    monkeypatch.setenv("TESTBEDS_WORKLOADS", str(PLUGINS))
+    workloads.registry.cache_clear()
+    cfg.workload_schema.cache_clear()
+    yield
+    monkeypatch.delenv("TESTBEDS_WORKLOADS")
+    workloads.registry.cache_clear()
+    cfg.workload_schema.cache_clear()
+
+
+def test_the_registry_finds_built_in_workloads_and_plug_ins(plugin_path):
+    found = workloads.registry()
+    assert {"charlm", "sotalm", "lot", "lds", "heat2d", "toy"} <= set(found)
+    assert found["toy"].module == "toy" and found["lds"].module == "testbeds.lds"
+    assert found["toy"].framework == "torch" and found["heat2d"].data == "generated"
+
+
+def test_a_plug_in_is_validated_with_its_own_schema_and_checks(config, plugin_path):
+    config["workloads"]["toy"] = TOY
+    cfg.validate(config)
+    config["workloads"]["toy"] = {**TOY, "data": {**TOY["data"], "noise": -1}}
+    with pytest.raises(cfg.ConfigError, match=r"workloads\.toy\.data\.noise"):
+        cfg.validate(config)
+    config["workloads"]["toy"] = {**TOY, "data": {**TOY["data"], "n_val": 999}}
+    with pytest.raises(cfg.ConfigError, match=r"workloads\.toy\.data\.n_val"):
+        cfg.validate(config)
+
+
+def test_an_unknown_workload_is_rejected_naming_it(config):
+    config["workloads"]["nonesuch"] = TOY
+    with pytest.raises(cfg.ConfigError, match=r"workloads\.nonesuch.*unknown workload"):
+        cfg.validate(config)
+
+
+@pytest.mark.slow
+def test_a_plug_in_workload_runs_through_the_tiny_grid(tmp_path):
+    workdir = copy_repo(tmp_path / "wf")
+    (tmp_path / "toy.yaml").write_text(
+        yaml.safe_dump({"grid": {"workloads": ["toy", "lot"], "seeds": [0]}, "workloads": {"toy": TOY}})
+    )
+    env = {"TESTBEDS_WORKLOADS": str(PLUGINS)}
+    snakemake(workdir, "--cores", "2", "--configfile", "config/test.yaml", str(tmp_path / "toy.yaml"), env=env)
+    runs = pd.read_csv(workdir / "results" / "tables" / "runs.csv")
+    toy = runs[runs["workload"] == "toy"]
+    assert len(toy) == 4 and (toy["status"] == "ok").all()
+    assert set(toy["variant"]) == {"base", "no_bias"} and set(toy["optimizer"]) == {"adamw", "sgd"}
+    assert (toy["primary_value"] < 1.0).all()  # learned: the targets' variance is about 4
+    for name in ("learning_curves.png", "final_metric.png"):
+        assert (workdir / "results" / "figures" / "toy" / name).stat().st_size > 1000
+    comparisons = pd.read_csv(workdir / "results" / "tables" / "comparisons.csv")
+    assert set(comparisons.loc[comparisons["workload"] == "toy", "optimizer"]) == {"sgd"}
+    assert os.environ.get("TESTBEDS_WORKLOADS") is None  # the test process itself was not changed
