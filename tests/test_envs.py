@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from testbeds.workloads import registry
 
 REPO = Path(__file__).resolve().parents[1]
 NOT_PYPI = {"python", "pip", "libopenblas"}  # conda-only packages, no counterpart in the venv
@@ -126,9 +127,10 @@ def env_packages(env: str) -> set[str]:
     return set(env_pins(REPO / "envs" / f"{env}.yaml"))
 
 
-@pytest.mark.parametrize(
-    "workload, env", [("charlm", "mlx"), ("sotalm", "torch"), ("lot", "torch"), ("lds", "jax"), ("heat2d", "mlx")]
-)
+BUILT_IN = {name: spec for name, spec in registry().items() if spec.module.startswith("testbeds.")}
+
+
+@pytest.mark.parametrize("workload, env", [(name, spec.framework) for name, spec in BUILT_IN.items()])
 def test_a_workload_imports_only_what_its_env_holds(workload, env):
     needed = set()
     for step in ("data", "train", "evaluate"):  # data: the generate_data rule runs in the framework's env
@@ -161,7 +163,7 @@ def test_a_data_or_analysis_script_imports_only_what_its_env_holds(script, env):
     assert not missing, f"scripts/{script}.py imports {sorted(missing)}, which envs/{env}.yaml does not contain"
 
 
-@pytest.mark.parametrize("workload", ["lot", "lds", "heat2d"])
+@pytest.mark.parametrize("workload", [name for name, spec in BUILT_IN.items() if spec.figures])
 def test_a_workloads_own_plots_import_only_what_the_analysis_env_holds(workload):
     missing = third_party_closure(SRC / "testbeds" / workload / "plots.py") - env_packages("analysis")
     assert not missing, f"{workload}/plots.py imports {sorted(missing)}, which envs/analysis.yaml does not contain"

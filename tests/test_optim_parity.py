@@ -246,7 +246,9 @@ def test_optax_port_takes_a_schedule_and_its_state_is_a_checkpointable_pytree(st
     for grads in stream[:5]:
         updates, state = update({k: jnp.asarray(v) for k, v in grads.items()}, state, params)
         params = optax.apply_updates(params, updates)
-    assert int(state.count) == 5 and set(state.buckets) == set(SHAPES) and state.grad_ema.shape == (len(SHAPES),)
+    kbeta_state = state[0]  # optax.chain(scale_by_kourkoutas_beta, scale_by_learning_rate)
+    assert isinstance(kbeta_state, kbeta_optax.KourkoutasBetaState) and int(kbeta_state.count) == 5
+    assert set(kbeta_state.buckets) == set(SHAPES) and kbeta_state.grad_ema.shape == (len(SHAPES),)
 
 
 def test_unknown_options_and_algorithms_are_rejected():

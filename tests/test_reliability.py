@@ -51,7 +51,7 @@ BAD_CONFIGS = [
     ("unknown bucket mode", "optimizers: {kbeta: {layer_bucket: layers}}", "layer_bucket"),
     ("unknown bias correction", "optimizers: {kbeta: {bias_correction: half}}", "bias_correction"),
     ("beta2_min above 1", "optimizers: {kbeta: {beta2_min: 1.5}}", "beta2_min"),
-    ("unknown algorithm", "optimizers: {sgdx: {algorithm: sgd}}", "sgd"),
+    ("unknown algorithm", "optimizers: {lionx: {algorithm: lion}}", "lion"),
     ("optimizer without algorithm", "optimizers: {plain: {beta1: 0.9}}", "algorithm"),
     ("adam beta2 not a number", "optimizers: {adam95: {beta2: high}}", "beta2"),
     ("baseline not run", "workloads: {charlm: {baseline: adamw}}", "baseline"),

@@ -8,7 +8,8 @@ buckets at once: one scalar operation per bucket would cost XLA a small kernel e
 element-wise update on a 10M-parameter model. The state is a pytree of arrays (checkpointable) whose
 static part names the buckets.
 
-``learning_rate`` may be a float or an optax schedule, called with the number of updates done so far.
+``scale_by_kourkoutas_beta(**options)`` is the transformation; ``kourkoutas_beta(learning_rate, **options)``
+chains it with ``optax.scale_by_learning_rate`` (a float or an optax schedule), as ``optax.adam`` is built.
 ``adaptive_tiny`` needs ``params`` in ``update``.
 """
 
@@ -67,6 +68,13 @@ def bucket_index(tree, mode: str) -> tuple[tuple[str, ...], list[int]]:
 
 
 def kourkoutas_beta(learning_rate=1e-3, **options) -> optax.GradientTransformation:
+    """Kourkoutas-β as optax writes its optimisers: the scaling chained with the learning rate's."""
+    return optax.chain(scale_by_kourkoutas_beta(**options), optax.scale_by_learning_rate(learning_rate))
+
+
+def scale_by_kourkoutas_beta(**options) -> optax.GradientTransformation:
+    """Kβ's step direction before the learning rate: bias-corrected m / (sqrt(v̂) + eps) with each bucket's
+    β₂ from its sun-spike, clipped to ±max_ratio when that is set (the reference clips lr times it)."""
     o = kbeta_options(options)
     mode = o["layer_bucket"]
     keep_vmax = o["decay"] is not None or o["max_ratio"] is not None
@@ -108,8 +116,6 @@ def kourkoutas_beta(learning_rate=1e-3, **options) -> optax.GradientTransformati
         if buckets != state.buckets:
             raise ValueError(f"kourkoutas_beta state has buckets {state.buckets[:3]}..., updates {buckets[:3]}...")
         t = state.count + 1
-        lr = learning_rate(state.count) if callable(learning_rate) else learning_rate
-        lr = jnp.asarray(lr, f32)
         leaf_sum_sq = jnp.stack([jnp.sum(jnp.square(g.astype(f32))) for g in grads])
         sum_sq = jnp.zeros(len(buckets), f32).at[jnp.asarray(index)].add(leaf_sum_sq)
         beta2, sun, ema = bucket_beta2(sum_sq, state.grad_ema, t)
@@ -117,7 +123,7 @@ def kourkoutas_beta(learning_rate=1e-3, **options) -> optax.GradientTransformati
 
         step_f = t.astype(f32)
         bc1 = 1.0 - jnp.power(jnp.asarray(o["beta1"], f32), step_f)
-        step_size = lr / bc1  # scalars once per step, not per leaf
+        step_size = 1.0 / bc1  # scalars once per step, not per leaf
         if o["bias_correction"] == "exact":
             cumprod = state.beta2_cumprod * leaf_beta2
             inv_sqrt_bc2 = jax.lax.rsqrt(1.0 - cumprod)
@@ -146,16 +152,15 @@ def kourkoutas_beta(learning_rate=1e-3, **options) -> optax.GradientTransformati
                 v_hat = vmax
             denom = jnp.sqrt(v_hat)
             if o["bias_correction"] == "none":
-                numerator = lr * m
+                numerator = m
             else:
                 numerator, denom = step_size * m, denom * inv_sqrt_bc2[i]  # sqrt(v̂ / bc2)
             if o["adaptive_tiny"]:
                 denom = denom + o["tiny_denom"] * jnp.maximum(jnp.mean(jnp.abs(p)), 1.0)
             upd = numerator / (denom + o["eps"])
             if o["max_ratio"] is not None:
-                limit = lr * o["max_ratio"]
-                upd = jnp.clip(upd, -limit, limit)
-            for name, value in (("upd", -upd), ("m", m), ("v", v), ("vmax", vmax)):
+                upd = jnp.clip(upd, -o["max_ratio"], o["max_ratio"])
+            for name, value in (("upd", upd), ("m", m), ("v", v), ("vmax", vmax)):
                 new[name].append(value)
 
         tree = lambda values: jax.tree_util.tree_unflatten(treedef, values)  # noqa: E731
