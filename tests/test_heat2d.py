@@ -161,15 +161,16 @@ def rows(path) -> list[dict]:
 def test_short_training_lowers_the_loss_and_evaluation_reports_every_metric(tmp_path):
     from testbeds.heat2d.evaluate import evaluate, quantized
 
-    run = heat_run(train={"epochs": 12, "eval_every": 100, "log_every": 5, "checkpoint_every": 100})
+    run = heat_run(train={"epochs": 40, "lr": 3e-3, "eval_every": 1000, "log_every": 5, "checkpoint_every": 1000})
     heat_data.write_dataset(run["data"], tmp_path / "data", log=lambda m: None)
     summary = train(run, tmp_path / "data", tmp_path / "run", log=lambda m: None)
     losses = [float(r["train_loss"]) for r in rows(tmp_path / "run" / "metrics.csv")]
-    assert summary["status"] == "ok" and summary["steps"] == 12 * 5
+    assert summary["status"] == "ok" and summary["steps"] == 40 * 5
     assert np.mean(losses[-3:]) < 0.7 * losses[0]
     final = evaluate(tmp_path / "run", tmp_path / "data")
     m = final["metrics"]
-    assert final["primary_metric"] == "rollout_rel_l2" and 0 < m["rollout_rel_l2"] < 1
+    # the untrained model is the persistence forecast; training must beat it, not merely stay below 1
+    assert final["primary_metric"] == "rollout_rel_l2" and m["rollout_rel_l2"] < 0.8 * m["persistence_rel_l2"]
     assert {"rollout_rel_l2_q8", "one_shot_mse", "persistence_rel_l2"} <= set(m)
     assert final["throughput"]["inference_seconds_per_sample"] > 0  # timings are not metrics: reruns must match
     frame_rows = rows(tmp_path / "run" / "frame_errors.csv")
@@ -203,3 +204,29 @@ def test_rope_rotates_each_token_by_its_frame_index():
         tokens = [f * patches + j for f in range(frames)]
         np.testing.assert_allclose(rotated[:, :, tokens], np.array(nn.RoPE(8, base=100.0)(x[:, :, tokens])), atol=1e-6)
     assert not np.allclose(rotated[:, :, patches:], np.array(x[:, :, patches:]))  # frames after 0 do move
+
+
+def test_every_optimizer_gets_the_same_learning_rate_schedule(tmp_path):
+    """The seed's code gave Adam and Kβ different schedules; here the schedule is the workload's."""
+    settings = {"epochs": 4, "lr_schedule": "1:2e-3,3:5e-4", "eval_every": 100, "log_every": 1}
+    schedules = {}
+    for optimizer in ("adam95", "kbeta", "sgd"):
+        run = heat_run(optimizer=optimizer, train={**settings, "checkpoint_every": 100})
+        if not (tmp_path / "data").exists():
+            heat_data.write_dataset(run["data"], tmp_path / "data", log=lambda m: None)
+        train(run, tmp_path / "data", tmp_path / optimizer, log=lambda m: None)
+        schedules[optimizer] = [(r["step"], float(r["lr"])) for r in rows(tmp_path / optimizer / "metrics.csv")]
+    assert schedules["adam95"] == schedules["kbeta"] == schedules["sgd"]
+    assert {lr for _, lr in schedules["adam95"]} == {2e-3, 5e-4}  # both pieces of the schedule were used
+
+
+@pytest.mark.parametrize("optimizer", ["adam95", "kbeta"])
+def test_killed_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, optimizer):
+    """The optimiser state is restored into its full tree: the model's parameterless nn.RoPE is an empty
+    subtree that a flat checkpoint does not list."""
+    from conftest import kill_and_resume
+
+    run = heat_run(optimizer=optimizer, train={"epochs": 4, "log_every": 1, "eval_every": 100, "checkpoint_every": 5})
+    heat_data.write_dataset(run["data"], tmp_path / "data", log=lambda m: None)
+    messages = kill_and_resume(train, run, tmp_path / "data", tmp_path, monkeypatch, kill_after_step=7)
+    assert any("resumed" in m and "step 5" in m for m in messages)

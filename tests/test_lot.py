@@ -136,7 +136,10 @@ def test_training_learns_and_writes_the_contract(tmp_path):
     assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
     final = lot_eval.evaluate(tmp_path)
     assert final["primary_metric"] == "exact_match" and final["direction"] == "max"
-    assert 0 <= final["primary_value"] <= 1 and len(final["head_phases"]) == 1 and len(final["head_phases"][0]) == 4
+    # the final evaluation scores the last checkpoint on the held-out set, as the last periodic evaluation did
+    assert final["primary_value"] == pytest.approx(float(evals[-1]["val_exact_match"]))
+    assert final["metrics"]["ce_loss"] == pytest.approx(float(evals[-1]["val_ce"]), rel=1e-5)
+    assert len(final["head_phases"]) == 1 and len(final["head_phases"][0]) == 4
     assert len(final["metrics"]["attention_entropy"]) == 1 and len(final["metrics"]["attention_entropy"][0]) == 4
 
 

@@ -38,9 +38,13 @@ def test_rope_is_a_rotation_with_relative_position_dot_products():
 def test_swiglu_matches_its_definition_and_the_seed_hidden_size():
     assert M.swiglu_hidden(512) == 1536 and M.swiglu_hidden(128) == 512
     mlp = M.SwiGLU(16)
-    x = torch.randn(2, 16)
-    expected = mlp.down(torch.nn.functional.silu(mlp.gate(x)) * mlp.up(x))
-    torch.testing.assert_close(mlp(x), expected)
+    x = torch.randn(2, 16, dtype=torch.float64)
+    mlp = mlp.double()
+    # SwiGLU(x) = W_down (silu(W_gate x) ⊙ W_up x), silu(z) = z σ(z), in NumPy from the weight matrices
+    gate, up, down = (m.weight.detach().numpy() for m in (mlp.gate, mlp.up, mlp.down))
+    z = x.numpy() @ gate.T
+    expected = (z / (1 + np.exp(-z)) * (x.numpy() @ up.T)) @ down.T
+    np.testing.assert_allclose(mlp(x).detach().numpy(), expected, rtol=1e-12, atol=1e-12)
     assert all(not hasattr(m, "bias") or m.bias is None for m in (mlp.gate, mlp.up, mlp.down))
 
 

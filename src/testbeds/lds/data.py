@@ -66,21 +66,31 @@ def simulate(
     return ys
 
 
-def kalman_filter(A, C, Q, R, ys: np.ndarray, horizon: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One-step predictions ŷ_{t|t-1} for every t of ``ys`` (n, T, dim_y), all sequences at once.
+def kalman_filter(
+    A, C, Q, R, ys: np.ndarray, horizon: int = 0, patch: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The filter's predictions of every y_t of ``ys`` (n, T, dim_y), all sequences at once, from the
+    observations before the start of t's patch of ``patch`` steps: with patch 1 the one-step predictions
+    ŷ_{t|t-1}; with patch P, y_t for t = iP + j is forecast j + 1 steps ahead from y_1..y_{iP}, which is
+    what a model reading and predicting whole patches knows.
 
-    Returns (predictions (n, T, dim_y), expected squared error per dimension at each t — tr(S_t)/dim_y with
-    S_t = C P_{t|t-1} Cᵀ + R —, open-loop forecasts ŷ_{T+h|T} for h = 1..horizon (n, horizon, dim_y)).
+    Returns (predictions (n, T, dim_y), expected squared error per dimension at each t — tr(S)/dim_y with
+    S = C P Cᵀ + R for the forecast's state covariance P —, open-loop forecasts ŷ_{T+h|T} for
+    h = 1..horizon (n, horizon, dim_y)).
     """
     n, T, dim_y = ys.shape
     x, P = np.zeros((n, A.shape[0])), Q.copy()  # the prior of x_1 given x_0 = 0
     predictions, expected = np.empty_like(ys, dtype=np.float64), np.empty(T)
     for t in range(T):
+        if t % patch == 0:  # the forecast state and covariance at the patch's start: x̂_{t|t-1}, P_{t|t-1}
+            x_ahead, P_ahead = x, P
+        else:  # one more step ahead without observations
+            x_ahead, P_ahead = x_ahead @ A.T, A @ P_ahead @ A.T + Q
+        predictions[:, t] = x_ahead @ C.T
+        expected[t] = np.trace(C @ P_ahead @ C.T + R) / dim_y
         S = C @ P @ C.T + R
-        predictions[:, t] = x @ C.T
-        expected[t] = np.trace(S) / dim_y
         K = np.linalg.solve(S, C @ P).T  # P Cᵀ S⁻¹ (S and P symmetric)
-        x = x + (ys[:, t] - predictions[:, t]) @ K.T
+        x = x + (ys[:, t] - x @ C.T) @ K.T  # the innovation of the one-step prediction
         P = P - K @ C @ P
         x, P = x @ A.T, A @ P @ A.T + Q
         P = (P + P.T) / 2

@@ -41,12 +41,16 @@ def rollout_lds(task: Task, params, key, e: dict) -> tuple[list[dict], dict[str,
     _, _, kf = systems.kalman_filter(task.item["A"], task.item["C"], Q, R, ys[:, :W], horizon=H)
     truth = ys[:, W:]
     model_mse, kf_mse = ((model - truth) ** 2).mean(axis=(0, 2)), ((kf - truth) ** 2).mean(axis=(0, 2))
+    zero_mse = (truth**2).mean(axis=(0, 2))  # the trivial forecast 0, which long horizons approach
     rows = [
         {
             "h": h + 1,
             "model_mse": float(model_mse[h]),
             "kf_mse": float(kf_mse[h]),
+            "zero_mse": float(zero_mse[h]),
             "score": float(model_mse[h] / kf_mse[h]),
+            "model_skill": float(1 - model_mse[h] / zero_mse[h]),
+            "kf_skill": float(1 - kf_mse[h] / zero_mse[h]),
         }
         for h in range(H)
     ]
@@ -70,8 +74,11 @@ def rollout_bigram(task: Task, params, key, e: dict) -> dict:
     }
 
 
+ROLLOUT_COLUMNS = ["h", "model_mse", "kf_mse", "zero_mse", "score", "model_skill", "kf_skill"]
+
+
 def rollout_table(rows: list[dict]) -> str:
-    lines = ["h,model_mse,kf_mse,score"] + [f"{r['h']},{r['model_mse']!r},{r['kf_mse']!r},{r['score']!r}" for r in rows]
+    lines = [",".join(ROLLOUT_COLUMNS)] + [",".join(repr(r[c]) for c in ROLLOUT_COLUMNS) for r in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -95,7 +102,10 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         seconds = time.perf_counter() - started
         if kind == "lds":
             rows, trajectories = rollout_lds(task, params, jax.random.fold_in(key, 1), e)
-            metrics.update({f"score_t+{h}": rows[h - 1]["score"] for h in REPORTED_HORIZONS if h <= len(rows)})
+            for h in (h for h in REPORTED_HORIZONS if h <= len(rows)):
+                row = rows[h - 1]
+                metrics.update({f"score_t+{h}": row["score"], f"skill_t+{h}": row["model_skill"]})
+                metrics[f"kf_skill_t+{h}"] = row["kf_skill"]
             metrics["rollout_score_mean"] = float(np.mean([r["score"] for r in rows]))
         else:
             metrics["perplexity"] = math.exp(metrics["ce"])

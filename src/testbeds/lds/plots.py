@@ -12,28 +12,29 @@ from testbeds.analysis.tables import per_run_table
 
 
 def rollout_scores(table: pd.DataFrame, out: str) -> None:
-    """score_t+h (model error / Kalman error at horizon h) per optimizer: mean over seeds, 95% CI band;
-    one panel per variant. 1.0 is the Kalman filter's open-loop forecast."""
+    """Per variant, against the horizon h, per optimizer (mean over seeds, 95% CI band): top, score_t+h =
+    model error / Kalman error (1.0 is the Kalman filter's open-loop forecast); bottom, the skill against
+    the zero forecast, 1 - MSE / MSE(0) (1 = perfect, 0 = no better than forecasting 0), with the Kalman
+    filter's skill dashed: at long horizons both approach 0, and the score alone says little."""
     variants = sorted(table["variant"].unique())
-    fig, axes = plt.subplots(1, len(variants), figsize=(6 * len(variants), 4.5), squeeze=False, sharey=True)
-    for ax, variant in zip(axes[0], variants):
-        sns.lineplot(
-            data=table[table["variant"] == variant],
-            x="h",
-            y="score",
-            hue="optimizer",
-            errorbar=("ci", 95),
-            n_boot=1000,
-            seed=0,
-            ax=ax,
-        )
-        ax.axhline(1.0, color="black", lw=0.8, ls="--", label="Kalman filter")
-        ax.set(
+    fig, axes = plt.subplots(2, len(variants), figsize=(6 * len(variants), 8), squeeze=False, sharex=True)
+    for column, variant in enumerate(variants):
+        part = table[table["variant"] == variant]
+        for ax, y in zip(axes[:, column], ("score", "model_skill")):
+            sns.lineplot(data=part, x="h", y=y, hue="optimizer", errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
+        top, bottom = axes[:, column]
+        top.axhline(1.0, color="black", lw=0.8, ls="--", label="Kalman filter")
+        top.set(ylabel="score_t+h = MSE / KF-MSE", title=f"{variant}: rollout error relative to the Kalman filter")
+        kalman = part.groupby("h")["kf_skill"].mean()
+        bottom.plot(kalman.index, kalman.values, color="black", lw=0.8, ls="--", label="Kalman filter")
+        bottom.axhline(0.0, color="grey", lw=0.6)
+        bottom.set(
             xlabel="horizon h (steps after the observed warm-up)",
-            ylabel="score_t+h = MSE / KF-MSE",
-            title=f"{variant}: rollout error relative to the Kalman filter",
+            ylabel="skill = 1 - MSE / MSE(zero forecast)",
+            title=f"{variant}: what is left of the predictable part",
         )
-        ax.legend(title="optimizer")
+        for ax in (top, bottom):
+            ax.legend(title="optimizer")
     fig.suptitle(f"{table['workload'].iloc[0]}: open-loop rollouts (n seeds = {table['seed'].nunique()})", fontsize=10)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -64,7 +65,8 @@ def trajectories(examples: list[tuple[str, dict[str, dict]]], out: str, shown: i
 
 def draw(runs: pd.DataFrame, tables: Path, out: Path, settings: dict) -> None:
     """score_t+h over seeds (and its table) and a few trajectories of the lowest seed, per variant."""
-    table = per_run_table(runs, "rollout.csv", ["h", "model_mse", "kf_mse", "score"], tables / "rollouts_lds.csv")
+    columns = ["h", "model_mse", "kf_mse", "zero_mse", "score", "model_skill", "kf_skill"]
+    table = per_run_table(runs, "rollout.csv", columns, tables / "rollouts_lds.csv")
     if table.empty:
         for name in ("rollout_scores.png", "trajectories.png"):
             empty_figure(str(out / name), "no successful run with rollouts")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import mlx.core as mx
 import mlx.optimizers as optim
 from kbeta import KourkoutasSoftmaxFlex
-from mlx.utils import tree_flatten, tree_unflatten
+from mlx.utils import tree_flatten, tree_map_with_path
 
 from testbeds.optim.kbeta_mlx import KourkoutasBeta
 
@@ -147,5 +147,6 @@ def load_state(opt: optim.Optimizer, arrays: dict[str, mx.array]) -> None:
         raise ValueError(
             f"optimizer state does not match: missing {sorted(missing)[:3]}, unexpected {sorted(extra)[:3]}"
         )
-    opt.state = tree_unflatten([(k, arrays[k].astype(current[k].dtype)) for k in current])
+    # in place of each leaf: empty subtrees (a parameterless module such as nn.RoPE) must stay in the tree
+    opt.state = tree_map_with_path(lambda path, leaf: arrays[path].astype(leaf.dtype), opt.state)
     opt._initialized = True
