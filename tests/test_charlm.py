@@ -127,7 +127,7 @@ def test_training_writes_the_run_contract(config, small_corpus, tmp_path):
     final = charlm_eval.evaluate(tmp_path, small_corpus)
     assert final["status"] == "ok" and final["primary_metric"] == "val_bpc" and final["direction"] == "min"
     corpus = CharCorpus(small_corpus)
-    assert final["metrics"]["val_chars"] == len(corpus.val) - 1
+    assert final["metrics"]["val_units"] == len(corpus.val) - 1
     assert math.isfinite(final["primary_value"]) and final["primary_value"] < math.log2(corpus.vocab_size)
     assert json.loads((tmp_path / "final.json").read_text())["config_hash"] == prov["config_hash"]
 
@@ -206,3 +206,17 @@ def test_a_finished_run_run_again_starts_over(config, small_corpus, tmp_path):
     train(run, small_corpus, tmp_path, log=messages.append)
     assert any("starting over" in m for m in messages)
     assert metrics_without_time(tmp_path) == first and len(first) > 2
+
+
+def test_a_byte_level_corpus_is_scored_in_bits_per_byte(config, tmp_path):
+    from testbeds.data.corpus import slice_corpus
+
+    slice_corpus("embedded", None, None, 20_000, 0.1, tmp_path / "data", unit="byte")
+    corpus = CharCorpus(tmp_path / "data")
+    assert corpus.bits_metric == "val_bpb" and corpus.vocab_size <= 256
+    run = tiny_run(config)
+    train(run, tmp_path / "data", tmp_path / "run", log=lambda m: None)
+    assert "val_bpb" in (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0].split(",")
+    final = charlm_eval.evaluate(tmp_path / "run", tmp_path / "data")
+    assert final["primary_metric"] == "val_bpb" and "val_bpc" not in final["metrics"]
+    assert final["metrics"]["val_bpb"] == pytest.approx(final["metrics"]["val_loss"] / math.log(2))

@@ -71,3 +71,24 @@ def test_download_verifies_checksum(tmp_path):
     with pytest.raises(corpus.DataError, match="SHA-256"):
         corpus.download(source.as_uri(), tmp_path / "bad.bin", "1" * 64)
     assert not (tmp_path / "bad.bin").exists() and not (tmp_path / "bad.bin.part").exists()
+
+
+def test_byte_unit_counts_and_keeps_raw_bytes(tmp_path):
+    """unit: byte slices raw bytes (a multibyte character is several units), stored one character per byte."""
+    raw = ("Grüße aus Zürich — ✓ done.\n" * 200).encode("utf-8")
+    source = tmp_path / "text.txt"
+    source.write_bytes(raw)
+    manifest = corpus.slice_corpus("file", source, None, 3000, 0.25, tmp_path / "bytes", unit="byte")
+    train = (tmp_path / "bytes" / "train.txt").read_text(encoding="utf-8")
+    val = (tmp_path / "bytes" / "val.txt").read_text(encoding="utf-8")
+    assert manifest["unit"] == "byte" and (train + val).encode("latin-1") == raw[:3000]
+    assert manifest["vocab_size"] == len(set(raw[:3000])) and max(map(ord, train + val)) < 256
+    chars = corpus.slice_corpus("file", source, None, 3000, 0.25, tmp_path / "chars", unit="char")
+    assert chars["unit"] == "char" and len(raw.decode()[:3000].encode()) > 3000  # characters, not bytes
+
+
+def test_auto_unit_is_bytes_for_enwik8_only(tmp_path):
+    source = tmp_path / "text.txt"
+    source.write_text("plain text\n" * 300)
+    assert corpus.slice_corpus("file", source, None, 2000, 0.1, tmp_path / "a", unit="auto")["unit"] == "char"
+    assert corpus.slice_corpus("embedded", None, None, 2000, 0.1, tmp_path / "b", unit="auto")["unit"] == "char"

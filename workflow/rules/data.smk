@@ -37,9 +37,10 @@ rule slice_corpus:
         max_chars=lambda wc: DATA[wc.datakey]["max_chars"],
         val_frac=lambda wc: DATA[wc.datakey]["val_frac"],
         path=lambda wc, input: option("--path", input[0] if input else None),
+        unit=lambda wc: DATA[wc.datakey].get("unit", "auto"),
     shell:
         "python scripts/slice_corpus.py --source {params.source:q} {params.path:q} {params.sha256:q} "
-        "--max-chars {params.max_chars:q} --val-frac {params.val_frac:q} --out $(dirname {output.manifest:q}) > {log:q} 2>&1"
+        "--max-chars {params.max_chars:q} --unit {params.unit:q} --val-frac {params.val_frac:q} --out $(dirname {output.manifest:q}) > {log:q} 2>&1"
 
 
 rule train_tokenizer:

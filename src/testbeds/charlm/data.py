@@ -34,6 +34,11 @@ class CharCorpus:
     def vocab_size(self) -> int:
         return len(self.chars)
 
+    @property
+    def bits_metric(self) -> str:
+        """``val_bpb`` (bits per byte) for a byte-level corpus, ``val_bpc`` (bits per character) otherwise."""
+        return "val_bpb" if self.manifest.get("unit") == "byte" else "val_bpc"
+
 
 def round_length(length: int, len_bucket: int, ctx: int) -> int:
     return min(ctx, int(math.ceil(length / len_bucket) * len_bucket))

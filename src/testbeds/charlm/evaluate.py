@@ -38,7 +38,8 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
     prov, summary = read_json(run_dir / "provenance.json"), read_json(run_dir / "train.json")
     run = prov["config"]
     corpus = CharCorpus(data_dir)
-    metrics: dict = {"best_val_bpc_fixed_batch": summary["best_val_bpc"]}
+    bits = corpus.bits_metric  # val_bpc or val_bpb
+    metrics: dict = {f"best_{bits}_fixed_batch": summary[f"best_{bits}"]}
     status = summary["status"]
     eval_seconds = 0.0
     if status == "ok":
@@ -48,7 +49,7 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         started = time.perf_counter()
         ce = validation_ce(model, corpus.val, run["model"]["ctx"], run["eval"]["batch"])
         eval_seconds = time.perf_counter() - started
-        metrics.update(val_loss=ce, val_bpc=ce / LN2, val_chars=int(len(corpus.val) - 1))
+        metrics.update({"val_loss": ce, bits: ce / LN2, "val_units": int(len(corpus.val) - 1)})
         if not math.isfinite(ce):
             status = "diverged"
     return write_final(
@@ -56,10 +57,10 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         prov,
         summary,
         status=status,
-        primary="val_bpc",
-        curve="val_bpc",
+        primary=bits,
+        curve=bits,
         direction="min",
         metrics=metrics,
         data_source=corpus.manifest["label"],
-        throughput={"eval_chars_per_second": metrics.get("val_chars", 0) / eval_seconds if eval_seconds else None},
+        throughput={"eval_units_per_second": metrics.get("val_units", 0) / eval_seconds if eval_seconds else None},
     )

@@ -51,13 +51,13 @@ class Trainer(TrainLoop):
     """One charlm run: model, optimiser and the variable-length character stream."""
 
     packages = ["mlx", "kbeta", "numpy"]
-    eval_columns = ["val_bpc", "val_loss"]
     extra_columns = ["seq_len"]
 
     def __init__(self, run: dict, data_dir: Path, run_dir: Path, log=say):
         super().__init__(run, run_dir, resolve_mlx(run["device"]), log)
         t = self.settings
         self.corpus = CharCorpus(data_dir)
+        self.eval_columns = [self.corpus.bits_metric, "val_loss"]  # bits per character, or per byte
         self.model = build_model(run, self.corpus.vocab_size)
         self.opt = make_optimizer("mlx", run["optimizer"], t["lr"])
         mlx_optim.init_state(self.opt, self.model.trainable_parameters())
@@ -90,7 +90,7 @@ class Trainer(TrainLoop):
 
     def evaluate(self) -> dict:
         loss = mean_ce(self.model, self.eval_x, self.eval_y)
-        return {"val_loss": loss, "val_bpc": loss / LN2}
+        return {"val_loss": loss, self.corpus.bits_metric: loss / LN2}
 
     def write_state(self, directory: Path) -> None:
         mlx_state.save(self.model, self.opt, directory)

@@ -53,16 +53,16 @@ def read_enwik8(path: Path) -> bytes:
     return data
 
 
-def load_source(source: str, path: str | Path | None, sha256: str | None) -> tuple[str, dict]:
-    """Read a corpus source into text; returns (text, description for the manifest)."""
+def load_source(source: str, path: str | Path | None, sha256: str | None, unit: str = "char") -> tuple[str, dict]:
+    """Read a corpus source into text; returns (text, description for the manifest).
+
+    ``unit``: ``char`` decodes UTF-8 (Unicode characters); ``byte`` keeps the raw bytes, as Latin-1 text so
+    that each character of the result is one byte (0-255) and the same text files serve both units."""
     if source == "embedded":
         text, label = embedded_text()
-        return text, {
-            "source": "embedded",
-            "label": label,
-            "source_path": None,
-            "source_sha256": hashlib.sha256(text.encode()).hexdigest(),
-        }
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        described = {"source": "embedded", "label": label, "source_path": None, "source_sha256": digest}
+        return (text.encode().decode("latin-1") if unit == "byte" else text), described
     if path is None:
         raise DataError(f"data source '{source}' needs a path")
     path = Path(path)
@@ -78,7 +78,10 @@ def load_source(source: str, path: str | Path | None, sha256: str | None) -> tup
     else:
         raise DataError(f"unknown data source '{source}'")
     try:
-        text = raw.decode("utf-8", errors="replace") if source == "enwik8" else raw.decode("utf-8")
+        if unit == "byte":
+            text = raw.decode("latin-1")
+        else:
+            text = raw.decode("utf-8", errors="replace") if source == "enwik8" else raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not UTF-8 text ({err})") from None
     return text, {"source": source, "label": label, "source_path": str(path), "source_sha256": digest}
@@ -93,15 +96,20 @@ def split_text(text: str, max_chars: int, val_frac: float) -> tuple[str, str]:
     return sliced[:-n_val], sliced[-n_val:]
 
 
-def slice_corpus(source: str, path, sha256, max_chars: int, val_frac: float, out_dir: Path) -> dict:
-    """Write train.txt, val.txt and manifest.json (last, so its presence means done)."""
-    text, described = load_source(source, path, sha256)
+def slice_corpus(source: str, path, sha256, max_chars: int, val_frac: float, out_dir: Path, unit: str = "char") -> dict:
+    """Write train.txt, val.txt and manifest.json (last, so its presence means done). ``max_chars`` counts
+    ``unit``s: characters, or bytes (each character of the files then stands for one byte); ``auto`` is
+    bytes for enwik8 (as published results count), characters otherwise."""
+    if unit == "auto":
+        unit = "byte" if source == "enwik8" else "char"
+    text, described = load_source(source, path, sha256, unit)
     train, val = split_text(text, max_chars, val_frac)
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / "train.txt", train)
     atomic_write_text(out_dir / "val.txt", val)
     manifest = {
         **described,
+        "unit": unit,
         "max_chars": max_chars,
         "val_frac": val_frac,
         "n_train_chars": len(train),
