@@ -34,7 +34,9 @@ def run_settings(wildcards):
 
 
 def run_json(wildcards):
-    return json.dumps(run_settings(wildcards), sort_keys=True)
+    """The run's settings and the version of the code it runs, one parameter (a job's parameters are
+    evaluated per job: one function is cheaper than two on a large grid)."""
+    return json.dumps({**run_settings(wildcards), "code": train_code(wildcards)}, sort_keys=True)
 
 
 SPECS = {w: workload_spec(w) for w in WORKLOADS}  # each workload's description (testbeds.workloads)
@@ -87,14 +89,6 @@ def train_code(wildcards):
     its framework's optimisers): a parameter, so that editing it re-runs exactly its runs."""
     spec = SPECS[wildcards.workload]
     return code_version("scripts/train.py", f"{spec.module}.train", f"testbeds.optim.{spec.framework}_optim")
-
-
-def evaluate_code(wildcards):
-    return code_version("scripts/evaluate.py", f"{SPECS[wildcards.workload].module}.evaluate")
-
-
-def plot_code(wildcards):
-    return code_version("scripts/plot.py", f"{SPECS[wildcards.workload].module}.plots")
 
 
 def framework_env(wildcards):

@@ -18,9 +18,8 @@ rule train:
         runtime=lambda wc: workload(wc)["resources"]["runtime_min"],
         gpu=lambda wc: workload(wc)["resources"]["gpu"],
     params:
-        run=run_json,
+        run=run_json,  # with the version of the code the job runs: editing it re-runs exactly its runs
         data=data_option,
-        code=train_code,
     shell:
         "python scripts/train.py --run-json {params.run:q} {params.data:q} "
         "--out $(dirname {output.summary:q}) > {log:q} 2>&1"
@@ -52,6 +51,6 @@ for name in WORKLOADS:
             gpu=lambda wc: workload(wc)["resources"]["gpu"],
         params:
             data=data_option,
-            code=evaluate_code,
+            code=code_version("scripts/evaluate.py", f"{SPECS[name].module}.evaluate"),
         shell:
             "python scripts/evaluate.py --run-dir $(dirname {output.final:q}) {params.data:q} > {log:q} 2>&1"
