@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -173,3 +175,16 @@ def empty_figure(out: str, message: str) -> None:
     ax.text(0.5, 0.5, message, ha="center", va="center")
     fig.savefig(out, dpi=80)
     plt.close(fig)
+
+
+def runs_with_rows(runs: pd.DataFrame, name: str, columns: list[str], table: Path, out: Path, figures: tuple[str, ...]):
+    """The per-run CSV ``name`` of the runs stacked (and saved as ``table``) with the runs that wrote rows;
+    None, after drawing each of ``figures`` as an empty figure that says so, when no run has any."""
+    from testbeds.analysis.tables import per_run_table
+
+    stacked = per_run_table(runs, name, columns, table)
+    if stacked.empty:
+        for figure in figures:
+            empty_figure(str(out / figure), f"no successful run with rows in {name}")
+        return None
+    return stacked, runs[runs["run_dir"].isin(stacked["run_dir"])]

@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from testbeds.analysis.plots import empty_figure, plt, sns
-from testbeds.analysis.tables import per_run_table
+from testbeds.analysis.plots import plt, runs_with_rows, sns
 
 
 def frame_errors(table: pd.DataFrame, out: str) -> None:
@@ -95,15 +94,14 @@ def draw(runs: pd.DataFrame, tables: Path, out: Path, settings: dict) -> None:
     """Per-frame test errors over seeds (and their table), the predicted frames of the lowest seed's runs side
     by side, and one predicted-frames figure (and optionally a GIF) per run under runs/."""
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    table = per_run_table(
-        runs, "frame_errors.csv", ["frame", "one_shot_mse", "rollout_mse"], tables / "frame_errors_heat2d.csv"
+    columns = ["frame", "one_shot_mse", "rollout_mse"]
+    found = runs_with_rows(
+        runs, "frame_errors.csv", columns, tables / "frame_errors_heat2d.csv", out, ("frame_errors.png", "frames.png")
     )
-    if table.empty:
-        for name in ("frame_errors.png", "frames.png"):
-            empty_figure(str(out / name), "no successful run with frame errors")
+    if found is None:
         return
+    table, runs = found
     frame_errors(table, str(out / "frame_errors.png"))
-    runs = runs[runs["run_dir"].isin(table["run_dir"])]
     frames = {
         (r.variant, r.optimizer, r.seed): dict(np.load(Path(r.run_dir, "frames.npz")))
         for r in runs.sort_values(["variant", "optimizer", "seed"]).itertuples()

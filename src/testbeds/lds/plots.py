@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from testbeds.analysis.plots import empty_figure, plt, sns
-from testbeds.analysis.tables import per_run_table
+from testbeds.analysis.plots import plt, runs_with_rows, sns
 
 
 def rollout_scores(table: pd.DataFrame, out: str) -> None:
@@ -66,13 +65,13 @@ def trajectories(examples: list[tuple[str, dict[str, dict]]], out: str, shown: i
 def draw(runs: pd.DataFrame, tables: Path, out: Path, settings: dict) -> None:
     """score_t+h over seeds (and its table) and a few trajectories of the lowest seed, per variant."""
     columns = ["h", "model_mse", "kf_mse", "zero_mse", "score", "model_skill", "kf_skill"]
-    table = per_run_table(runs, "rollout.csv", columns, tables / "rollouts_lds.csv")
-    if table.empty:
-        for name in ("rollout_scores.png", "trajectories.png"):
-            empty_figure(str(out / name), "no successful run with rollouts")
+    found = runs_with_rows(
+        runs, "rollout.csv", columns, tables / "rollouts_lds.csv", out, ("rollout_scores.png", "trajectories.png")
+    )
+    if found is None:
         return
+    table, runs = found
     rollout_scores(table, str(out / "rollout_scores.png"))
-    runs = runs[runs["run_dir"].isin(table["run_dir"])]
     seed = runs["seed"].min()
     examples = []
     for variant, group in runs[runs["seed"] == seed].groupby("variant", sort=True):
