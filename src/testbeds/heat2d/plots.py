@@ -49,7 +49,9 @@ def predicted_frames(examples: list[tuple[str, dict]], out: str, shown: int = 4)
             (f"{label}: rollout", arrays["rollout"], "inferno"),
             (f"{label}: error", arrays["rollout"] - arrays["truth"], "coolwarm"),
         ]
-    fig, axes = plt.subplots(len(rows), len(columns), figsize=(2.4 * len(columns), 2.2 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows), len(columns), figsize=(2.4 * len(columns), 2.2 * len(rows)), squeeze=False, layout="constrained"
+    )  # constrained: the title sits on the grid, with no band above it however many rows
     low, high = float(first["truth"].min()), float(first["truth"].max())
     for (name, frames, cmap), row in zip(rows, axes):
         for frame, ax in zip(columns, row):
