@@ -86,7 +86,7 @@ def data_option(wildcards, input):
 
 def train_code(wildcards):
     """The version of the code a training job runs (its workload package, the shared modules it imports and
-    its framework's optimisers): a parameter, so that editing it re-runs exactly its runs."""
+    its framework's optimisers): part of the run JSON parameter, so that editing it re-runs exactly its runs."""
     spec = SPECS[wildcards.workload]
     return code_version("scripts/train.py", f"{spec.module}.train", f"testbeds.optim.{spec.framework}_optim")
 

@@ -4,6 +4,8 @@ from testbeds.config import ConfigError
 from testbeds.schedule import parse_lr_schedule
 from testbeds.workloads import Figure, Workload
 
+FRAME_ERROR_COLUMNS = ["frame", "one_shot_mse", "rollout_mse"]  # frame_errors.csv
+
 
 def check(settings: dict, where: str) -> None:
     data, model = settings["data"], settings["model"]

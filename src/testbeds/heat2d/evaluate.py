@@ -20,6 +20,7 @@ import numpy as np
 
 from testbeds import mlx_state
 from testbeds.devices import resolve_mlx
+from testbeds.heat2d import FRAME_ERROR_COLUMNS
 from testbeds.heat2d.data import HeatSplit
 from testbeds.heat2d.model import build_model, one_shot, rollout
 from testbeds.runio import atomic_write_npz, atomic_write_text, final_checkpoint, read_json, write_final
@@ -58,7 +59,7 @@ def quantized(model: nn.Module, bits: int, group_size: int) -> tuple[nn.Module, 
 def frame_table(one: np.ndarray, rolled: np.ndarray, truth: np.ndarray) -> str:
     shot_mse = ((one - truth) ** 2).mean(axis=(0, 2, 3))
     roll_mse = ((rolled - truth) ** 2).mean(axis=(0, 2, 3))
-    rows = ["frame,one_shot_mse,rollout_mse"] + [
+    rows = [",".join(FRAME_ERROR_COLUMNS)] + [
         f"{t},{float(shot_mse[t])!r},{float(roll_mse[t])!r}" for t in range(1, len(shot_mse))
     ]
     return "\n".join(rows) + "\n"
@@ -70,7 +71,7 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
     run, e = prov["config"], prov["config"]["eval"]
     status, metrics, seconds = summary["status"], {}, None
     test = HeatSplit(data_dir, "test")
-    frame_errors, frames = "frame,one_shot_mse,rollout_mse\n", {}  # a diverged run's: no rows
+    frame_errors, frames = ",".join(FRAME_ERROR_COLUMNS) + "\n", {}  # a diverged run's: no rows
     if status == "ok":
         resolve_mlx(run["device"])
         model = build_model(run, test.manifest)

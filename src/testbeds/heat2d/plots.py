@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from testbeds.heat2d import FRAME_ERROR_COLUMNS
 from testbeds.analysis.plots import plt, runs_with_rows, sns
 
 
@@ -96,9 +97,13 @@ def draw(runs: pd.DataFrame, tables: Path, out: Path, settings: dict) -> None:
     """Per-frame test errors over seeds (and their table), the predicted frames of the lowest seed's runs side
     by side, and one predicted-frames figure (and optionally a GIF) per run under runs/."""
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    columns = ["frame", "one_shot_mse", "rollout_mse"]
     found = runs_with_rows(
-        runs, "frame_errors.csv", columns, tables / "frame_errors_heat2d.csv", out, ("frame_errors.png", "frames.png")
+        runs,
+        "frame_errors.csv",
+        FRAME_ERROR_COLUMNS,
+        tables / "frame_errors_heat2d.csv",
+        out,
+        ("frame_errors.png", "frames.png"),
     )
     if found is None:
         return

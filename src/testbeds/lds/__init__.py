@@ -3,6 +3,9 @@
 from testbeds.config import ConfigError
 from testbeds.workloads import Figure, Workload
 
+# rollout.csv: per horizon h, the model's, the Kalman filter's and the zero forecast's MSE, score and skills
+ROLLOUT_COLUMNS = ["h", "model_mse", "kf_mse", "zero_mse", "score", "model_skill", "kf_skill"]
+
 
 def check(settings: dict, where: str) -> None:
     data, model, e = settings["data"], settings["model"], settings["eval"]

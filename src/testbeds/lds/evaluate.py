@@ -20,6 +20,7 @@ import jax
 import numpy as np
 
 from testbeds.devices import resolve_jax
+from testbeds.lds import ROLLOUT_COLUMNS
 from testbeds.lds import data as systems
 from testbeds.lds.model import generate
 from testbeds.lds.model import build_model
@@ -72,9 +73,6 @@ def rollout_bigram(task: Task, params, key, e: dict) -> dict:
         "sampled_kl_true_chain": systems.empirical_kl(P, true_chain, e["min_count"]),
         "mode_accuracy": float(np.mean(tokens[:, 1:] == mode[tokens[:, :-1]])),
     }
-
-
-ROLLOUT_COLUMNS = ["h", "model_mse", "kf_mse", "zero_mse", "score", "model_skill", "kf_skill"]
 
 
 def rollout_table(rows: list[dict]) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from testbeds.lds import ROLLOUT_COLUMNS
 from testbeds.analysis.plots import plt, runs_with_rows, sns
 
 
@@ -64,9 +65,13 @@ def trajectories(examples: list[tuple[str, dict[str, dict]]], out: str, shown: i
 
 def draw(runs: pd.DataFrame, tables: Path, out: Path, settings: dict) -> None:
     """score_t+h over seeds (and its table) and a few trajectories of the lowest seed, per variant."""
-    columns = ["h", "model_mse", "kf_mse", "zero_mse", "score", "model_skill", "kf_skill"]
     found = runs_with_rows(
-        runs, "rollout.csv", columns, tables / "rollouts_lds.csv", out, ("rollout_scores.png", "trajectories.png")
+        runs,
+        "rollout.csv",
+        ROLLOUT_COLUMNS,
+        tables / "rollouts_lds.csv",
+        out,
+        ("rollout_scores.png", "trajectories.png"),
     )
     if found is None:
         return
