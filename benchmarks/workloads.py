@@ -118,7 +118,7 @@ def prepare_data(run: dict, scratch: Path) -> str:
     from testbeds.data.corpus import slice_corpus
 
     d = run["data"]
-    slice_corpus(d["source"], d["path"], d["sha256"], d["max_chars"], d["val_frac"], scratch / "data")
+    slice_corpus(d["source"], d["path"], d["sha256"], d["max_chars"], d["val_frac"], d["test_frac"], scratch / "data")
     if "tokenizer" not in run:
         return str(scratch / "data")
     from testbeds.data.tokens import tokenize, train_tokenizer

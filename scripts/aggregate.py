@@ -1,13 +1,15 @@
 #!/usr/bin/env python
 """Collect the grid's run directories into tidy tables and statistics (results/tables/).
 
-runs.csv, curves.csv, data_sources.csv, summary.csv, comparisons.csv, profiles.csv,
-performance_profile.csv, scores.csv, samples.csv, provenance.csv and headline.rst (the report's front-page table).
+runs.csv, curves.csv, data_sources.csv, summary.csv, comparisons.csv, profiles.csv, performance_profile.csv,
+scores.csv, samples.csv, provenance.csv, tuning.csv, selected.csv and headline.rst (the report's front page).
 """
 
 import argparse
 import json
 from pathlib import Path
+
+import pandas as pd
 
 import _bootstrap  # noqa: F401
 from testbeds.analysis import headline, stats, tables
@@ -16,21 +18,27 @@ from testbeds.runio import atomic_write_text
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("finals", nargs="+", type=Path, help="final.json of each run")
+    parser.add_argument("--cells", nargs="+", type=Path, required=True, help="the grid's cell files (results/cells/)")
     parser.add_argument(
         "--settings",
         default="{}",
-        help='JSON: {"baselines": {workload: optimizer}, "targets": {workload: value or null}}',
+        help='JSON: {"baselines": {workload: optimizer}, "targets": {workload: value or null}, "tuning": '
+        '{workload: {budget, seed}}, "seeds": [...], "clock": "steps" | "train_seconds"}',
     )
     parser.add_argument("--out", type=Path, required=True, help="tables directory")
     args = parser.parse_args()
     settings = json.loads(args.settings)
     baselines, targets = settings.get("baselines", {}), settings.get("targets", {})
-    runs = tables.runs_table(args.finals)
-    curves = tables.curves_table(args.finals)
+    cells = tables.load_cells(args.cells)
+    finals = [Path(path) for cell in cells for path in cell["finals"]]
+    runs = tables.runs_table(finals)
+    failed = tables.failed_cell_runs(cells, settings.get("seeds", []), runs)
+    if len(failed):
+        runs = pd.concat([runs, failed], ignore_index=True).sort_values(tables.ID_COLUMNS, kind="stable")
+    curves = tables.curves_table(finals)
     summary = stats.summary_table(runs)
     comparisons = stats.comparisons_table(runs, baselines)
-    profiles = stats.profiles_table(runs, curves, baselines, targets)
+    profiles = stats.profiles_table(runs, curves, baselines, targets, settings.get("clock", "steps"))
     profile = stats.performance_profile(profiles)
     scores = stats.benchmark_scores(profile)
     outputs = {
@@ -42,12 +50,16 @@ def main() -> None:
         "profiles.csv": profiles,
         "performance_profile.csv": profile,
         "scores.csv": scores,
-        "samples.csv": tables.samples_table(args.finals),
-        "provenance.csv": tables.provenance_table(args.finals),
+        "samples.csv": tables.samples_table(finals),
+        "provenance.csv": tables.provenance_table(finals),
+        "tuning.csv": tables.tuning_table(cells),
+        "selected.csv": tables.selected_table(cells),
     }
     for name, frame in outputs.items():
         atomic_write_text(args.out / name, frame.to_csv(index=False))
-    atomic_write_text(args.out / "headline.rst", headline.render(summary, comparisons, scores, runs))
+    atomic_write_text(
+        args.out / "headline.rst", headline.render(summary, comparisons, scores, runs, settings.get("tuning", {}))
+    )
     print(
         f"{args.out}: {len(runs)} runs ({(runs['status'] != 'ok').sum()} not ok), "
         f"{len(comparisons)} comparisons against baselines"

@@ -8,7 +8,7 @@ from pathlib import Path
 import _bootstrap  # noqa: F401
 import pandas as pd
 from testbeds import workloads
-from testbeds.analysis import plots
+from testbeds.analysis import plots, stats
 
 
 def main() -> None:
@@ -48,7 +48,25 @@ def main() -> None:
         plots.empty_figure(str(args.out / "kbeta_diagnostics.png"), "no Kβ run with diagnostics in this workload")
     else:
         plots.kbeta_diagnostics(buckets, str(args.out / "kbeta_diagnostics.png"))
+    draw_tuning(args.tables / "tuning.csv", args.workload, args.out)
     print(f"{args.out}: figures for {args.workload}")
+
+
+def draw_tuning(table: Path, workload: str, out: Path) -> None:
+    """The budget and sensitivity figures of a tuned workload (empty figures that say so otherwise)."""
+    trials = pd.read_csv(table)
+    trials = trials[trials["workload"] == workload] if len(trials) else trials
+    budget, sensitivity = str(out / "tuning_budget.png"), str(out / "tuning_sensitivity.png")
+    if trials.empty or "hp.train.lr" not in trials or trials["hp.train.lr"].isna().all():
+        for path in (budget, sensitivity):
+            plots.empty_figure(path, f"{workload} is not tuned (tuning.budget: 0): configured settings")
+        return
+    curve = stats.expected_best_curve(trials)
+    if curve.empty:
+        plots.empty_figure(budget, "every tuning trial diverged")
+    else:
+        plots.tuning_budget(curve, trials["metric"].iloc[0], budget)
+    plots.tuning_sensitivity(trials, sensitivity)
 
 
 if __name__ == "__main__":

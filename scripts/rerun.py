@@ -23,7 +23,7 @@ from testbeds.data.corpus import slice_corpus
 from testbeds.runio import git_state, read_json
 
 SCRIPTS = Path(__file__).resolve().parent
-TIME_COLUMNS = {"wall_seconds"}
+TIME_COLUMNS = {"wall_seconds", "train_seconds"}
 
 
 def same_data(a: dict, b: dict) -> bool:
@@ -45,7 +45,15 @@ def prepared_data(run: dict, recorded: dict, results: Path, scratch: Path) -> Pa
         return target
     data, corpus = run["data"], recorded.get("corpus", recorded)
     target = scratch / "data"
-    slice_corpus(data["source"], corpus.get("source_path"), data["sha256"], data["max_chars"], data["val_frac"], target)
+    slice_corpus(
+        data["source"],
+        corpus.get("source_path"),
+        data["sha256"],
+        data["max_chars"],
+        data["val_frac"],
+        data["test_frac"],
+        target,
+    )
     if tokenizer:
         from testbeds.data.tokens import tokenize, train_tokenizer
 

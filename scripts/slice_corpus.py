@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Slice a text corpus (embedded, enwik8, TinyStories or a file) into train.txt / val.txt / manifest.json."""
+"""Slice a text corpus (embedded, enwik8, TinyStories or a file) into train.txt / val.txt / test.txt / manifest.json."""
 
 import argparse
 from pathlib import Path
@@ -21,16 +21,25 @@ def main() -> None:
         help="characters or raw bytes (auto: bytes for enwik8)",
     )
     parser.add_argument("--val-frac", type=float, required=True)
+    parser.add_argument("--test-frac", type=float, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     try:
         manifest = slice_corpus(
-            args.source, args.path or None, args.sha256 or None, args.max_chars, args.val_frac, args.out, args.unit
+            args.source,
+            args.path or None,
+            args.sha256 or None,
+            args.max_chars,
+            args.val_frac,
+            args.test_frac,
+            args.out,
+            args.unit,
         )
     except DataError as err:
         raise SystemExit(f"error: {err}")
     print(
-        f"{args.out}: {manifest['label']}, {manifest['n_train_chars']:,} train + {manifest['n_val_chars']:,} val "
+        f"{args.out}: {manifest['label']}, {manifest['n_train_chars']:,} train + {manifest['n_val_chars']:,} val + "
+        f"{manifest['n_test_chars']:,} test "
         f"characters, vocabulary {manifest['vocab_size']}, source sha256 {manifest['source_sha256']}"
     )
 

@@ -45,7 +45,7 @@ def tiny_run(config: dict, optimizer: str = "kbeta", seed: int = 0, **train) -> 
 def small_corpus(tmp_path_factory) -> Path:
     """The embedded corpus, sliced small."""
     out = tmp_path_factory.mktemp("corpus")
-    slice_corpus("embedded", None, None, 20_000, 0.1, out)
+    slice_corpus("embedded", None, None, 20_000, 0.1, 0.1, out)
     return out
 
 
@@ -64,7 +64,10 @@ def metrics_without_time(run_dir: Path) -> list[dict]:
     import csv
 
     with open(run_dir / "metrics.csv", newline="") as handle:
-        return [{k: v for k, v in row.items() if k != "wall_seconds"} for row in csv.DictReader(handle)]
+        return [
+            {k: v for k, v in row.items() if k not in ("wall_seconds", "train_seconds")}
+            for row in csv.DictReader(handle)
+        ]
 
 
 def kill_and_resume(train, run: dict, data, tmp_path: Path, monkeypatch, kill_after_step: int) -> list[str]:

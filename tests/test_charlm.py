@@ -125,9 +125,10 @@ def test_training_writes_the_run_contract(config, small_corpus, tmp_path):
     assert prov["packages"]["mlx"] and prov["data"]["train_sha256"]
     assert not (tmp_path / "metrics.partial.csv").exists()
     final = charlm_eval.evaluate(tmp_path, small_corpus)
-    assert final["status"] == "ok" and final["primary_metric"] == "val_bpc" and final["direction"] == "min"
+    assert final["status"] == "ok" and final["primary_metric"] == "test_bpc" and final["direction"] == "min"
+    assert final["curve_metric"] == "val_bpc" and final["split"] == "test"
     corpus = CharCorpus(small_corpus)
-    assert final["metrics"]["val_units"] == len(corpus.val) - 1
+    assert final["metrics"]["test_units"] == len(corpus.test) - 1 and not np.array_equal(corpus.test, corpus.val)
     assert math.isfinite(final["primary_value"]) and final["primary_value"] < math.log2(corpus.vocab_size)
     assert json.loads((tmp_path / "final.json").read_text())["config_hash"] == prov["config_hash"]
 
@@ -211,12 +212,12 @@ def test_a_finished_run_run_again_starts_over(config, small_corpus, tmp_path):
 def test_a_byte_level_corpus_is_scored_in_bits_per_byte(config, tmp_path):
     from testbeds.data.corpus import slice_corpus
 
-    slice_corpus("embedded", None, None, 20_000, 0.1, tmp_path / "data", unit="byte")
+    slice_corpus("embedded", None, None, 20_000, 0.1, 0.1, tmp_path / "data", unit="byte")
     corpus = CharCorpus(tmp_path / "data")
     assert corpus.bits_metric == "val_bpb" and corpus.vocab_size <= 256
     run = tiny_run(config)
     train(run, tmp_path / "data", tmp_path / "run", log=lambda m: None)
     assert "val_bpb" in (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0].split(",")
     final = charlm_eval.evaluate(tmp_path / "run", tmp_path / "data")
-    assert final["primary_metric"] == "val_bpb" and "val_bpc" not in final["metrics"]
-    assert final["metrics"]["val_bpb"] == pytest.approx(final["metrics"]["val_loss"] / math.log(2))
+    assert final["primary_metric"] == "test_bpb" and "test_bpc" not in final["metrics"]
+    assert final["metrics"]["test_bpb"] == pytest.approx(final["metrics"]["test_loss"] / math.log(2))

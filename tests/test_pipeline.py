@@ -85,8 +85,11 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
         "train_tokenizer": 1,
         "tokenize": 1,
         "generate_data": 3,
-        "train": 20,
-        "evaluate": 20,
+        "train_trial": 20,  # lot and lds are tuned: 2 trials for each of their 10 cells
+        "select": 10,
+        "train": 10,  # the untuned cells; a tuned cell's final runs wait for its selection (a checkpoint)
+        "evaluate": 10,
+        "collect_cell": 20,
         "aggregate": 1,
         "plot_workload": 5,
         "plot_own": 3,
@@ -95,7 +98,18 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     }
     snakemake(workflow_copy, "--cores", "2", *cfg)
     runs = pd.read_csv(workflow_copy / "results" / "tables" / "runs.csv")
-    assert len(runs) == 20 and (runs["status"] == "ok").all()
+    assert len(runs) == 20 and (runs["status"] == "ok").all() and (runs["split"] == "test").all()
+    tuned = runs[runs["workload"].isin(["lot", "lds"])]
+    assert tuned["run_dir"].str.startswith("results/tuning/").all()  # the chosen trial stands for seed 0
+    selected = pd.read_csv(workflow_copy / "results" / "tables" / "selected.csv")
+    trials = pd.read_csv(workflow_copy / "results" / "tables" / "tuning.csv")
+    assert len(selected) == 10 and len(trials) == 20 and (selected["budget"] == 2).all()
+    chosen = trials[trials["chosen"]].merge(selected, on=["workload", "variant", "optimizer"])
+    assert len(chosen) == 10 and (chosen["hp.train.lr_x"] == chosen["hp.train.lr_y"]).all()
+    by_cell = tuned.set_index(["workload", "variant", "optimizer"])["hp.train.lr"]
+    assert (selected.set_index(["workload", "variant", "optimizer"])["hp.train.lr"] == by_cell).all()
+    for name in ("tuning_budget.png", "tuning_sensitivity.png"):
+        assert (workflow_copy / "results" / "figures" / "lds" / name).stat().st_size > 10_000
     assert set(runs.loc[runs["workload"] == "lot", "variant"]) == {"lattice", "vanilla"}
     assert runs.loc[runs["workload"].isin(["charlm", "sotalm"]), "data_source"].str.startswith("embedded").all()
     assert runs.loc[runs["workload"] == "lds", "data_source"].str.startswith("generated").all()
@@ -137,6 +151,9 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     assert added["train"] == 20 and added["evaluate"] == 20 and "generate_data" not in added  # only the new runs
     target = "results/runs/charlm/base/kbeta/seed1/final.json"
     assert planned_jobs(workflow_copy, target, *cfg) == {"train": 1, "evaluate": 1}
+    chosen_lr = selected.set_index(["workload", "variant", "optimizer"]).loc[("lds", "base", "adamw"), "hp.train.lr"]
+    plan = snakemake(workflow_copy, "-n", "-p", "results/runs/lds/base/adamw/seed1/final.json", *cfg).stdout
+    assert f'"lr": {chosen_lr}' in plan  # a tuned cell's other seeds train at the chosen settings
 
     edit_test_config(workflow_copy, lambda c: c["grid"].update(seeds=[0]))
     edit_test_config(workflow_copy, lambda c: c["workloads"]["charlm"]["train"].update(steps=21))
@@ -144,11 +161,24 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     assert changed["train"] == 2 and "slice_corpus" not in changed  # the two charlm runs, not sotalm, not the data
 
     edit_test_config(workflow_copy, lambda c: c["workloads"]["charlm"]["train"].update(steps=20))
+    edit_test_config(workflow_copy, lambda c: c["workloads"]["lds"]["tuning"].update(budget=3))
+    assert planned_jobs(workflow_copy, *cfg) == {  # one more trial per lds cell; no run or trial done again
+        "train_trial": 6,
+        "select": 6,
+        "collect_cell": 6,
+        "aggregate": 1,
+        "plot_workload": 5,
+        "plot_own": 3,
+        "plot_summary": 1,
+        "all": 1,
+    }
+    edit_test_config(workflow_copy, lambda c: c["workloads"]["lds"]["tuning"].update(budget=2))
     report = workflow_copy / "results" / "report.html"
     snakemake(workflow_copy, *cfg, "--report", str(report))
     html = report.read_text(errors="replace")
     assert "learning_curves.png" in html and "embedded" in html
     assert "Welch p" in html  # the headline table made it to the front page
+    assert "lds: tuned, budget 2 per optimizer, on the test split" in html and "tuning_sensitivity.png" in html
 
     # the DAG knows the code: a workload's model re-runs its runs only, the analysis only the aggregation
     model = workflow_copy / "src" / "testbeds" / "charlm" / "model.py"
@@ -172,8 +202,9 @@ def test_workflow_lints_clean(workflow_copy):
 def test_slurm_profile_maps_config_resources_without_a_cluster(workflow_copy):
     """`snakemake --profile profiles/slurm -n` needs no cluster and shows each job's resolved resources."""
     out = snakemake(workflow_copy, "--profile", "profiles/slurm", "-n", "--configfile", "config/paper.yaml").stdout
-    train_jobs = [block for block in re.split(r"\n\[[^\]]+\]\n", out) if block.startswith("rule train:")]
-    # the paper grid: 10 seeds x (charlm 3 + sotalm 3 + lot 2 x 2 + lds 3 x 29 variants + heat2d 3 x 2) runs
-    assert len(train_jobs) == 10 * (3 + 3 + 4 + 87 + 6)
+    train_jobs = [block for block in re.split(r"\n\[[^\]]+\]\n", out) if block.startswith("rule train_trial:")]
+    # the paper grid, tuned with 4 trials per cell: charlm 3 + sotalm 3 + lot 2 x 2 + lds 3 x 29 variants +
+    # heat2d 3 x 2 cells (the final runs wait for the trials' selection)
+    assert len(train_jobs) == 4 * (3 + 3 + 4 + 87 + 6)
     assert all("gpu=1" in job and "slurm_partition=main" in job for job in train_jobs)
     assert "runtime=1440" in out and "mem_mb=16000" in out

@@ -105,7 +105,7 @@ def token_dir(tmp_path_factory):
     from testbeds.data.corpus import slice_corpus
 
     root = tmp_path_factory.mktemp("sotalm")
-    slice_corpus("embedded", None, None, 40_000, 0.1, root)
+    slice_corpus("embedded", None, None, 40_000, 0.1, 0.1, root)
     tokens.train_tokenizer(root / "train.txt", 300, root / "bpe" / "tokenizer.json")
     tokens.tokenize(root / "bpe" / "tokenizer.json", root, root / "bpe")
     return root / "bpe"
@@ -127,8 +127,8 @@ def test_training_lowers_the_loss_and_writes_the_contract(token_dir, tmp_path):
     assert evals[-1] < evals[0] - 0.3
     assert rows[-1]["beta2_mean"] and rows[0]["lr"]
     final = sota_eval.evaluate(tmp_path, token_dir)
-    assert final["primary_metric"] == "val_loss" and math.isfinite(final["primary_value"])
-    assert final["metrics"]["val_perplexity"] == pytest.approx(math.exp(final["primary_value"]))
+    assert final["primary_metric"] == "test_loss" and math.isfinite(final["primary_value"])
+    assert final["metrics"]["test_perplexity"] == pytest.approx(math.exp(final["primary_value"]))
     assert len(final["samples"]) == len(run["eval"]["prompts"]) and final["samples"][0]["continuation"]
 
 

@@ -101,7 +101,7 @@ def curves_frame(times: dict[tuple[str, int], list[tuple[float, float]]], worklo
                     "optimizer": optimizer,
                     "seed": seed,
                     "step": step,
-                    "wall_seconds": wall,
+                    "train_seconds": wall,
                     "loss": value,
                 }
             )
@@ -109,10 +109,11 @@ def curves_frame(times: dict[tuple[str, int], list[tuple[float, float]]], worklo
 
 
 def test_time_to_target_and_infinite_when_never_reached():
-    curve = pd.DataFrame({"wall_seconds": [1.0, 2.0, 3.0], "loss": [3.0, 1.5, 0.9]})
-    assert stats.time_to_target(curve, "loss", 1.5, "min") == 2.0
+    curve = pd.DataFrame({"step": [10, 20, 30], "train_seconds": [1.0, 2.0, 3.0], "loss": [3.0, 1.5, 0.9]})
+    assert stats.time_to_target(curve, "loss", 1.5, "min") == 20  # in steps by default
+    assert stats.time_to_target(curve, "loss", 1.5, "min", clock="train_seconds") == 2.0
     assert stats.time_to_target(curve, "loss", 0.1, "min") == math.inf
-    assert stats.time_to_target(curve, "loss", 2.0, "max") == 1.0
+    assert stats.time_to_target(curve, "loss", 2.0, "max") == 10
 
 
 def test_performance_profile_and_score_on_a_constructed_example():
@@ -128,7 +129,7 @@ def test_performance_profile_and_score_on_a_constructed_example():
             curves_frame({("A", 0): [(5.0, 0.5)], ("B", 0): [(5.0, 0.9), (30.0, 0.8)]}, workload="w2"),
         ]
     )
-    profiles = stats.profiles_table(runs, curves, baselines={}, targets={"w1": 0.6, "w2": 0.6})
+    profiles = stats.profiles_table(runs, curves, baselines={}, targets={"w1": 0.6, "w2": 0.6}, clock="train_seconds")
     ratios = profiles.set_index(["workload", "optimizer"])["ratio"]
     assert ratios[("w1", "A")] == 1.0 and ratios[("w1", "B")] == 2.0
     assert ratios[("w2", "A")] == 1.0 and ratios[("w2", "B")] == math.inf
@@ -145,7 +146,7 @@ def test_profile_target_defaults_to_baseline_median_and_diverged_is_infinite():
     curves = curves_frame(
         {("base", 0): [(1.0, 1.0)], ("base", 1): [(2.0, 3.0)], ("x", 0): [(1.0, 9.0)], ("x", 1): [(4.0, 1.0)]}
     )
-    profiles = stats.profiles_table(runs, curves, baselines={"w": "base"}, targets={"w": None})
+    profiles = stats.profiles_table(runs, curves, baselines={"w": "base"}, targets={"w": None}, clock="train_seconds")
     row = profiles.set_index("optimizer").loc["x"]
     assert row["target"] == 2.0 and row["target_source"] == "baseline median"
     assert row["n_reached"] == 1  # the diverged seed never reaches it

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from testbeds import workloads
+from testbeds import tuning, workloads
 from testbeds.optim.options import ALGORITHMS, options_schema, with_defaults
 
 REPO = Path(__file__).resolve().parents[2]
@@ -153,6 +153,7 @@ def validate_optimizer(where: str, spec: dict) -> None:
     """An optimizer entry (after a workload's overrides) against its algorithm's options in the table."""
     import jsonschema
 
+    spec = {k: v for k, v in spec.items() if k != "search"}  # the search space is checked per workload
     if spec.get("algorithm") not in ALGORITHMS:
         raise ConfigError(
             f"config key '{where}.algorithm': unknown algorithm {spec.get('algorithm')!r} "
@@ -186,6 +187,8 @@ def check_consistency(config: dict) -> None:
             if opt not in workload["optimizers"]:
                 raise ConfigError(f"workloads.{name}.optimizer_overrides: '{opt}' is not among its optimizers")
             validate_optimizer(f"workloads.{name}.optimizer_overrides.{opt}", {**optimizers[opt], **options})
+        for opt in workload["optimizers"]:
+            check_search(config, name, opt)
         baseline = workload.get("baseline")
         if baseline is not None and baseline not in workload["optimizers"]:
             raise ConfigError(f"workloads.{name}.baseline: '{baseline}' is not among its optimizers")
@@ -200,6 +203,57 @@ def check_consistency(config: dict) -> None:
                 validate_workload(name, {**workload, **settings}, f"workloads.{name}.variants.{variant}")
             where = f"workloads.{name}" + ("" if variant == "base" else f".variants.{variant}")
             workloads.workload(name).check(settings, where)
+
+
+def optimizer_entry(config: dict, workload: str, optimizer: str) -> dict:
+    """An optimizer's config entry as a workload runs it: the shared entry with the workload's overrides."""
+    return {
+        **config["optimizers"][optimizer],
+        **config["workloads"][workload].get("optimizer_overrides", {}).get(optimizer, {}),
+    }
+
+
+def search_space(config: dict, workload: str, optimizer: str) -> dict:
+    """{dotted key: distribution} that ``optimizer`` searches on ``workload`` (empty: nothing to tune)."""
+    return optimizer_entry(config, workload, optimizer).get("search") or {}
+
+
+def tuning_settings(config: dict, workload: str) -> dict:
+    """A workload's ``tuning`` section; none means the defaults track (budget 0)."""
+    return {"budget": 0, "seed": 0, **config["workloads"][workload].get("tuning", {})}
+
+
+def check_search(config: dict, workload: str, optimizer: str) -> None:
+    """Every search key names a setting of the workload or an option of the optimizer, every distribution
+    has sensible bounds, and both ends of each range are valid values of the setting."""
+    where = f"workloads.{workload}: optimizer '{optimizer}'"
+    run = resolve_run(config, workload, next(iter(config["workloads"][workload]["variants"])), optimizer, 0)
+    options = ALGORITHMS[run["optimizer"]["algorithm"]].options
+    for key, distribution in search_space(config, workload, optimizer).items():
+        try:
+            tuning.check_distribution(key, distribution)
+        except tuning.SearchError as err:
+            raise ConfigError(f"{where}: {err}") from None
+        section, _, leaf = key.partition(".")
+        if section == "optimizer":
+            if leaf not in options:
+                raise ConfigError(
+                    f"{where}: search key '{key}' is not an option of {run['optimizer']['algorithm']} "
+                    f"(options: {', '.join(options)})"
+                )
+        elif section not in workload_settings(config["workloads"][workload]):
+            raise ConfigError(f"{where}: search key '{key}' names no setting of {workload}")
+        for value in tuning.extremes(distribution):
+            at = f"{where}: search key '{key}' = {value!r}"
+            if section == "optimizer":
+                validate_optimizer(at, {**run["optimizer"], leaf: value})
+                continue
+            settings = workload_settings(config["workloads"][workload])
+            try:
+                set_dotted(settings, key, value)
+            except ConfigError as err:
+                raise ConfigError(f"{where}: search key '{key}': {err}") from None
+            validate_workload(workload, {**config["workloads"][workload], **settings}, at)
 
 
 def write_generated_data(workload: str, settings: dict, out: Path) -> dict:
@@ -228,9 +282,7 @@ def resolve_run(config: dict, workload: str, variant: str, optimizer: str, seed:
         "variant": variant,
         "optimizer": {
             "label": optimizer,
-            **with_defaults(
-                {**config["optimizers"][optimizer], **entry.get("optimizer_overrides", {}).get(optimizer, {})}
-            ),
+            **with_defaults({k: v for k, v in optimizer_entry(config, workload, optimizer).items() if k != "search"}),
         },
         "seed": int(seed),
         "framework": entry["framework"],
@@ -256,12 +308,16 @@ def data_dir(results: str | Path, workload: str, data_settings: dict) -> Path:
     return Path(results) / "data" / workload / data_key(data_settings)
 
 
-def grid_runs(config: dict) -> list[dict]:
-    """Every (workload, variant, optimizer, seed) of the grid, as wildcard dicts."""
+def grid_cells(config: dict) -> list[dict]:
+    """Every (workload, variant, optimizer) of the grid, as wildcard dicts: what tuning and statistics see."""
     return [
-        {"workload": w, "variant": v, "optimizer": o, "seed": s}
+        {"workload": w, "variant": v, "optimizer": o}
         for w in config["grid"]["workloads"]
         for v in config["workloads"][w]["variants"]
         for o in config["workloads"][w]["optimizers"]
-        for s in config["grid"]["seeds"]
     ]
+
+
+def grid_runs(config: dict) -> list[dict]:
+    """Every (workload, variant, optimizer, seed) of the grid, as wildcard dicts."""
+    return [{**cell, "seed": s} for cell in grid_cells(config) for s in config["grid"]["seeds"]]

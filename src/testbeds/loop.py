@@ -21,7 +21,7 @@ from testbeds.optim.options import logs_diagnostics
 from testbeds.optim.registry import summarise_buckets
 from testbeds.runio import Checkpoints, MetricsLog, atomic_write_json, provenance
 
-BASE_COLUMNS = ["step", "wall_seconds", "train_loss", "lr", "tokens"]
+BASE_COLUMNS = ["step", "wall_seconds", "train_seconds", "train_loss", "lr", "tokens"]
 DIAGNOSTIC_COLUMNS = list(summarise_buckets({"": (0.0, 0.0)}))  # an optimizer's per-bucket diagnostics
 NO_EARLY_STOP = {"patience": 0, "min_delta": 0.0, "warmup": 0}
 
@@ -43,7 +43,9 @@ class TrainLoop:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.early = EarlyStopping(**self.settings.get("early_stop", NO_EARLY_STOP))
         self.checkpoints = Checkpoints(self.run_dir, log=log)
-        self.step, self.tokens, self.wall_before, self.train_seconds = 0, 0, 0.0, 0.0
+        # train_seconds: the training-only clock (optimisation steps, without each session's first step,
+        # which compiles; compile_seconds holds those)
+        self.step, self.tokens, self.wall_before, self.train_seconds, self.compile_seconds = 0, 0, 0.0, 0.0, 0.0
         self.saved_step = None  # the step of the newest checkpoint written or resumed from
         self.window = [0.0, 0]  # sum and count of train losses since the last logged row
         self.terminate = False
@@ -100,6 +102,7 @@ class TrainLoop:
             "tokens": self.tokens,
             "wall_seconds": self.wall(),
             "train_seconds": self.train_seconds,
+            "compile_seconds": self.compile_seconds,
             "window": self.window,
             "early_stop": self.early.state(),
             "workload": self.state_meta(),
@@ -124,6 +127,7 @@ class TrainLoop:
         self.early = EarlyStopping.from_state(meta["early_stop"])
         self.step, self.tokens = meta["step"], meta["tokens"]
         self.wall_before, self.train_seconds, self.window = meta["wall_seconds"], meta["train_seconds"], meta["window"]
+        self.compile_seconds = meta.get("compile_seconds", 0.0)
         self.metrics.restart(self.step)
         self.buckets.restart(self.step)
         self.saved_step = self.step
@@ -134,6 +138,7 @@ class TrainLoop:
         row = {
             "step": self.step,
             "wall_seconds": self.wall(),
+            "train_seconds": self.train_seconds,
             "train_loss": loss_sum / max(count, 1),
             "lr": lr,
             "tokens": self.tokens,
@@ -169,7 +174,9 @@ class TrainLoop:
         t = self.settings
         if self.first_step is None:
             self.first_step = {"seconds": seconds, "finished_at": time.time()}  # start-up = finished_at - launch
-        self.train_seconds += seconds
+            self.compile_seconds += seconds
+        else:
+            self.train_seconds += seconds
         self.step += 1
         self.tokens += tokens
         self.window = [self.window[0] + loss, self.window[1] + 1]
@@ -209,6 +216,7 @@ class TrainLoop:
         key = self.eval_columns[0]
         values = [float(r[key]) for r in self.metrics.rows() if r[key]]
         best = (max if self.higher_is_better else min)(values, default=None)
+        last = values[-1] if values else None  # the trained model's: what tuning selects on
         self.metrics.finish()
         self.buckets.finish()
         summary = {
@@ -217,10 +225,12 @@ class TrainLoop:
             "steps": self.step,
             "wall_seconds": self.wall(),
             "train_seconds": self.train_seconds,
+            "compile_seconds": self.compile_seconds,
             "tokens": self.tokens,
             "tokens_per_second": self.tokens / self.train_seconds if self.train_seconds else None,
             "first_step": self.first_step,
             f"best_{key}": best,
+            "validation": {"metric": key, "value": last, "higher_is_better": self.higher_is_better},
             "device": self.device,
             "config_hash": self.hash,
             **self.describe(),

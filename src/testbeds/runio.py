@@ -274,10 +274,14 @@ def write_final(
     metrics: dict,
     throughput: dict,
     data_source: str,
+    split: str = "test",
+    bound: float | None = None,
     **extra,
 ) -> dict:
-    """final.json: the run's identity, status, primary metric, all final metrics and cost (docs/design.md)."""
+    """final.json: the run's identity, status, primary metric (from ``split``; ``bound`` is its best possible
+    value where a run can reach it), all final metrics, the settings it ran with and cost (docs/design.md)."""
     run = prov["config"]
+    hyperparameters = {"train.lr": run.get("train", {}).get("lr"), **run.get("tuned", {})}
     final = {
         "status": status,
         "workload": run["workload"],
@@ -287,11 +291,16 @@ def write_final(
         "primary_metric": primary,
         "curve_metric": curve,
         "direction": direction,
+        "split": split,
+        "bound": bound,
         "primary_value": metrics.get(primary, math.nan) if status == "ok" else math.nan,
         "metrics": metrics,
         "steps": summary["steps"],
         "stop_reason": summary["stop_reason"],
         "wall_seconds": summary["wall_seconds"],
+        "train_seconds": summary["train_seconds"],
+        "hyperparameters": hyperparameters,
+        "tuning_trial": run.get("trial"),
         "throughput": {"train_tokens_per_second": summary["tokens_per_second"], **throughput},
         "device": summary["device"],
         "data_source": data_source,

@@ -1,6 +1,6 @@
 rule aggregate:
     input:
-        run_finals(),
+        cell_files(),
     output:
         runs=report(f"{TABLES}/runs.csv", caption="../report/runs.rst", category="Tables"),
         curves=f"{TABLES}/curves.csv",
@@ -13,6 +13,8 @@ rule aggregate:
         samples=report(f"{TABLES}/samples.csv", caption="../report/samples.rst", category="Tables"),
         provenance=report(f"{TABLES}/provenance.csv", caption="../report/provenance.rst", category="Tables"),
         headline=f"{TABLES}/headline.rst",
+        tuning=report(f"{TABLES}/tuning.csv", caption="../report/tuning.rst", category="Tables"),
+        selected=report(f"{TABLES}/selected.csv", caption="../report/selected.rst", category="Tables"),
     log:
         "results/logs/aggregate.log",
     conda:
@@ -21,19 +23,24 @@ rule aggregate:
         code=code_version("scripts/aggregate.py"),
         settings=json.dumps(aggregate_settings(), sort_keys=True),
     shell:
-        "python scripts/aggregate.py {input:q} --settings {params.settings:q} --out $(dirname {output.runs:q}) > {log:q} 2>&1"
+        "python scripts/aggregate.py --cells {input:q} --settings {params.settings:q} --out $(dirname {output.runs:q}) > {log:q} 2>&1"
 
 
 rule plot_workload:
     input:
         runs=rules.aggregate.output.runs,
         curves=rules.aggregate.output.curves,
+        tuning=rules.aggregate.output.tuning,
     output:
         curves=report(f"{FIGURES}/learning_curves.png", caption="../report/learning_curves.rst", category="{workload}"),
         final=report(f"{FIGURES}/final_metric.png", caption="../report/final_metric.rst", category="{workload}"),
         wallclock=report(f"{FIGURES}/wallclock.png", caption="../report/wallclock.rst", category="{workload}"),
         kbeta=report(
             f"{FIGURES}/kbeta_diagnostics.png", caption="../report/kbeta_diagnostics.rst", category="{workload}"
+        ),
+        budget=report(f"{FIGURES}/tuning_budget.png", caption="../report/tuning_budget.rst", category="{workload}"),
+        sensitivity=report(
+            f"{FIGURES}/tuning_sensitivity.png", caption="../report/tuning_sensitivity.rst", category="{workload}"
         ),
     log:
         "results/logs/plot/{workload}.log",

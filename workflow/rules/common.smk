@@ -1,13 +1,18 @@
 import functools
 import json
 
+from testbeds import tuning
 from testbeds.codeversion import code_version
 from testbeds.workloads import workload as workload_spec
 
 ENVS = {"mlx": "../../envs/mlx.yaml", "jax": "../../envs/jax.yaml", "torch": "../../envs/torch.yaml"}
-RUN = "results/runs/{workload}/{variant}/{optimizer}/seed{seed}"
-RUNS = cfg.grid_runs(config)
+CELL = "results/tuning/{workload}/{variant}/{optimizer}"  # one (workload, variant, optimizer): its trials
+TRIAL = CELL + "/trial{trial}"
+RUN = "results/runs/{workload}/{variant}/{optimizer}/seed{seed}"  # a final run at the chosen settings
+RUN_DIR = "results/{stage}/{workload}/{variant}/{optimizer}/{member}"  # either of the two
 WORKLOADS = config["grid"]["workloads"]
+SEEDS = config["grid"]["seeds"]
+CELLS = cfg.grid_cells(config)
 
 
 wildcard_constraints:
@@ -15,6 +20,9 @@ wildcard_constraints:
     variant=cfg.NAME_PATTERN,
     optimizer=cfg.NAME_PATTERN,
     seed=r"\d+",
+    trial=r"\d+",
+    stage="runs|tuning",
+    member=r"(seed|trial)\d+",
     datakey=r"[0-9a-f]{12}",
     vocab=r"\d+",
 
@@ -33,10 +41,91 @@ def run_settings(wildcards):
     return cfg.resolve_run(config, wildcards.workload, wildcards.variant, wildcards.optimizer, int(wildcards.seed))
 
 
-def run_json(wildcards):
+def budget(name):
+    return cfg.tuning_settings(config, name)["budget"]
+
+
+# workload -> optimizer -> each trial's settings: one quasi-random sequence per workload (testbeds.tuning)
+POINTS = {
+    w: tuning.trial_points(
+        {o: cfg.search_space(config, w, o) for o in config["workloads"][w]["optimizers"]},
+        budget(w),
+        cfg.tuning_settings(config, w)["seed"],
+    )
+    for w in WORKLOADS
+    if budget(w)
+}
+
+
+def selection_file(wildcards):
+    """A tuned cell's selected.json, once its select checkpoint has run (Snakemake re-evaluates after it)."""
+    return checkpoints.select.get(**cell_of(wildcards)).output[0]
+
+
+def read_selection(wildcards):
+    with open(selection_file(wildcards)) as handle:
+        return json.load(handle)
+
+
+def with_code(run, wildcards):
     """The run's settings and the version of the code it runs, one parameter (a job's parameters are
     evaluated per job: one function is cheaper than two on a large grid)."""
-    return json.dumps({**run_settings(wildcards), "code": train_code(wildcards)}, sort_keys=True)
+    return json.dumps({**run, "code": train_code(wildcards)}, sort_keys=True)
+
+
+def run_json(wildcards):
+    """A final run: the configured settings, or a tuned cell's chosen ones."""
+    run = run_settings(wildcards)
+    if budget(wildcards.workload):
+        chosen = read_selection(wildcards)["settings"]
+        run = {**tuning.apply(run, chosen), "tuned": chosen}
+    return with_code(run, wildcards)
+
+
+def trial_json(wildcards):
+    """Trial k of a cell: the tuning seed, with point k of the workload's sequence applied."""
+    w = wildcards.workload
+    run = cfg.resolve_run(config, w, wildcards.variant, wildcards.optimizer, cfg.tuning_settings(config, w)["seed"])
+    chosen = POINTS[w][wildcards.optimizer][int(wildcards.trial)]
+    return with_code({**tuning.apply(run, chosen), "tuned": chosen, "trial": int(wildcards.trial)}, wildcards)
+
+
+def final_run_data(wildcards):
+    """A final run's data; in a tuned cell it waits for the selection (its settings are a parameter)."""
+    if budget(wildcards.workload):
+        selection_file(wildcards)
+    return data_manifest(wildcards)
+
+
+def trial_summaries(wildcards):
+    return [
+        f"{TRIAL}/train.json".format(**{**cell_of(wildcards), "trial": k}) for k in range(budget(wildcards.workload))
+    ]
+
+
+def cell_of(wildcards):
+    return {k: getattr(wildcards, k) for k in ("workload", "variant", "optimizer")}
+
+
+def cell_finals(wildcards):
+    """The final.json of each seed of a cell: its final runs and, for the tuning seed, the chosen trial
+    (trained on the same split at the same settings). A cell whose trials all diverged has none."""
+    cell = cell_of(wildcards)
+    if not budget(wildcards.workload):
+        return [f"{RUN}/final.json".format(**cell, seed=s) for s in SEEDS]
+    selection = read_selection(wildcards)
+    if selection["status"] != "ok":
+        return []
+    tuning_seed = cfg.tuning_settings(config, wildcards.workload)["seed"]
+    return [
+        (f"{TRIAL}".format(**cell, trial=selection["trial"]) if s == tuning_seed else RUN.format(**cell, seed=s))
+        + "/final.json"
+        for s in SEEDS
+    ]
+
+
+def cell_selection(wildcards):
+    return selection_file(wildcards) if budget(wildcards.workload) else []
 
 
 SPECS = {w: workload_spec(w) for w in WORKLOADS}  # each workload's description (testbeds.workloads)
@@ -107,20 +196,23 @@ def own_figures(name):
     }
 
 
-def run_finals():
-    return [f"{RUN.format(**r)}/final.json" for r in RUNS]
+def cell_files():
+    return [f"results/cells/{c['workload']}/{c['variant']}/{c['optimizer']}.json" for c in CELLS]
 
 
 def final_outputs():
     figures = expand(f"{FIGURES}/learning_curves.png", workload=WORKLOADS)
     figures += [path for w in WORKLOADS for path in own_figures(w).values()]
-    return run_finals() + [f"{TABLES}/runs.csv", f"{SUMMARY_FIGURES}/performance_profiles.png"] + figures
+    return [f"{TABLES}/runs.csv", f"{SUMMARY_FIGURES}/performance_profiles.png"] + figures
 
 
 def aggregate_settings():
     return {
         "baselines": {w: config["workloads"][w].get("baseline") for w in WORKLOADS},
         "targets": {w: config["workloads"][w].get("target") for w in WORKLOADS},
+        "tuning": {w: cfg.tuning_settings(config, w) for w in WORKLOADS},
+        "seeds": SEEDS,
+        "clock": config.get("analysis", {}).get("clock", "steps"),
     }
 
 

@@ -22,6 +22,7 @@ rule slice_corpus:
     output:
         train="results/data/{workload}/{datakey}/train.txt",
         val="results/data/{workload}/{datakey}/val.txt",
+        test="results/data/{workload}/{datakey}/test.txt",
         manifest="results/data/{workload}/{datakey}/manifest.json",
     log:
         "results/logs/slice_corpus/{workload}-{datakey}.log",
@@ -36,11 +37,12 @@ rule slice_corpus:
         sha256=lambda wc: option("--sha256", DATA[wc.datakey]["sha256"]),
         max_chars=lambda wc: DATA[wc.datakey]["max_chars"],
         val_frac=lambda wc: DATA[wc.datakey]["val_frac"],
+        test_frac=lambda wc: DATA[wc.datakey]["test_frac"],
         path=lambda wc, input: option("--path", input[0] if input else None),
         unit=lambda wc: DATA[wc.datakey].get("unit", "auto"),
     shell:
         "python scripts/slice_corpus.py --source {params.source:q} {params.path:q} {params.sha256:q} "
-        "--max-chars {params.max_chars:q} --unit {params.unit:q} --val-frac {params.val_frac:q} --out $(dirname {output.manifest:q}) > {log:q} 2>&1"
+        "--max-chars {params.max_chars:q} --unit {params.unit:q} --val-frac {params.val_frac:q} --test-frac {params.test_frac:q} --out $(dirname {output.manifest:q}) > {log:q} 2>&1"
 
 
 rule train_tokenizer:
@@ -65,6 +67,7 @@ rule tokenize:
     output:
         train="results/data/{workload}/{datakey}/bpe{vocab}/train.bin",
         val="results/data/{workload}/{datakey}/bpe{vocab}/val.bin",
+        test="results/data/{workload}/{datakey}/bpe{vocab}/test.bin",
         meta="results/data/{workload}/{datakey}/bpe{vocab}/meta.json",
     log:
         "results/logs/tokenize/{workload}-{datakey}-{vocab}.log",

@@ -1,6 +1,6 @@
 rule train:
     input:
-        data=data_manifest,
+        data=final_run_data,
     output:
         metrics=f"{RUN}/metrics.csv",
         summary=f"{RUN}/train.json",
@@ -25,22 +25,59 @@ rule train:
         "--out $(dirname {output.summary:q}) > {log:q} 2>&1"
 
 
-# one evaluation rule per workload, so that the files each adds to a run directory are declared outputs
+# a tuning trial: the same job at the tuning seed, with one point of the search space (testbeds.tuning)
+use rule train as train_trial with:
+    input:
+        data=data_manifest,
+    output:
+        metrics=f"{TRIAL}/metrics.csv",
+        summary=f"{TRIAL}/train.json",
+        provenance=f"{TRIAL}/provenance.json",
+        diagnostics=f"{TRIAL}/kbeta_buckets.csv",
+    log:
+        "results/logs/tuning/{workload}/{variant}/{optimizer}/trial{trial}.log",
+    benchmark:
+        "results/benchmarks/jobs/tuning/{workload}/{variant}/{optimizer}/trial{trial}.tsv"
+    params:
+        run=trial_json,
+        data=data_option,
+
+
+# the best trial of a cell on the validation split; a checkpoint, because the final runs' settings are read
+# from it (so a raised budget re-runs a final run only when the choice changed)
+checkpoint select:
+    input:
+        trial_summaries,
+    output:
+        f"{CELL}/selected.json",
+    log:
+        "results/logs/tuning/{workload}/{variant}/{optimizer}/select.log",
+    localrule: True
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        code=code_version("scripts/select_trial.py"),
+    shell:
+        "python scripts/select_trial.py {input:q} --out {output:q} > {log:q} 2>&1"
+
+
+# one evaluation rule per workload, so that the files each adds to a run directory are declared outputs;
+# it evaluates on the test split both final runs and the trial chosen for the tuning seed
 for name in WORKLOADS:
 
     rule:
         name:
             f"evaluate_{name}"
         input:
-            summary=f"{RUN}/train.json",
+            summary=f"{RUN_DIR}/train.json",
             data=data_manifest,
         output:
-            **{Path(f).stem: f"{RUN}/{f}" for f in SPECS[name].run_files},
-            final=f"{RUN}/final.json",
+            **{Path(f).stem: f"{RUN_DIR}/{f}" for f in SPECS[name].run_files},
+            final=f"{RUN_DIR}/final.json",
         log:
-            "results/logs/evaluate/{workload}/{variant}/{optimizer}/seed{seed}.log",
+            "results/logs/evaluate/{stage}/{workload}/{variant}/{optimizer}/{member}.log",
         benchmark:
-            "results/benchmarks/jobs/evaluate/{workload}/{variant}/{optimizer}/seed{seed}.tsv"
+            "results/benchmarks/jobs/evaluate/{stage}/{workload}/{variant}/{optimizer}/{member}.tsv"
         wildcard_constraints:
             workload=name,
         conda:
@@ -54,3 +91,18 @@ for name in WORKLOADS:
             code=code_version("scripts/evaluate.py", f"{SPECS[name].module}.evaluate"),
         shell:
             "python scripts/evaluate.py --run-dir $(dirname {output.final:q}) {params.data:q} > {log:q} 2>&1"
+
+
+# the runs that stand for one (workload, variant, optimizer) in the statistics: a list, made once its
+# selection is known, so that the aggregate's inputs are a fixed list of files
+rule collect_cell:
+    input:
+        finals=cell_finals,
+        selection=cell_selection,
+    output:
+        "results/cells/{workload}/{variant}/{optimizer}.json",
+    localrule: True
+    run:
+        cell = {"finals": list(input.finals), "selection": input.selection or None, **cell_of(wildcards)}
+        with open(output[0], "w") as handle:
+            json.dump(cell, handle, indent=1)

@@ -14,7 +14,33 @@ def _num(value, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
-def render(summary: pd.DataFrame, comparisons: pd.DataFrame, scores: pd.DataFrame, runs: pd.DataFrame) -> str:
+def protocol(tuning: dict, runs: pd.DataFrame) -> str:
+    """How each workload's optimizers were set up and on which split they are compared."""
+    splits = runs.dropna(subset=["split"]).groupby("workload")["split"].first() if "split" in runs else {}
+    parts = []
+    for workload in sorted(set(runs["workload"])):
+        budget = tuning.get(workload, {}).get("budget", 0)
+        setup = f"tuned, budget {budget} per optimizer" if budget else "untuned (configured settings)"
+        parts.append(f"{workload}: {setup}, on the {splits.get(workload, 'test')} split")
+    return "; ".join(parts)
+
+
+def saturated_cells(runs: pd.DataFrame) -> list[str]:
+    """(workload / variant) where every run ended at its metric's best possible value: no ranking there."""
+    if "bound" not in runs:
+        return []
+    flagged = []
+    for (workload, variant), group in runs.groupby(["workload", "variant"], sort=True):
+        bound = group["bound"].dropna()
+        ok = group[group["status"] == "ok"]
+        if len(bound) and len(ok) == len(group) and (ok["primary_value"] == float(bound.iloc[0])).all():
+            flagged.append(f"{workload} / {variant}")
+    return flagged
+
+
+def render(
+    summary: pd.DataFrame, comparisons: pd.DataFrame, scores: pd.DataFrame, runs: pd.DataFrame, tuning: dict
+) -> str:
     header = [
         "workload / variant",
         "optimizer",
@@ -50,11 +76,22 @@ def render(summary: pd.DataFrame, comparisons: pd.DataFrame, scores: pd.DataFram
     devices = "; ".join(f"{workload}: {device} ({n} runs)" for (workload, device), n in used.items())
     data = runs.groupby("workload")["data_source"].first()
     sources = "; ".join(f"{workload}: {source}" for workload, source in data.items())
+    saturated = saturated_cells(runs)
     lines = [
+        f"**Protocol:** {protocol(tuning, runs)}.",
+        "",
         f"**Devices used:** {devices}.",
         "",
         f"**Data:** {sources}.",
         "",
+    ]
+    if saturated:
+        lines += [
+            f"**Saturated:** every run of {', '.join(saturated)} ended at the metric's best possible value, "
+            "so these cells cannot tell the optimizers apart.",
+            "",
+        ]
+    lines += [
         ".. list-table:: Final primary metric per optimizer, and each optimizer against the workload's baseline",
         "   :header-rows: 1",
         "",

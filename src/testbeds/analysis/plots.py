@@ -188,3 +188,49 @@ def runs_with_rows(runs: pd.DataFrame, name: str, columns: list[str], table: Pat
             empty_figure(str(out / figure), f"no successful run with rows in {name}")
         return None
     return stacked, runs[runs["run_dir"].isin(stacked["run_dir"])]
+
+
+def tuning_budget(curve: pd.DataFrame, metric: str, out: str) -> None:
+    """Expected best validation value after k trials per optimizer (one panel per variant), 95% band."""
+    variants = sorted(curve["variant"].unique())
+    fig, axes = plt.subplots(1, len(variants), figsize=(5.5 * len(variants), 4), squeeze=False)
+    for ax, variant in zip(axes[0], variants):
+        for optimizer, part in curve[curve["variant"] == variant].groupby("optimizer"):
+            line = ax.plot(part["trials"], part["expected_best"], marker="o", label=optimizer)[0]
+            ax.fill_between(part["trials"], part["low"], part["high"], alpha=0.2, color=line.get_color())
+        ax.set(xlabel="tuning trials k", ylabel=f"expected best validation {metric}", title=variant)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.legend(title="optimizer")
+    fig.suptitle(f"{curve['workload'].iloc[0]}: expected validation performance against tuning budget", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def tuning_sensitivity(trials: pd.DataFrame, out: str) -> None:
+    """Validation value of every trial against its learning rate (log x); diverged trials as crosses on the
+    top edge, the chosen trial circled."""
+    variants = sorted(trials["variant"].unique())
+    fig, axes = plt.subplots(1, len(variants), figsize=(5.5 * len(variants), 4), squeeze=False)
+    palette = dict(zip(sorted(trials["optimizer"].unique()), sns.color_palette()))
+    for ax, variant in zip(axes[0], variants):
+        part = trials[trials["variant"] == variant]
+        ok = part[part["status"] == "ok"]
+        for optimizer, cell in ok.groupby("optimizer"):
+            cell = cell.sort_values("hp.train.lr")
+            ax.plot(cell["hp.train.lr"], cell["value"], marker="o", color=palette[optimizer], label=optimizer)
+            chosen = cell[cell["chosen"]]
+            ax.scatter(chosen["hp.train.lr"], chosen["value"], s=160, facecolors="none", edgecolors=palette[optimizer])
+        failed = part[part["status"] != "ok"]
+        if len(failed):
+            top = ax.get_ylim()[1]
+            for optimizer, cell in failed.groupby("optimizer"):
+                ax.scatter(cell["hp.train.lr"], [top] * len(cell), marker="x", color=palette[optimizer], s=60)
+            ax.annotate("× diverged", xy=(0.01, 0.97), xycoords="axes fraction", va="top", fontsize=8)
+        ax.set_xscale("log")
+        ax.set(xlabel="learning rate (train.lr)", ylabel=f"validation {part['metric'].iloc[0]}", title=variant)
+        ax.legend(title="optimizer")
+    fig.suptitle(f"{trials['workload'].iloc[0]}: tuning trials (○ chosen)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)

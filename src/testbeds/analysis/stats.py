@@ -161,18 +161,26 @@ def comparisons_table(runs: pd.DataFrame, baselines: dict[str, str]) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def time_to_target(curve: pd.DataFrame, metric: str, target: float, direction: str) -> float:
-    """Wall seconds of the first logged step whose ``metric`` reaches ``target``; inf if never."""
+CLOCK_COLUMNS = {"steps": "step", "train_seconds": "train_seconds"}  # analysis.clock -> metrics.csv column
+
+
+def time_to_target(curve: pd.DataFrame, metric: str, target: float, direction: str, clock: str = "steps") -> float:
+    """The clock (steps, or training-only seconds) at the first logged row whose ``metric`` reaches
+    ``target``; inf if never."""
     values = curve[metric].astype(float)
     reached = values <= target if direction == "min" else values >= target
     reached &= np.isfinite(values)
     if not reached.any():
         return math.inf
-    return float(curve.loc[reached.idxmax(), "wall_seconds"])
+    return float(curve.loc[reached.idxmax(), CLOCK_COLUMNS[clock]])
 
 
 def profiles_table(
-    runs: pd.DataFrame, curves: pd.DataFrame, baselines: dict[str, str], targets: dict[str, float | None]
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    baselines: dict[str, str],
+    targets: dict[str, float | None],
+    clock: str = "steps",
 ) -> pd.DataFrame:
     """AlgoPerf-style time-to-target per (workload, variant, optimizer) and the performance ratio.
 
@@ -199,7 +207,7 @@ def profiles_table(
                 curve = cell_curves[(cell_curves["optimizer"] == optimizer) & (cell_curves["seed"] == run["seed"])]
                 ok = run["status"] == "ok" and metric in curve and np.isfinite(target)
                 times.append(
-                    time_to_target(curve.dropna(subset=[metric]), metric, target, direction) if ok else math.inf
+                    time_to_target(curve.dropna(subset=[metric]), metric, target, direction, clock) if ok else math.inf
                 )
             rows.append(
                 {
@@ -212,6 +220,7 @@ def profiles_table(
                     "n_seeds": len(times),
                     "n_reached": int(np.isfinite(times).sum()),
                     "time_to_target": half_reached(times),
+                    "clock": clock,
                 }
             )
     table = pd.DataFrame(rows)
@@ -247,4 +256,42 @@ def benchmark_scores(profile: pd.DataFrame, tau_max: float = TAU_MAX) -> pd.Data
         curve = curve[curve["tau"] <= tau_max].sort_values("tau")
         area = np.trapezoid(curve["rho"], curve["tau"])
         rows.append({"optimizer": optimizer, "score": float(area / (tau_max - 1.0))})
+    return pd.DataFrame(rows)
+
+
+def expected_best(values: np.ndarray, k: int, higher_is_better: bool) -> float:
+    """Expected best of ``k`` trials drawn with replacement from ``values`` ("expected validation
+    performance", Dodge et al. 2019): the sum over sorted values of value × P(it is the best of k)."""
+    scores = np.sort(np.asarray(values, dtype=float) * (1 if higher_is_better else -1))
+    n = len(scores)
+    i = np.arange(1, n + 1)
+    weights = (i / n) ** k - ((i - 1) / n) ** k
+    best = float(np.dot(weights, scores))
+    return best if higher_is_better else -best
+
+
+def expected_best_curve(trials: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Per (workload, variant, optimizer): expected best validation value after k = 1..budget trials, with a
+    95% bootstrap band over the trials. A diverged trial counts as the cell's worst finite value."""
+    rows = []
+    rng = np.random.default_rng(seed)
+    for key, cell in trials.groupby(CELL, sort=True):
+        higher = bool(cell["higher_is_better"].iloc[0])
+        values = cell["value"].astype(float).where(cell["status"] == "ok").to_numpy()
+        finite = values[np.isfinite(values)]
+        if not len(finite):
+            continue
+        values = np.where(np.isfinite(values), values, finite.min() if higher else finite.max())
+        resamples = rng.choice(values, size=(n_boot, len(values)), replace=True)
+        for k in range(1, len(values) + 1):
+            band = [expected_best(r, k, higher) for r in resamples]
+            rows.append(
+                {
+                    **dict(zip(CELL, key)),
+                    "trials": k,
+                    "expected_best": expected_best(values, k, higher),
+                    "low": float(np.percentile(band, 2.5)),
+                    "high": float(np.percentile(band, 97.5)),
+                }
+            )
     return pd.DataFrame(rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +31,10 @@ def runs_table(final_paths: list[str | Path]) -> pd.DataFrame:
             steps=final["steps"],
             stop_reason=final.get("stop_reason"),
             wall_seconds=final["wall_seconds"],
+            train_seconds=final.get("train_seconds"),
+            split=final.get("split"),
+            bound=final.get("bound"),
+            **{f"hp.{k}": v for k, v in final.get("hyperparameters", {}).items()},
             device=final["device"],
             data_source=final.get("data_source"),
             config_hash=final["config_hash"],
@@ -39,6 +44,8 @@ def runs_table(final_paths: list[str | Path]) -> pd.DataFrame:
         row.update({f"throughput.{k}": v for k, v in final["throughput"].items()})
         rows.append(row)
     frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=ID_COLUMNS + ["status", "primary_value"])
     frame["primary_value"] = pd.to_numeric(frame["primary_value"], errors="coerce")
     return frame.sort_values(ID_COLUMNS, kind="stable").reset_index(drop=True)
 
@@ -111,3 +118,85 @@ def per_run_table(runs: pd.DataFrame, name: str, columns: list[str], out: Path) 
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RUN_KEYS + columns + ["run_dir"])
     table[RUN_KEYS + columns].to_csv(out, index=False)
     return table
+
+
+CELL_KEYS = ["workload", "variant", "optimizer"]
+
+
+def load_cells(paths: list[str | Path]) -> list[dict]:
+    """The cell files of the grid (results/cells/): each cell's final runs and its selection file."""
+    cells = []
+    for path in paths:
+        cell = load_final(path)
+        cell["selected"] = load_final(cell["selection"]) if cell.get("selection") else None
+        cells.append(cell)
+    return cells
+
+
+def failed_cell_runs(cells: list[dict], seeds: list[int], runs: pd.DataFrame) -> pd.DataFrame:
+    """A row per seed of each cell whose tuning trials all diverged: it counts as diverged, never dropped."""
+    rows = []
+    for cell in cells:
+        if cell["selected"] is None or cell["selected"]["status"] == "ok":
+            continue
+        same = runs[runs["workload"] == cell["workload"]] if len(runs) else runs
+        known = same.iloc[0] if len(same) else {}
+        for seed in seeds:
+            rows.append(
+                {
+                    **{key: cell[key] for key in CELL_KEYS},
+                    "seed": seed,
+                    "status": "diverged",
+                    "stop_reason": f"every one of {cell['selected']['budget']} tuning trials diverged",
+                    "primary_metric": known.get("primary_metric", cell["selected"]["metric"]),
+                    "curve_metric": known.get("curve_metric", cell["selected"]["metric"]),
+                    "direction": known.get("direction", "min"),
+                    "primary_value": math.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def tuning_table(cells: list[dict]) -> pd.DataFrame:
+    """Every tuning trial: its cell, index, searched settings (``hp.KEY``), validation value, status, cost."""
+    rows = []
+    for cell in cells:
+        if cell["selected"] is None:
+            continue
+        for trial in cell["selected"]["trials"]:
+            rows.append(
+                {
+                    **{key: cell[key] for key in CELL_KEYS},
+                    "trial": trial["trial"],
+                    "status": trial["status"],
+                    "metric": trial["metric"],
+                    "higher_is_better": trial["higher_is_better"],
+                    "value": trial["value"],
+                    "chosen": trial["trial"] == cell["selected"]["trial"],
+                    "steps": trial["steps"],
+                    "train_seconds": trial["train_seconds"],
+                    **{f"hp.{k}": v for k, v in trial["settings"].items()},
+                }
+            )
+    return pd.DataFrame(rows, columns=None if rows else CELL_KEYS + ["trial", "status", "metric", "value"])
+
+
+def selected_table(cells: list[dict]) -> pd.DataFrame:
+    """Per tuned cell: the budget, the chosen trial and settings, its validation value (or failed)."""
+    rows = []
+    for cell in cells:
+        chosen = cell["selected"]
+        if chosen is None:
+            continue
+        rows.append(
+            {
+                **{key: cell[key] for key in CELL_KEYS},
+                "budget": chosen["budget"],
+                "status": chosen["status"],
+                "trial": chosen["trial"],
+                "metric": chosen["metric"],
+                "value": chosen["value"],
+                **{f"hp.{k}": v for k, v in (chosen["settings"] or {}).items()},
+            }
+        )
+    return pd.DataFrame(rows, columns=None if rows else CELL_KEYS + ["budget", "status", "trial", "metric", "value"])

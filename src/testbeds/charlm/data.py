@@ -17,27 +17,34 @@ import numpy as np
 
 
 class CharCorpus:
-    """train/val text of a sliced corpus, encoded over the sorted characters of both."""
+    """train/val/test text of a sliced corpus, encoded over the sorted characters of all three."""
 
     def __init__(self, data_dir: str | Path):
         data_dir = Path(data_dir)
         train = (data_dir / "train.txt").read_text(encoding="utf-8")
         val = (data_dir / "val.txt").read_text(encoding="utf-8")
+        test = (data_dir / "test.txt").read_text(encoding="utf-8")
         self.manifest = json.loads((data_dir / "manifest.json").read_text())
-        self.chars = sorted(set(train + val))
+        self.chars = sorted(set(train + val + test))
         lookup = np.zeros(max(map(ord, self.chars)) + 1, dtype=np.int32)
         lookup[[ord(c) for c in self.chars]] = np.arange(len(self.chars), dtype=np.int32)
         self.train = lookup[np.frombuffer(train.encode("utf-32-le"), dtype=np.uint32)]
         self.val = lookup[np.frombuffer(val.encode("utf-32-le"), dtype=np.uint32)]
+        self.test = lookup[np.frombuffer(test.encode("utf-32-le"), dtype=np.uint32)]
 
     @property
     def vocab_size(self) -> int:
         return len(self.chars)
 
     @property
+    def bits(self) -> str:
+        """``bpb`` (bits per byte) for a byte-level corpus, ``bpc`` (bits per character) otherwise."""
+        return "bpb" if self.manifest.get("unit") == "byte" else "bpc"
+
+    @property
     def bits_metric(self) -> str:
-        """``val_bpb`` (bits per byte) for a byte-level corpus, ``val_bpc`` (bits per character) otherwise."""
-        return "val_bpb" if self.manifest.get("unit") == "byte" else "val_bpc"
+        """The validation metric: ``val_bpb`` or ``val_bpc``."""
+        return f"val_{self.bits}"
 
 
 def round_length(length: int, len_bucket: int, ctx: int) -> int:

@@ -1,4 +1,4 @@
-"""Final evaluation of a charlm run: bits per character on the whole validation split."""
+"""Final evaluation of a charlm run: bits per character (or byte) on the whole test split."""
 
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
     prov, summary = read_json(run_dir / "provenance.json"), read_json(run_dir / "train.json")
     run = prov["config"]
     corpus = CharCorpus(data_dir)
-    bits = corpus.bits_metric  # val_bpc or val_bpb
-    metrics: dict = {f"best_{bits}_fixed_batch": summary[f"best_{bits}"]}
+    bits = f"test_{corpus.bits}"  # test_bpc or test_bpb
+    metrics: dict = {f"best_{corpus.bits_metric}_fixed_batch": summary[f"best_{corpus.bits_metric}"]}
     status = summary["status"]
     eval_seconds = 0.0
     if status == "ok":
@@ -47,9 +47,9 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         model = build_model(run, corpus.vocab_size)
         mlx_state.load_model(model, final_checkpoint(run_dir, prov, summary))
         started = time.perf_counter()
-        ce = validation_ce(model, corpus.val, run["model"]["ctx"], run["eval"]["batch"])
+        ce = validation_ce(model, corpus.test, run["model"]["ctx"], run["eval"]["batch"])
         eval_seconds = time.perf_counter() - started
-        metrics.update({"val_loss": ce, bits: ce / LN2, "val_units": int(len(corpus.val) - 1)})
+        metrics.update({"test_loss": ce, bits: ce / LN2, "test_units": int(len(corpus.test) - 1)})
         if not math.isfinite(ce):
             status = "diverged"
     return write_final(
@@ -58,9 +58,9 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         summary,
         status=status,
         primary=bits,
-        curve=bits,
+        curve=corpus.bits_metric,
         direction="min",
         metrics=metrics,
         data_source=corpus.manifest["label"],
-        throughput={"eval_units_per_second": metrics.get("val_units", 0) / eval_seconds if eval_seconds else None},
+        throughput={"eval_units_per_second": metrics.get("test_units", 0) / eval_seconds if eval_seconds else None},
     )

@@ -1,8 +1,8 @@
 """Text corpora for the language-model workloads: enwik8, TinyStories, a local file, or the embedded corpus.
 
 All sources go through the same slicing (first ``max_chars`` characters, then a
-contiguous train/validation split) and end as ``train.txt``, ``val.txt`` and a
-``manifest.json`` that records the source, its checksum and the slice.
+contiguous train/validation/test split) and end as ``train.txt``, ``val.txt``, ``test.txt``
+and a ``manifest.json`` that records the source, its checksum, the slice and each split's checksum.
 """
 
 from __future__ import annotations
@@ -87,36 +87,40 @@ def load_source(source: str, path: str | Path | None, sha256: str | None, unit: 
     return text, {"source": source, "label": label, "source_path": str(path), "source_sha256": digest}
 
 
-def split_text(text: str, max_chars: int, val_frac: float) -> tuple[str, str]:
-    """First ``max_chars`` characters, split contiguously: head for training, tail for validation."""
+def split_text(text: str, max_chars: int, val_frac: float, test_frac: float) -> tuple[str, str, str]:
+    """First ``max_chars`` characters, split contiguously: training, then validation, then the test tail."""
     sliced = text[:max_chars]
-    n_val = int(round(len(sliced) * val_frac))
-    if n_val < 2 or len(sliced) - n_val < 2:
-        raise DataError(f"corpus of {len(sliced)} characters is too small to split with val_frac={val_frac}")
-    return sliced[:-n_val], sliced[-n_val:]
+    n_val, n_test = int(round(len(sliced) * val_frac)), int(round(len(sliced) * test_frac))
+    if n_val < 2 or n_test < 2 or len(sliced) - n_val - n_test < 2:
+        raise DataError(
+            f"corpus of {len(sliced)} characters is too small to split with val_frac={val_frac}, test_frac={test_frac}"
+        )
+    n_train = len(sliced) - n_val - n_test
+    return sliced[:n_train], sliced[n_train : n_train + n_val], sliced[n_train + n_val :]
 
 
-def slice_corpus(source: str, path, sha256, max_chars: int, val_frac: float, out_dir: Path, unit: str = "char") -> dict:
-    """Write train.txt, val.txt and manifest.json (last, so its presence means done). ``max_chars`` counts
+def slice_corpus(
+    source: str, path, sha256, max_chars: int, val_frac: float, test_frac: float, out_dir: Path, unit: str = "char"
+) -> dict:
+    """Write train.txt, val.txt, test.txt and manifest.json (last, so its presence means done). ``max_chars`` counts
     ``unit``s: characters, or bytes (each character of the files then stands for one byte); ``auto`` is
     bytes for enwik8 (as published results count), characters otherwise."""
     if unit == "auto":
         unit = "byte" if source == "enwik8" else "char"
     text, described = load_source(source, path, sha256, unit)
-    train, val = split_text(text, max_chars, val_frac)
+    splits = dict(zip(("train", "val", "test"), split_text(text, max_chars, val_frac, test_frac)))
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_dir / "train.txt", train)
-    atomic_write_text(out_dir / "val.txt", val)
+    for split, part in splits.items():
+        atomic_write_text(out_dir / f"{split}.txt", part)
     manifest = {
         **described,
         "unit": unit,
         "max_chars": max_chars,
         "val_frac": val_frac,
-        "n_train_chars": len(train),
-        "n_val_chars": len(val),
-        "vocab_size": len(set(train + val)),
-        "train_sha256": sha256_file(out_dir / "train.txt"),
-        "val_sha256": sha256_file(out_dir / "val.txt"),
+        "test_frac": test_frac,
+        **{f"n_{split}_chars": len(part) for split, part in splits.items()},
+        "vocab_size": len(set("".join(splits.values()))),
+        **{f"{split}_sha256": sha256_file(out_dir / f"{split}.txt") for split in splits},
     }
     atomic_write_json(out_dir / "manifest.json", manifest)
     return manifest

@@ -1,7 +1,7 @@
 """Tokenizer and token arrays of a ``tokenized`` workload (``tokenizers`` + numpy, no framework).
 
 A byte-level BPE tokenizer is trained on the training split only, then both splits are written as
-flat memory-mappable uint16/uint32 arrays (``train.bin``, ``val.bin``) with a ``meta.json``.
+flat memory-mappable uint16/uint32 arrays (``train.bin``, ``val.bin``, ``test.bin``) with a ``meta.json``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from testbeds.runio import atomic_write_bytes, atomic_write_json, sha256_file
 
 END_OF_TEXT = "<|endoftext|>"
+
+
+SPLITS = ("train", "val", "test")
 
 
 def train_tokenizer(train_txt: Path, vocab_size: int, out: Path) -> Tokenizer:
@@ -47,12 +50,12 @@ def encode_file(tokenizer: Tokenizer, path: Path, chunk_chars: int = 1 << 20) ->
 
 
 def tokenize(tokenizer_json: Path, data_dir: Path, out_dir: Path) -> dict:
-    """Write train.bin / val.bin / meta.json (last) for the corpus in ``data_dir``."""
+    """Write train.bin / val.bin / test.bin / meta.json (last) for the corpus in ``data_dir``."""
     tokenizer = Tokenizer.from_file(str(tokenizer_json))
     vocab = tokenizer.get_vocab_size()
     dtype = np.uint16 if vocab <= np.iinfo(np.uint16).max + 1 else np.uint32
     counts = {}
-    for split in ("train", "val"):
+    for split in SPLITS:
         ids = encode_file(tokenizer, data_dir / f"{split}.txt").astype(dtype)
         atomic_write_bytes(out_dir / f"{split}.bin", ids.tobytes())
         counts[split] = len(ids)
@@ -62,16 +65,19 @@ def tokenize(tokenizer_json: Path, data_dir: Path, out_dir: Path) -> dict:
         "dtype": np.dtype(dtype).name,
         "n_train_tokens": counts["train"],
         "n_val_tokens": counts["val"],
+        "n_test_tokens": counts["test"],
         "tokenizer_sha256": sha256_file(tokenizer_json),
         "train_sha256": sha256_file(out_dir / "train.bin"),
         "val_sha256": sha256_file(out_dir / "val.bin"),
+        "test_sha256": sha256_file(out_dir / "test.bin"),
         "corpus": corpus,
     }
     atomic_write_json(out_dir / "meta.json", meta)
     return meta
 
 
-def load_tokens(token_dir: Path) -> tuple[np.memmap, np.memmap, dict]:
+def load_tokens(token_dir: Path) -> tuple[dict[str, np.memmap], dict]:
+    """{split: token array} of train, val and test, and the meta record."""
     meta = json.loads((Path(token_dir) / "meta.json").read_text())
-    arrays = [np.memmap(Path(token_dir) / f"{split}.bin", dtype=meta["dtype"], mode="r") for split in ("train", "val")]
-    return arrays[0], arrays[1], meta
+    arrays = {split: np.memmap(Path(token_dir) / f"{split}.bin", dtype=meta["dtype"], mode="r") for split in SPLITS}
+    return arrays, meta

@@ -4,7 +4,8 @@ Copy-reverse: a prefix of L tokens, the delimiter, then the prefix reversed.
 
 Tokens: 0 = pad, 2 = delimiter, prefix tokens uniform in [3, vocab). The model sees seq[:-1] and predicts
 seq[1:]; only the predictions of the reversed half count (targets elsewhere are -100), so the task
-cannot be solved by copying the next visible token. Train and validation sets come from different seeds.
+cannot be solved by copying the next visible token. Train, validation and test sets come from different
+seeds (data.seed, + 1, + 2); the test set has as many sequences as the validation set.
 """
 
 from __future__ import annotations
@@ -42,3 +43,9 @@ def datasets(run: dict) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.
     train = copy_reverse(d["n_train"], d["prefix_len"], d["vocab_size"], d["seed"])
     val = copy_reverse(d["n_val"], d["prefix_len"], d["vocab_size"], d["seed"] + 1)  # held out: another seed
     return train, val
+
+
+def final_test_set(run: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """The held-out test sequences: the final evaluation's, never seen by training or tuning."""
+    d = run["data"]
+    return copy_reverse(d["n_val"], d["prefix_len"], d["vocab_size"], d["seed"] + 2)

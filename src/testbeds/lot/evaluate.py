@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from testbeds.devices import resolve_torch
-from testbeds.lot.data import datasets, exact_match
+from testbeds.lot.data import exact_match, final_test_set
 from testbeds.lot.model import LatticeTransformer, build_model
 from testbeds.runio import final_checkpoint, read_json, write_final
 
@@ -58,11 +58,11 @@ def evaluate(run_dir: Path, data_dir: Path | None = None) -> dict:
         torch.set_num_threads(run["threads"])
         model = load_trained(run_dir, prov, summary, device)
         started = time.perf_counter()
-        scores = evaluate_model(model, datasets(run)[1], run["train"]["eval_batch"], device)
+        scores = evaluate_model(model, final_test_set(run), run["train"]["eval_batch"], device)
         eval_seconds = time.perf_counter() - started
         metrics.update(
-            exact_match=scores["exact_match"],
-            ce_loss=scores["ce_loss"],
+            test_exact_match=scores["exact_match"],
+            test_ce=scores["ce_loss"],
             mean_sync_order=scores["sync_order"],
             attention_entropy=scores["attention_entropy"],
         )
@@ -74,7 +74,8 @@ def evaluate(run_dir: Path, data_dir: Path | None = None) -> dict:
         prov,
         summary,
         status=status,
-        primary="exact_match",
+        primary="test_exact_match",
+        bound=1.0,
         curve="val_exact_match",
         direction="max",
         metrics=metrics,

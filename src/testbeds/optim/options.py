@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 FRAMEWORKS = ("mlx", "jax", "torch")
-SPEC_KEYS = {"algorithm", "label"}  # config entry keys that are not options
+SPEC_KEYS = {"algorithm", "label", "search"}  # config entry keys that are not options
 
 # JSON-schema fragments for option values
 BETA = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}

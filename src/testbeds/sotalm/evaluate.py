@@ -1,4 +1,4 @@
-"""Final evaluation of a sotalm run: loss and perplexity on the whole validation split, and samples."""
+"""Final evaluation of a sotalm run: loss and perplexity on the whole test split, and samples."""
 
 from __future__ import annotations
 
@@ -59,7 +59,8 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
     run_dir = Path(run_dir)
     prov, summary = read_json(run_dir / "provenance.json"), read_json(run_dir / "train.json")
     run = prov["config"]
-    _, val_tokens, meta = load_tokens(data_dir)
+    splits, meta = load_tokens(data_dir)
+    test_tokens = splits["test"]
     metrics: dict = {"best_val_loss_during_training": summary["best_val_loss"]}
     status, eval_seconds, samples = summary["status"], 0.0, []
     if status == "ok":
@@ -71,9 +72,9 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         )
         model.load_state_dict(state["model"])
         started = time.perf_counter()
-        loss = mean_loss(model, val_tokens, run["model"]["seq_len"], run["train"]["batch"], device)
+        loss = mean_loss(model, test_tokens, run["model"]["seq_len"], run["train"]["batch"], device)
         eval_seconds = time.perf_counter() - started
-        metrics.update(val_loss=loss, val_perplexity=math.exp(min(loss, 50.0)), val_tokens=int(len(val_tokens)))
+        metrics.update(test_loss=loss, test_perplexity=math.exp(min(loss, 50.0)), test_tokens=int(len(test_tokens)))
         tokenizer = Tokenizer.from_file(str(Path(data_dir) / "tokenizer.json"))
         samples = continuations(model, tokenizer, run["eval"]["prompts"], run["eval"]["sampling"], run["seed"], device)
         if not math.isfinite(loss):
@@ -84,12 +85,12 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         prov,
         summary,
         status=status,
-        primary="val_loss",
+        primary="test_loss",
         curve="val_loss",
         direction="min",
         metrics=metrics,
         data_source=meta["corpus"]["label"],
-        throughput={"eval_tokens_per_second": metrics.get("val_tokens", 0) / eval_seconds if eval_seconds else None},
+        throughput={"eval_tokens_per_second": metrics.get("test_tokens", 0) / eval_seconds if eval_seconds else None},
         parameters=summary["parameters"],
         samples=samples,
     )

@@ -31,7 +31,8 @@ class Trainer(TrainLoop):
         super().__init__(run, run_dir, resolve_torch(run["device"]), log)
         torch.set_num_threads(run["threads"])
         t, m = self.settings, run["model"]
-        self.train_tokens, self.val_tokens, self.meta = load_tokens(data_dir)
+        splits, self.meta = load_tokens(data_dir)
+        self.train_tokens, self.val_tokens = splits["train"], splits["val"]
         self.model = build_model(run, self.meta["vocab_size"]).to(self.device)
         self.forward = torch.compile(self.model) if m["compile"] else self.model
         spec = run["optimizer"]
