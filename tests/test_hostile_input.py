@@ -171,7 +171,7 @@ def test_corpus_path_with_spaces_quotes_and_non_ascii_slices_through_the_pipelin
     [manifest] = (workdir / "results" / "data" / "charlm").glob("*/manifest.json")
     described = json.loads(manifest.read_text())
     assert described["source_path"] == grid["workloads"]["charlm"]["data"]["path"]
-    assert described["n_train_chars"] + described["n_val_chars"] == 5000
+    assert described["n_train_chars"] + described["n_val_chars"] + described["n_test_chars"] == 5000
     assert (manifest.parent / "train.txt").read_text().startswith("The quick brown fox")
     assert not list(workdir.glob(f"{MARK}*")) and not list(tmp_path.glob(f"**/{MARK}*"))
 
