@@ -153,6 +153,19 @@ def test_causal_rollout_feeds_back_its_own_frames():
 
 
 # ---------------------------------------------------------------------------------------- training
+def test_relative_l2_interior_leaves_out_the_boundary_and_the_frames_outside_the_window():
+    from testbeds.heat2d.evaluate import relative_l2
+
+    truth = np.ones((2, 5, 6, 6))
+    pred = truth.copy()
+    pred[:, :, 0, :] += 1.0  # wrong on the top edge only
+    assert np.all(relative_l2(pred, truth, 1, interior=True) == 0)
+    assert np.all(relative_l2(pred, truth, 1) > 0.3)
+    pred[:, 4, 2, 2] += 2.0  # an interior error in frame 4 only
+    assert np.all(relative_l2(pred, truth, 1, 4, interior=True) == 0)
+    assert np.allclose(relative_l2(pred, truth, 4, interior=True), 2.0 / 4.0)  # ‖2‖ / ‖ones(4x4)‖
+
+
 def rows(path) -> list[dict]:
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle))
@@ -170,8 +183,14 @@ def test_short_training_lowers_the_loss_and_evaluation_reports_every_metric(tmp_
     final = evaluate(tmp_path / "run", tmp_path / "data")
     m = final["metrics"]
     # the untrained model is the persistence forecast; training must beat it, not merely stay below 1
-    assert final["primary_metric"] == "rollout_rel_l2" and m["rollout_rel_l2"] < 0.8 * m["persistence_rel_l2"]
-    assert {"rollout_rel_l2_q8", "one_shot_mse", "persistence_rel_l2"} <= set(m)
+    assert final["primary_metric"] == "rollout_rel_l2_interior"
+    assert m["rollout_rel_l2_interior"] < 0.8 * m["persistence_rel_l2_interior"]
+    assert {"rollout_rel_l2_interior_q8", "one_shot_mse", "rollout_rel_l2", "persistence_rel_l2"} <= set(m)
+    # trained on frames 0..5 of 8: frames 6 and 7 are extrapolation, scored on their own
+    assert m["trained_frames"] == 6 and {
+        "extrapolation_rel_l2_interior",
+        "persistence_extrapolation_rel_l2_interior",
+    } <= set(m)
     assert final["throughput"]["inference_seconds_per_sample"] > 0  # timings are not metrics: reruns must match
     frame_rows = rows(tmp_path / "run" / "frame_errors.csv")
     assert [int(r["frame"]) for r in frame_rows] == list(range(1, 8))
@@ -181,7 +200,7 @@ def test_short_training_lowers_the_loss_and_evaluation_reports_every_metric(tmp_
 
 
 def test_pde_loss_without_alpha_is_a_clear_error(tmp_path):
-    run = heat_run()
+    run = heat_run(loss={"pde": 1e-3})
     run["data"].update(source="file", path=str(tmp_path / "mine.npy"))
     np.save(tmp_path / "mine.npy", np.random.default_rng(0).random((20, 8, 8, 8)).astype(np.float32))
     heat_data.write_dataset(run["data"], tmp_path / "data", log=lambda m: None)

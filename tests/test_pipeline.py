@@ -85,11 +85,11 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
         "train_tokenizer": 1,
         "tokenize": 1,
         "generate_data": 3,
-        "train_trial": 20,  # lot and lds are tuned: 2 trials for each of their 10 cells
-        "select": 10,
-        "train": 10,  # the untuned cells; a tuned cell's final runs wait for its selection (a checkpoint)
-        "evaluate": 10,
-        "collect_cell": 20,
+        "train_trial": 24,  # lot and lds are tuned: 2 trials for each of their 12 cells
+        "select": 12,
+        "train": 13,  # the untuned cells; a tuned cell's final runs wait for its selection (a checkpoint)
+        "evaluate": 13,
+        "collect_cell": 25,
         "aggregate": 1,
         "plot_workload": 5,
         "plot_own": 3,
@@ -98,19 +98,19 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     }
     snakemake(workflow_copy, "--cores", "2", *cfg)
     runs = pd.read_csv(workflow_copy / "results" / "tables" / "runs.csv")
-    assert len(runs) == 20 and (runs["status"] == "ok").all() and (runs["split"] == "test").all()
+    assert len(runs) == 25 and (runs["status"] == "ok").all() and (runs["split"] == "test").all()
     tuned = runs[runs["workload"].isin(["lot", "lds"])]
     assert tuned["run_dir"].str.startswith("results/tuning/").all()  # the chosen trial stands for seed 0
     selected = pd.read_csv(workflow_copy / "results" / "tables" / "selected.csv")
     trials = pd.read_csv(workflow_copy / "results" / "tables" / "tuning.csv")
-    assert len(selected) == 10 and len(trials) == 20 and (selected["budget"] == 2).all()
+    assert len(selected) == 12 and len(trials) == 24 and (selected["budget"] == 2).all()
     chosen = trials[trials["chosen"]].merge(selected, on=["workload", "variant", "optimizer"])
-    assert len(chosen) == 10 and (chosen["hp.train.lr_x"] == chosen["hp.train.lr_y"]).all()
-    by_cell = tuned.set_index(["workload", "variant", "optimizer"])["hp.train.lr"]
-    assert (selected.set_index(["workload", "variant", "optimizer"])["hp.train.lr"] == by_cell).all()
+    assert len(chosen) == 12 and (chosen["hp.train.lr_x"] == chosen["hp.train.lr_y"]).all()
+    keys = ["workload", "variant", "optimizer"]
+    assert selected.set_index(keys)["hp.train.lr"].to_dict() == tuned.set_index(keys)["hp.train.lr"].to_dict()
     for name in ("tuning_budget.png", "tuning_sensitivity.png"):
         assert (workflow_copy / "results" / "figures" / "lds" / name).stat().st_size > 10_000
-    assert set(runs.loc[runs["workload"] == "lot", "variant"]) == {"lattice", "vanilla"}
+    assert set(runs.loc[runs["workload"] == "lot", "variant"]) == {"lattice", "phase", "vanilla"}
     assert runs.loc[runs["workload"].isin(["charlm", "sotalm"]), "data_source"].str.startswith("embedded").all()
     assert runs.loc[runs["workload"] == "lds", "data_source"].str.startswith("generated").all()
     lds = runs[runs["workload"] == "lds"].set_index("variant")
@@ -126,17 +126,17 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
         assert (workflow_copy / "results" / "figures" / "lot" / name).stat().st_size > 1000
     for name in ("frame_errors.png", "frames.png"):
         assert (workflow_copy / "results" / "figures" / "heat2d" / name).stat().st_size > 1000
-    assert set(runs.loc[runs["workload"] == "heat2d", "variant"]) == {"causal", "block"}
+    assert set(runs.loc[runs["workload"] == "heat2d", "variant"]) == {"causal", "block", "sinusoidal"}
     for workload in ("charlm", "sotalm", "lot", "lds", "heat2d"):
         for name in ("learning_curves.png", "final_metric.png", "wallclock.png", "kbeta_diagnostics.png"):
             assert (workflow_copy / "results" / "figures" / workload / name).stat().st_size > 1000
     assert (workflow_copy / "results" / "figures" / "summary" / "performance_profiles.png").exists()
     tables = workflow_copy / "results" / "tables"
     summary = pd.read_csv(tables / "summary.csv")
-    assert len(summary) == 20 and (summary["ci_method"] == "none (n=1)").all()  # one seed: no interval, said so
+    assert len(summary) == 25 and (summary["ci_method"] == "none (n=1)").all()  # one seed: no interval, said so
     comparisons = pd.read_csv(tables / "comparisons.csv")
-    assert set(comparisons["optimizer"]) == {"kbeta", "sgd"} and len(comparisons) == 11
-    assert list(comparisons["baseline"]) == ["adam95"] * 5 + ["adamw"] * 6
+    assert set(comparisons["optimizer"]) == {"kbeta", "sgd"} and len(comparisons) == 14
+    assert list(comparisons["baseline"]) == ["adam95"] * 7 + ["adamw"] * 7
     samples = pd.read_csv(tables / "samples.csv")
     assert set(samples["workload"]) == {"sotalm"} and samples["continuation"].notna().all()
     run_dir = workflow_copy / "results" / "runs" / "charlm" / "base" / "kbeta" / "seed0"
@@ -148,7 +148,7 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
 
     edit_test_config(workflow_copy, lambda c: c["grid"].update(seeds=[0, 1]))
     added = planned_jobs(workflow_copy, *cfg)
-    assert added["train"] == 20 and added["evaluate"] == 20 and "generate_data" not in added  # only the new runs
+    assert added["train"] == 25 and added["evaluate"] == 25 and "generate_data" not in added  # only the new runs
     target = "results/runs/charlm/base/kbeta/seed1/final.json"
     assert planned_jobs(workflow_copy, target, *cfg) == {"train": 1, "evaluate": 1}
     chosen_lr = selected.set_index(["workload", "variant", "optimizer"]).loc[("lds", "base", "adamw"), "hp.train.lr"]

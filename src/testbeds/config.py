@@ -243,6 +243,11 @@ def check_search(config: dict, workload: str, optimizer: str) -> None:
                 )
         elif section not in workload_settings(config["workloads"][workload]):
             raise ConfigError(f"{where}: search key '{key}' names no setting of {workload}")
+        elif key == "train.lr" and run["train"].get("lr_schedule") and tuning_settings(config, workload)["budget"]:
+            raise ConfigError(
+                f"{where}: search key 'train.lr' has no effect while train.lr_schedule "
+                f"({run['train']['lr_schedule']!r}) sets absolute rates: set tuning.budget to 0 or clear the schedule"
+            )
         for value in tuning.extremes(distribution):
             at = f"{where}: search key '{key}' = {value!r}"
             if section == "optimizer":

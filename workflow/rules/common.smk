@@ -7,7 +7,7 @@ from testbeds.workloads import workload as workload_spec
 
 ENVS = {"mlx": "../../envs/mlx.yaml", "jax": "../../envs/jax.yaml", "torch": "../../envs/torch.yaml"}
 CELL = "results/tuning/{workload}/{variant}/{optimizer}"  # one (workload, variant, optimizer): its trials
-TRIAL = CELL + "/trial{trial}"
+TRIAL = "results/tuning/{workload}/{variant}/{optimizer}/trial{trial}"
 RUN = "results/runs/{workload}/{variant}/{optimizer}/seed{seed}"  # a final run at the chosen settings
 RUN_DIR = "results/{stage}/{workload}/{variant}/{optimizer}/{member}"  # either of the two
 WORKLOADS = config["grid"]["workloads"]
@@ -117,11 +117,8 @@ def cell_finals(wildcards):
     if selection["status"] != "ok":
         return []
     tuning_seed = cfg.tuning_settings(config, wildcards.workload)["seed"]
-    return [
-        (f"{TRIAL}".format(**cell, trial=selection["trial"]) if s == tuning_seed else RUN.format(**cell, seed=s))
-        + "/final.json"
-        for s in SEEDS
-    ]
+    chosen = TRIAL.format(**cell, trial=selection["trial"])
+    return [f"{chosen if s == tuning_seed else RUN.format(**cell, seed=s)}/final.json" for s in SEEDS]
 
 
 def cell_selection(wildcards):

@@ -101,8 +101,13 @@ rule collect_cell:
         selection=cell_selection,
     output:
         "results/cells/{workload}/{variant}/{optimizer}.json",
+    log:
+        "results/logs/cells/{workload}/{variant}/{optimizer}.log",
     localrule: True
-    run:
-        cell = {"finals": list(input.finals), "selection": input.selection or None, **cell_of(wildcards)}
-        with open(output[0], "w") as handle:
-            json.dump(cell, handle, indent=1)
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        selection=lambda wc, input: option("--selection", input.selection or None),
+    shell:
+        "python scripts/collect_cell.py --cell {wildcards.workload:q} {wildcards.variant:q} {wildcards.optimizer:q} "
+        "--finals {input.finals:q} {params.selection:q} --out {output:q} > {log:q} 2>&1"

@@ -13,10 +13,11 @@ def check(settings: dict, where: str) -> None:
         for key in ("nx", "ny"):
             if data[key] % model["patch"]:
                 raise ConfigError(f"{where}.model.patch ({model['patch']}) does not divide data.{key} ({data[key]})")
-        if model["context_frames"] >= data["frames"]:
+        window = settings["train"]["frames"] or data["frames"]
+        if model["context_frames"] >= min(window, data["frames"]):
             raise ConfigError(
                 f"{where}.model.context_frames ({model['context_frames']}) leaves no frame of "
-                f"data.frames ({data['frames']}) to predict"
+                f"data.frames ({data['frames']}) / train.frames ({window}) to predict"
             )
         for key in ("alpha", "left", "right", "bottom", "top", "initial"):
             low, high = data[key]

@@ -1,10 +1,11 @@
 """Final evaluation of a heat2d run on the test split.
 
 Per predicted frame, the MSE of the one-shot (teacher-forced) prediction and of the autoregressive
-rollout from the context frames (frame_errors.csv); the rollout's relative L2 (primary metric); its
-inference time; the same rollout with 8-bit weights (``mlx.nn.quantize``) as a separate metric; and the
-first test sample's frames (frames.npz) for the figure. For scale, persistence_rel_l2 is the error of
-holding the last context frame.
+rollout from the context frames (frame_errors.csv); the rollout's relative L2 on the interior pixels over
+the frames trained on (primary metric: the boundary is given, so counting it flatters every model), and
+on all pixels; the interior error on the frames past the training window (extrapolation); its inference
+time; the same rollout with 8-bit weights (``mlx.nn.quantize``); and the first test sample's frames
+(frames.npz) for the figure. For scale, ``persistence_*`` is the error of holding the last context frame.
 """
 
 from __future__ import annotations
@@ -26,12 +27,19 @@ from testbeds.heat2d.model import build_model, one_shot, rollout
 from testbeds.runio import atomic_write_npz, atomic_write_text, final_checkpoint, read_json, write_final
 
 
-def relative_l2(pred: np.ndarray, truth: np.ndarray, start: int) -> np.ndarray:
-    """Per sample ‖pred - truth‖ / ‖truth‖ over frames start.. (the predicted part of a rollout)."""
-    diff = (pred[:, start:] - truth[:, start:]).reshape(len(pred), -1)
-    return np.linalg.norm(diff, axis=1) / np.maximum(
-        np.linalg.norm(truth[:, start:].reshape(len(pred), -1), axis=1), 1e-12
-    )
+def relative_l2(pred: np.ndarray, truth: np.ndarray, start: int, stop: int | None = None, interior=False) -> np.ndarray:
+    """Per sample ‖pred - truth‖ / ‖truth‖ over frames start..stop-1 (a predicted part of a rollout), on the
+    interior pixels only (without the fixed boundary) or on all of them."""
+    pred, truth = pred[:, start:stop], truth[:, start:stop]
+    if interior:
+        pred, truth = pred[..., 1:-1, 1:-1], truth[..., 1:-1, 1:-1]
+    diff = (pred - truth).reshape(len(pred), -1)
+    return np.linalg.norm(diff, axis=1) / np.maximum(np.linalg.norm(truth.reshape(len(pred), -1), axis=1), 1e-12)
+
+
+def trained_frames(run: dict, total: int) -> int:
+    """How many frames of each sample training saw (``train.frames``; null: all of them)."""
+    return min(run["train"]["frames"] or total, total)
 
 
 def batched(fn, model, split: HeatSplit, count: int, batch: int) -> np.ndarray:
@@ -78,27 +86,36 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         mlx_state.load_model(model, final_checkpoint(run_dir, prov, summary))
         count, batch, P = len(test), e["batch"], model.context
         truth = test.fields
+        W = trained_frames(run, truth.shape[1])  # frames W.. are past the training window
         one = batched(one_shot, model, test, count, batch)
         started = time.perf_counter()
         rolled = batched(rollout, model, test, count, batch)
         seconds = time.perf_counter() - started
         q_model, q_fraction = quantized(model, e["quantize_bits"], e["quantize_group_size"])
         q_rolled = batched(rollout, q_model, test, count, batch)
-        rel, q_rel = relative_l2(rolled, truth, P), relative_l2(q_rolled, truth, P)
+        rel = relative_l2(rolled, truth, P, W, interior=True)
         persistence = np.repeat(truth[:, P - 1 : P], truth.shape[1], axis=1)  # the last context frame, held
         metrics = {
-            "rollout_rel_l2": float(rel.mean()),
-            "rollout_rel_l2_median": float(np.median(rel)),
-            f"rollout_rel_l2_q{e['quantize_bits']}": float(q_rel.mean()),
+            "rollout_rel_l2_interior": float(rel.mean()),
+            "rollout_rel_l2_interior_median": float(np.median(rel)),
+            "rollout_rel_l2": float(relative_l2(rolled, truth, P, W).mean()),
+            f"rollout_rel_l2_interior_q{e['quantize_bits']}": float(relative_l2(q_rolled, truth, P, W, True).mean()),
             "quantized_weight_fraction": q_fraction,
-            "persistence_rel_l2": float(relative_l2(persistence, truth, P).mean()),
-            "rollout_mse": float(((rolled[:, P:] - truth[:, P:]) ** 2).mean()),
-            "one_shot_mse": float(((one[:, P:] - truth[:, P:]) ** 2).mean()),
+            "persistence_rel_l2_interior": float(relative_l2(persistence, truth, P, W, interior=True).mean()),
+            "persistence_rel_l2": float(relative_l2(persistence, truth, P, W).mean()),
+            "rollout_mse": float(((rolled[:, P:W] - truth[:, P:W]) ** 2).mean()),
+            "one_shot_mse": float(((one[:, P:W] - truth[:, P:W]) ** 2).mean()),
+            "trained_frames": W,
             "test_samples": count,
         }
+        if W < truth.shape[1]:
+            metrics["extrapolation_rel_l2_interior"] = float(relative_l2(rolled, truth, W, interior=True).mean())
+            metrics["persistence_extrapolation_rel_l2_interior"] = float(
+                relative_l2(persistence, truth, W, interior=True).mean()
+            )
         frame_errors = frame_table(one, rolled, truth)
         frames = {"truth": truth[0], "one_shot": one[0], "rollout": rolled[0], "context": np.array(P)}
-        if not math.isfinite(metrics["rollout_rel_l2"]):
+        if not math.isfinite(metrics["rollout_rel_l2_interior"]):
             status = "diverged"
     atomic_write_text(run_dir / "frame_errors.csv", frame_errors)
     atomic_write_npz(run_dir / "frames.npz", **frames)
@@ -107,8 +124,8 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         prov,
         summary,
         status=status,
-        primary="rollout_rel_l2",
-        curve="val_rollout_rel_l2",
+        primary="rollout_rel_l2_interior",
+        curve="val_rollout_rel_l2_interior",
         direction="min",
         metrics=metrics,
         data_source=test.manifest["label"],

@@ -49,3 +49,9 @@ def final_test_set(run: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """The held-out test sequences: the final evaluation's, never seen by training or tuning."""
     d = run["data"]
     return copy_reverse(d["n_val"], d["prefix_len"], d["vocab_size"], d["seed"] + 2)
+
+
+def longer_test_set(run: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """Test sequences ``eval.length_factor`` times longer than the trained ones (length extrapolation)."""
+    d = run["data"]
+    return copy_reverse(d["n_val"], d["prefix_len"] * run["eval"]["length_factor"], d["vocab_size"], d["seed"] + 3)

@@ -15,7 +15,11 @@ constant, as in the seed's code, would cancel in the softmax):
 
 Kuramoto order parameter r = |mean_h exp(iθ_h)| per layer; the sync loss λ_sync (1 − mean r) and the
 diversity loss λ_div exp(−Var(ω)) both have gradient paths. ``vanilla`` is the same trunk with standard
-multi-head attention (5 fewer parameters per head and layer). New mechanisms: one class in ``ATTENTION``.
+multi-head attention (5 fewer parameters per head and layer). ``phase`` is the ablation that isolates the
+oscillators: the same relative-offset term with a free learned phase per head (θ = θ⁰: no ω, no coupling,
+no integration; the sync loss still acts on θ, there is no ω for the diversity loss), so lattice against
+phase measures the Kuramoto dynamics and phase against vanilla the positional bias. New mechanisms: one
+class in ``ATTENTION``.
 """
 
 from __future__ import annotations
@@ -125,7 +129,20 @@ class LatticeAttention(VanillaAttention):
         return torch.sqrt(torch.cos(theta).mean() ** 2 + torch.sin(theta).mean() ** 2)
 
 
-ATTENTION = {"vanilla": VanillaAttention, "lattice": LatticeAttention}
+class PhaseAttention(LatticeAttention):
+    """The lattice's relative-offset term with free per-head phases: θ = θ⁰, no dynamics."""
+
+    def __init__(self, d_model: int, n_head: int, dropout: float, amplitude_init: float = 0.1, **_):
+        VanillaAttention.__init__(self, d_model, n_head, dropout)
+        self.phase0 = nn.Parameter(torch.linspace(0, 2 * math.pi, n_head + 1)[:-1].clone())
+        self.amplitude = nn.Parameter(torch.full((n_head,), amplitude_init))
+        self.offset_freq = nn.Parameter(torch.linspace(0.2, 1.0, n_head))
+
+    def phases(self) -> torch.Tensor:
+        return self.phase0
+
+
+ATTENTION = {"vanilla": VanillaAttention, "lattice": LatticeAttention, "phase": PhaseAttention}
 
 
 class Block(nn.Module):
@@ -191,14 +208,15 @@ class LatticeTransformer(nn.Module):
         orders = self.sync_orders()
         if not orders:
             return torch.zeros(())
-        omegas = torch.cat([b.attn.omega for b in self.blocks])
-        return lambda_sync * (1 - torch.stack(orders).mean()) + lambda_div * torch.exp(-omegas.var())
+        sync = lambda_sync * (1 - torch.stack(orders).mean())
+        omegas = [b.attn.omega for b in self.blocks if hasattr(b.attn, "omega")]
+        return sync + lambda_div * torch.exp(-torch.cat(omegas).var()) if omegas else sync
 
     def head_phases(self) -> list[list[float]]:
         return [
             b.attn.phases().detach().remainder(2 * math.pi).tolist()
             for b in self.blocks
-            if isinstance(b.attn, LatticeAttention)
+            if isinstance(b.attn, LatticeAttention)  # and its ablation, PhaseAttention
         ]
 
 
@@ -206,20 +224,24 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def max_length(run: dict) -> int:
+    """Positions the model holds: the longest evaluated sequence (a prefix of ``eval.length_factor`` times the
+    trained length, reversed); positions past the trained ones are never trained."""
+    return 2 * run["data"]["prefix_len"] * run["eval"]["length_factor"]
+
+
 def build_model(run: dict) -> LatticeTransformer:
     torch.manual_seed(run["seed"])
     m, d = run["model"], run["data"]
-    lattice = (
-        {
-            k: m[k]
-            for k in ("lattice_shape", "kuramoto_steps", "dt", "init_freq_range", "coupling_init", "amplitude_init")
-        }
-        if m["attention"] == "lattice"
-        else {}
-    )
+    keys = {
+        "lattice": ("lattice_shape", "kuramoto_steps", "dt", "init_freq_range", "coupling_init", "amplitude_init"),
+        "phase": ("amplitude_init",),
+        "vanilla": (),
+    }[m["attention"]]
+    lattice = {k: m[k] for k in keys}
     return LatticeTransformer(
         d["vocab_size"],
-        2 * d["prefix_len"],
+        max_length(run),
         m["d_model"],
         m["n_head"],
         m["n_layer"],

@@ -100,9 +100,8 @@ class RunContract(L.Callback):
 
 class Trainer(TrainLoop):
     packages = ["torch", "lightning", "numpy"]
-    eval_columns = ["val_exact_match", "val_ce", "sync_order"]
+    eval_columns = ["val_ce", "val_exact_match", "sync_order"]
     extra_columns = ["train_ce"]
-    higher_is_better = True
 
     def __init__(self, run: dict, data_dir: Path | None, run_dir: Path, log=say):
         super().__init__(run, run_dir, resolve_torch(run["device"]), log)
