@@ -19,6 +19,7 @@ try:
 except cfg.ConfigError as err:
     raise WorkflowError(f"Error validating config: {err}")
 validate(config, "workflow/schemas/config.schema.yaml")
+validate(cfg.load_config(["config/claims.yaml"]), "workflow/schemas/claims.schema.yaml")
 
 
 include: "workflow/rules/common.smk"

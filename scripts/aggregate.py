@@ -2,7 +2,8 @@
 """Collect the grid's run directories into tidy tables and statistics (results/tables/).
 
 runs.csv, curves.csv, data_sources.csv, summary.csv, comparisons.csv, profiles.csv, performance_profile.csv,
-scores.csv, samples.csv, provenance.csv, tuning.csv, selected.csv and headline.rst (the report's front page).
+scores.csv, ranks.csv, samples.csv, provenance.csv, tuning.csv, selected.csv and headline.rst (the report's
+front page).
 """
 
 import argparse
@@ -12,13 +13,15 @@ from pathlib import Path
 import pandas as pd
 
 import _bootstrap  # noqa: F401
-from testbeds.analysis import headline, stats, tables
+from testbeds.analysis import claims, headline, stats, tables
+from testbeds.config import load_config
 from testbeds.runio import atomic_write_text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cells", nargs="+", type=Path, required=True, help="the grid's cell files (results/cells/)")
+    parser.add_argument("--claims", type=Path, default=None, help="the claims to measure (config/claims.yaml)")
     parser.add_argument(
         "--settings",
         default="{}",
@@ -38,9 +41,13 @@ def main() -> None:
     curves = tables.curves_table(finals)
     summary = stats.summary_table(runs)
     comparisons = stats.comparisons_table(runs, baselines)
-    profiles = stats.profiles_table(runs, curves, baselines, targets, settings.get("clock", "steps"))
+    profiles = stats.profiles_table(runs, curves, targets, settings.get("clock", "steps"))
     profile = stats.performance_profile(profiles)
     scores = stats.benchmark_scores(profile)
+    ranks = stats.ranking_table(stats.rank_blocks(summary))
+    measured = claims.claims_table(
+        load_config([args.claims])["claims"] if args.claims else [], runs, settings.get("tuning", {})
+    )
     outputs = {
         "runs.csv": runs,
         "curves.csv": curves,
@@ -50,6 +57,8 @@ def main() -> None:
         "profiles.csv": profiles,
         "performance_profile.csv": profile,
         "scores.csv": scores,
+        "ranks.csv": ranks,
+        "claims.csv": measured,
         "samples.csv": tables.samples_table(finals),
         "provenance.csv": tables.provenance_table(finals),
         "tuning.csv": tables.tuning_table(cells),
@@ -58,7 +67,8 @@ def main() -> None:
     for name, frame in outputs.items():
         atomic_write_text(args.out / name, frame.to_csv(index=False))
     atomic_write_text(
-        args.out / "headline.rst", headline.render(summary, comparisons, scores, runs, settings.get("tuning", {}))
+        args.out / "headline.rst",
+        headline.render(summary, comparisons, scores, runs, settings.get("tuning", {}), ranks, measured),
     )
     print(
         f"{args.out}: {len(runs)} runs ({(runs['status'] != 'ok').sum()} not ok), "

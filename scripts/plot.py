@@ -25,6 +25,7 @@ def main() -> None:
         profile = pd.read_csv(args.tables / "performance_profile.csv")
         scores = pd.read_csv(args.tables / "scores.csv")
         plots.performance_profiles(profile, scores, str(args.out / "performance_profiles.png"))
+        plots.critical_difference(pd.read_csv(args.tables / "ranks.csv"), str(args.out / "critical_difference.png"))
         print(f"{args.out}: cross-workload figures")
         return
     runs = pd.read_csv(args.tables / "runs.csv")

@@ -137,6 +137,9 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     comparisons = pd.read_csv(tables / "comparisons.csv")
     assert set(comparisons["optimizer"]) == {"kbeta", "sgd"} and len(comparisons) == 14
     assert list(comparisons["baseline"]) == ["adam95"] * 7 + ["adamw"] * 7
+    claims = pd.read_csv(tables / "claims.csv").set_index("id")
+    assert claims.loc["charlm-kbeta-vs-adam999", "verdict"] == "not run in this grid"  # no adam999 in the tiny grid
+    assert claims.loc["charlm-kbeta-vs-adam95", "verdict"] == "inconclusive (n = 1)"  # one seed cannot decide
     samples = pd.read_csv(tables / "samples.csv")
     assert set(samples["workload"]) == {"sotalm"} and samples["continuation"].notna().all()
     run_dir = workflow_copy / "results" / "runs" / "charlm" / "base" / "kbeta" / "seed0"
@@ -177,7 +180,7 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     snakemake(workflow_copy, *cfg, "--report", str(report))
     html = report.read_text(errors="replace")
     assert "learning_curves.png" in html and "embedded" in html
-    assert "Welch p" in html  # the headline table made it to the front page
+    assert "p adj. (raw)" in html and ("seeds&#x27; claims" in html or "seeds' claims" in html)
     assert "lds: tuned, budget 2 per optimizer, on the test split" in html and "tuning_sensitivity.png" in html
 
     # the DAG knows the code: a workload's model re-runs its runs only, the analysis only the aggregation

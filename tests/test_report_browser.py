@@ -37,9 +37,10 @@ def test_report_renders_offline_with_every_figure(workflow_copy):  # noqa: F811
         for p in (workflow_copy / "results" / "figures").rglob("*.png")
         if p.parent.name != "runs"
     )
-    assert len(list((workflow_copy / "results" / "figures" / "heat2d" / "runs").glob("*.png"))) == 6  # one per run
-    # 4 per workload (5), lot's 2 oscillator figures, lds' 2 rollout figures, heat2d's 2 frame figures, the summary
-    assert len(figures) == 4 * 5 + 2 + 2 + 2 + 1
+    assert len(list((workflow_copy / "results" / "figures" / "heat2d" / "runs").glob("*.png"))) == 9  # one per run
+    # 6 per workload (5: with the tuning budget and sensitivity figures), lot's 2 oscillator figures, lds' 2
+    # rollout figures, heat2d's 2 frame figures, the summary's profiles and critical-difference diagram
+    assert len(figures) == 6 * 5 + 2 + 2 + 2 + 2
     requests = []
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -47,7 +48,10 @@ def test_report_renders_offline_with_every_figure(workflow_copy):  # noqa: F811
         page.on("request", lambda request: requests.append(request.url))
         page.goto(report.as_uri())
         assert "testbeds grid report" in page.inner_text("body")
-        assert "Welch p" in page.inner_text("body")  # the headline table on the front page
+        front = page.inner_text("body")
+        assert "The seeds' claims, measured on this grid" in front and "lds-approaches-kalman" not in front
+        assert "a transformer filter approaches the Kalman filter" in front  # each claim with its verdict
+        assert "p adj. (raw)" in front and "mean rank" in front  # per-workload tables and the ranking
         for figure in figures:
             category = {"summary": "Summary"}.get(figure.split("/")[2], figure.split("/")[2])
             page.goto(report.as_uri())

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
-from testbeds.analysis import stats
+from testbeds.analysis import headline, stats
 
 
 def runs_frame(values: dict[str, list], workload="w", direction="min", status=None) -> pd.DataFrame:
@@ -51,12 +51,13 @@ def test_summary_with_one_seed_has_no_interval_and_says_so():
     assert math.isnan(row["std"])
 
 
-def test_bootstrap_interval_for_many_seeds_contains_the_mean():
-    values = np.random.default_rng(0).normal(5.0, 1.0, size=12)
+def test_t_interval_below_thirty_seeds_and_bootstrap_from_thirty():
+    values = np.random.default_rng(0).normal(5.0, 1.0, size=40)
     low, high, method = stats.confidence_interval(values)
     assert method == "bootstrap BCa" and low < values.mean() < high
-    t_low, t_high = sps.t.interval(0.95, 11, loc=values.mean(), scale=sps.sem(values))
+    t_low, t_high = sps.t.interval(0.95, 39, loc=values.mean(), scale=sps.sem(values))
     assert high - low == pytest.approx(t_high - t_low, rel=0.35)  # similar width to the t-interval
+    assert stats.confidence_interval(values[:29])[2] == "t"
 
 
 def test_higher_is_better_direction():
@@ -67,27 +68,90 @@ def test_higher_is_better_direction():
     assert comparison["win_rate"] == 1.0 and comparison["better_on_mean"]
 
 
-def test_comparison_against_baseline_by_hand():
-    a, b = [1.0, 2.0, 3.0, 4.0], [2.0, 3.0, 4.0, 7.0]
+def test_paired_comparison_matches_scipy():
+    """Seeds pair the runs: the difference, its interval and the tests are those of the paired samples."""
+    a, b = [1.0, 2.5, 3.0, 4.2, 2.0, 3.3, 1.7], [2.0, 3.0, 4.1, 7.0, 2.4, 3.2, 2.9]
     runs = runs_frame({"kbeta": a, "adam": b})
     row = stats.comparisons_table(runs, {"w": "adam"}).iloc[0]
-    assert row["optimizer"] == "kbeta" and row["baseline"] == "adam"
-    assert row["diff"] == pytest.approx(2.5 - 4.0)
-    assert row["relative_change"] == pytest.approx(-1.5 / 4.0)
-    welch = sps.ttest_ind(a, b, equal_var=False)
-    assert row["welch_p"] == pytest.approx(welch.pvalue)
-    assert row["mannwhitney_p"] == pytest.approx(sps.mannwhitneyu(a, b, alternative="two-sided").pvalue)
-    sa, sb = np.var(a, ddof=1), np.var(b, ddof=1)
-    g = (2.5 - 4.0) / math.sqrt((3 * sa + 3 * sb) / 6) * (1 - 3 / (4 * 8 - 9))
-    assert row["effect_size_hedges_g"] == pytest.approx(g)
-    assert row["diff_ci_low"] < row["diff"] < row["diff_ci_high"]
-    assert row["win_rate"] == 1.0 and row["n_matched_seeds"] == 4 and row["better_on_mean"]
+    assert row["optimizer"] == "kbeta" and row["baseline"] == "adam" and row["n_pairs"] == 7
+    d = np.subtract(a, b)
+    assert row["diff"] == pytest.approx(d.mean())
+    paired = sps.ttest_rel(a, b)
+    ci = paired.confidence_interval(0.95)
+    assert row["paired_t_p"] == pytest.approx(paired.pvalue)
+    assert (row["diff_ci_low"], row["diff_ci_high"]) == pytest.approx((ci.low, ci.high))
+    assert row["wilcoxon_p"] == pytest.approx(sps.wilcoxon(d).pvalue)
+    assert row["sign_test_p"] == pytest.approx(sps.binomtest(1, 7).pvalue)  # kbeta wins 6 of 7
+    assert row["relative_change"] == pytest.approx(d.mean() / np.mean(b))
+    assert row["win_rate"] == pytest.approx(6 / 7) and row["better_on_mean"] and not row["underpowered"]
+    # a paired test is not a Welch test: the pairing removes the seed-to-seed spread
+    assert row["paired_t_p"] < sps.ttest_ind(a, b, equal_var=False).pvalue
 
 
-def test_diverged_runs_lose_matched_comparisons():
+def test_p_values_are_adjusted_across_every_comparison_of_the_table():
+    rng = np.random.default_rng(1)
+    runs = pd.concat(
+        [
+            runs_frame({o: list(rng.normal(m, 1.0, 6)) for o, m in (("base", 0), ("x", 0.5), ("y", 3.0))}, workload=w)
+            for w in ("w1", "w2")
+        ]
+    )
+    table = stats.comparisons_table(runs, {"w1": "base", "w2": "base"})
+    assert len(table) == 4
+    for test in ("paired_t_p", "wilcoxon_p", "sign_test_p"):
+        expected = sps.false_discovery_control(table[test].to_numpy(), method="bh")
+        np.testing.assert_allclose(table[test.replace("_p", "_p_adjusted")], expected)
+        assert (table[test.replace("_p", "_p_adjusted")] >= table[test] - 1e-15).all()
+
+
+def test_two_seeds_are_flagged_as_unable_to_reach_significance():
+    runs = runs_frame({"kbeta": [1.0, 2.0], "adam": [3.0, 5.0]})
+    row = stats.comparisons_table(runs, {"w": "adam"}).iloc[0]
+    assert row["underpowered"] and row["smallest_rank_p"] == 0.5 and row["sign_test_p"] == 0.5
+    summary = stats.summary_table(runs)
+    ranks = stats.ranking_table(stats.rank_blocks(summary))
+    text = headline.render(
+        summary,
+        stats.comparisons_table(runs, {"w": "adam"}),
+        pd.DataFrame(),
+        runs.assign(device="cpu", data_source="d"),
+        {},
+        ranks,
+    )
+    assert "With 2 seeds no sign or signed-rank test can reach p < 0.05" in text
+    assert stats.smallest_p(6) < 0.05 < stats.smallest_p(5)
+
+
+def test_diverged_runs_lose_matched_comparisons_and_count_in_the_success_rate():
     runs = runs_frame({"kbeta": [1.0, None, 1.1], "adam": [2.0, 2.0, 0.5]})
     row = stats.comparisons_table(runs, {"w": "adam"}).iloc[0]
-    assert row["n"] == 2 and row["win_rate"] == pytest.approx(1 / 3)  # win, loss (diverged), loss
+    assert row["n"] == 2 and row["n_pairs"] == 2 and row["win_rate"] == pytest.approx(1 / 3)  # win, loss, loss
+    kbeta = stats.summary_table(runs).set_index("optimizer").loc["kbeta"]
+    interval = sps.binomtest(2, 3).proportion_ci(0.95, method="wilson")
+    assert kbeta["success_rate"] == pytest.approx(2 / 3)
+    assert (kbeta["success_ci_low"], kbeta["success_ci_high"]) == pytest.approx((interval.low, interval.high))
+
+
+def test_relative_change_is_undefined_when_the_baseline_mean_is_near_zero():
+    assert math.isnan(stats.relative_change(0.3, np.array([0.01, -0.02, 0.015])))  # mean below its error
+    assert math.isnan(stats.relative_change(0.3, np.array([0.0])))
+    assert stats.relative_change(-0.5, np.array([2.0, 2.2])) == pytest.approx(-0.5 / 2.1)
+
+
+def test_ranks_put_a_diverged_or_missing_optimizer_last_and_weigh_workloads_equally():
+    runs = pd.concat(
+        [
+            runs_frame({"a": [1.0, 1.1], "b": [2.0, 2.1], "c": [None, None]}, workload="w1"),
+            runs_frame({"a": [3.0, 3.1], "b": [1.0, 1.2]}, workload="w2"),  # c did not run w2
+        ]
+    )
+    blocks = stats.rank_blocks(stats.summary_table(runs))
+    assert blocks.loc["w1"].to_dict() == {"a": 1.0, "b": 2.0, "c": 3.0}
+    assert blocks.loc["w2"].to_dict() == {"a": 2.0, "b": 1.0, "c": 3.0}
+    table = stats.ranking_table(blocks).set_index("optimizer")
+    assert table["mean_rank"].to_dict() == {"a": 1.5, "b": 1.5, "c": 3.0}
+    expected = sps.friedmanchisquare([1.0, 2.0], [2.0, 1.0], [3.0, 3.0]).pvalue
+    assert table["friedman_p"].iloc[0] == pytest.approx(expected)
 
 
 def curves_frame(times: dict[tuple[str, int], list[tuple[float, float]]], workload="w") -> pd.DataFrame:
@@ -129,7 +193,7 @@ def test_performance_profile_and_score_on_a_constructed_example():
             curves_frame({("A", 0): [(5.0, 0.5)], ("B", 0): [(5.0, 0.9), (30.0, 0.8)]}, workload="w2"),
         ]
     )
-    profiles = stats.profiles_table(runs, curves, baselines={}, targets={"w1": 0.6, "w2": 0.6}, clock="train_seconds")
+    profiles = stats.profiles_table(runs, curves, targets={"w1": 0.6, "w2": 0.6}, clock="train_seconds")
     ratios = profiles.set_index(["workload", "optimizer"])["ratio"]
     assert ratios[("w1", "A")] == 1.0 and ratios[("w1", "B")] == 2.0
     assert ratios[("w2", "A")] == 1.0 and ratios[("w2", "B")] == math.inf
@@ -141,14 +205,77 @@ def test_performance_profile_and_score_on_a_constructed_example():
     assert scores["B"] == pytest.approx(1 / 3, abs=1e-3)
 
 
-def test_profile_target_defaults_to_baseline_median_and_diverged_is_infinite():
+def test_profile_target_defaults_to_the_best_optimizers_median_and_diverged_is_infinite():
     runs = runs_frame({"base": [1.0, 3.0], "x": [None, 1.0]})
     curves = curves_frame(
         {("base", 0): [(1.0, 1.0)], ("base", 1): [(2.0, 3.0)], ("x", 0): [(1.0, 9.0)], ("x", 1): [(4.0, 1.0)]}
     )
-    profiles = stats.profiles_table(runs, curves, baselines={"w": "base"}, targets={"w": None}, clock="train_seconds")
+    profiles = stats.profiles_table(runs, curves, targets={"w": None}, clock="train_seconds")
     row = profiles.set_index("optimizer").loc["x"]
-    assert row["target"] == 2.0 and row["target_source"] == "baseline median"
+    # medians of the runs' best values: base (1 + 3) / 2 = 2, x (its one successful run) 1: the target is 1
+    assert row["target"] == 1.0 and row["target_source"] == "best optimizer's median"
     assert row["n_reached"] == 1  # the diverged seed never reaches it
     assert row["time_to_target"] == 4.0  # half of the seeds (one of two) had reached it by then
     assert stats.half_reached([5.0, math.inf, math.inf]) == math.inf  # one of three is not half
+    assert stats.configured_target({"base": 0.5}, "base") == 0.5 and stats.configured_target(0.7, "any") == 0.7
+
+
+def three_optimizer_grid(names: dict[str, str]):
+    """Two workloads (w2 with two variants), three optimizers with different speeds; ``names`` relabels."""
+    run_rows, curve_rows = [], []
+    speeds = {"A": [1.0, 1.2], "B": [2.0, 1.8], "C": [1.5, 4.0]}
+    for workload, variants in (("w1", ["base"]), ("w2", ["v1", "v2"])):
+        for variant in variants:
+            for optimizer, factors in speeds.items():
+                for seed, factor in enumerate(factors):
+                    key = dict(workload=workload, variant=variant, optimizer=names[optimizer], seed=seed)
+                    run_rows.append(
+                        {
+                            **key,
+                            "status": "ok",
+                            "primary_metric": "loss",
+                            "curve_metric": "loss",
+                            "direction": "min",
+                            "primary_value": 0.1,
+                        }
+                    )
+                    for step in range(1, 9):
+                        curve_rows.append(
+                            {
+                                **key,
+                                "step": step * factor * (2 if variant == "v2" else 1),
+                                "train_seconds": 0.0,
+                                "loss": 1.0 / step,
+                            }
+                        )
+    return pd.DataFrame(run_rows), pd.DataFrame(curve_rows)
+
+
+def test_relabelling_the_optimizers_permutes_the_scores_exactly():
+    """The target rule and the scores do not depend on which optimizer has which name (or is the baseline)."""
+    identity = {"A": "A", "B": "B", "C": "C"}
+    relabel = {"A": "C", "B": "A", "C": "B"}
+    scores = {}
+    for names in (identity, relabel):
+        runs, curves = three_optimizer_grid(names)
+        profiles = stats.profiles_table(runs, curves, targets={})
+        scores[tuple(names.values())] = stats.benchmark_scores(stats.performance_profile(profiles)).set_index(
+            "optimizer"
+        )["score"]
+    before, after = scores[("A", "B", "C")], scores[("C", "A", "B")]
+    for old, new in relabel.items():
+        assert after[new] == pytest.approx(before[old], abs=1e-12)
+    assert before["A"] > before["B"]  # the constructed speeds do separate them
+
+
+def test_every_optimizer_is_scored_over_the_same_problems_and_each_workload_weighs_the_same():
+    runs, curves = three_optimizer_grid({"A": "A", "B": "B", "C": "C"})
+    full = stats.benchmark_scores(stats.performance_profile(stats.profiles_table(runs, curves, targets={})))
+    missing = (runs["optimizer"] == "A") & (runs["workload"] == "w2")  # A skips a workload it would win
+    profiles = stats.profiles_table(
+        runs[~missing], curves[~((curves["optimizer"] == "A") & (curves["workload"] == "w2"))], targets={}
+    )
+    partial = stats.benchmark_scores(stats.performance_profile(profiles)).set_index("optimizer")["score"]
+    assert partial["A"] < full.set_index("optimizer")["score"]["A"]  # fewer problems scores lower, never higher
+    problems = pd.DataFrame({"workload": ["w1", "w2", "w2", "w2"], "variant": ["a", "b", "c", "d"]})
+    assert stats.problem_weights(problems).tolist() == pytest.approx([0.5, 1 / 6, 1 / 6, 1 / 6])

@@ -189,6 +189,10 @@ def check_consistency(config: dict) -> None:
             validate_optimizer(f"workloads.{name}.optimizer_overrides.{opt}", {**optimizers[opt], **options})
         for opt in workload["optimizers"]:
             check_search(config, name, opt)
+        target = workload.get("target")
+        for variant in target if isinstance(target, dict) else []:
+            if variant not in workload["variants"]:
+                raise ConfigError(f"workloads.{name}.target: '{variant}' is not one of its variants")
         baseline = workload.get("baseline")
         if baseline is not None and baseline not in workload["optimizers"]:
             raise ConfigError(f"workloads.{name}.baseline: '{baseline}' is not among its optimizers")

@@ -1,6 +1,7 @@
 rule aggregate:
     input:
-        cell_files(),
+        cells=cell_files(),
+        claims=CLAIMS,
     output:
         runs=report(f"{TABLES}/runs.csv", caption="../report/runs.rst", category="Tables"),
         curves=f"{TABLES}/curves.csv",
@@ -10,6 +11,8 @@ rule aggregate:
         profiles=report(f"{TABLES}/profiles.csv", caption="../report/profiles.rst", category="Tables"),
         profile=f"{TABLES}/performance_profile.csv",
         scores=f"{TABLES}/scores.csv",
+        ranks=report(f"{TABLES}/ranks.csv", caption="../report/ranks.rst", category="Tables"),
+        claims=report(f"{TABLES}/claims.csv", caption="../report/claims.rst", category="Tables"),
         samples=report(f"{TABLES}/samples.csv", caption="../report/samples.rst", category="Tables"),
         provenance=report(f"{TABLES}/provenance.csv", caption="../report/provenance.rst", category="Tables"),
         headline=f"{TABLES}/headline.rst",
@@ -23,7 +26,7 @@ rule aggregate:
         code=code_version("scripts/aggregate.py"),
         settings=json.dumps(aggregate_settings(), sort_keys=True),
     shell:
-        "python scripts/aggregate.py --cells {input:q} --settings {params.settings:q} --out $(dirname {output.runs:q}) > {log:q} 2>&1"
+        "python scripts/aggregate.py --cells {input.cells:q} --claims {input.claims:q} --settings {params.settings:q} --out $(dirname {output.runs:q}) > {log:q} 2>&1"
 
 
 rule plot_workload:
@@ -57,10 +60,16 @@ rule plot_summary:
     input:
         profile=rules.aggregate.output.profile,
         scores=rules.aggregate.output.scores,
+        ranks=rules.aggregate.output.ranks,
     output:
-        report(
+        profiles=report(
             f"{SUMMARY_FIGURES}/performance_profiles.png",
             caption="../report/performance_profiles.rst",
+            category="Summary",
+        ),
+        ranks=report(
+            f"{SUMMARY_FIGURES}/critical_difference.png",
+            caption="../report/critical_difference.rst",
             category="Summary",
         ),
     log:
@@ -70,7 +79,7 @@ rule plot_summary:
     params:
         code=code_version("scripts/plot.py"),
     shell:
-        "python scripts/plot.py --summary --tables $(dirname {input.profile:q}) --out $(dirname {output:q}) > {log:q} 2>&1"
+        "python scripts/plot.py --summary --tables $(dirname {input.profile:q}) --out $(dirname {output.profiles:q}) > {log:q} 2>&1"
 
 
 # one rule per workload that draws figures of its own (its plots.py), declared in its WORKLOAD description

@@ -13,6 +13,7 @@ RUN_DIR = "results/{stage}/{workload}/{variant}/{optimizer}/{member}"  # either 
 WORKLOADS = config["grid"]["workloads"]
 SEEDS = config["grid"]["seeds"]
 CELLS = cfg.grid_cells(config)
+CLAIMS = "config/claims.yaml"  # the seeds' claims the report measures (workflow/schemas/claims.schema.yaml)
 
 
 wildcard_constraints:

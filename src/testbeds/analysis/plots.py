@@ -234,3 +234,23 @@ def tuning_sensitivity(trials: pd.DataFrame, out: str) -> None:
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
+
+
+def critical_difference(ranks: pd.DataFrame, out: str) -> None:
+    """Mean rank of each optimizer over the workloads on one axis; optimizers joined by a bar are not told
+    apart by the Nemenyi post-hoc test at 5% (scikit-posthocs' critical-difference diagram)."""
+    import scikit_posthocs as sp
+
+    blocks = ranks.set_index("optimizer").filter(like="rank.").T
+    if blocks.shape[1] < 3 or len(blocks) < 2:
+        empty_figure(out, "a critical-difference diagram needs 3 optimizers and 2 workloads")
+        return
+    significance = sp.posthoc_nemenyi_friedman(blocks.to_numpy())
+    significance.index = significance.columns = blocks.columns
+    fig, ax = plt.subplots(figsize=(7, 2.5))
+    sp.critical_difference_diagram(ranks.set_index("optimizer")["mean_rank"], significance, ax=ax)
+    p = ranks["friedman_p"].iloc[0]
+    ax.set_title(f"Mean rank over {len(blocks)} workloads (1 = best); Friedman p = {p:.3g}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)

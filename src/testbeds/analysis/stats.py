@@ -2,8 +2,8 @@
 
 Everything takes the tidy tables of ``tables.py`` (one row per run; one row per logged step), so a new
 workload needs nothing here. Diverged runs are counted, never silently dropped: they are excluded from
-means and intervals (their metric is undefined) and count as losses in win rates and as infinite
-time-to-target in performance profiles.
+means and intervals (their metric is undefined), counted in success rates, and count as losses in win
+rates and sign tests, as the worst rank, and as infinite time-to-target in performance profiles.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import pandas as pd
 from scipy import stats
 
 CELL = ["workload", "variant", "optimizer"]
-BOOTSTRAP_MIN_N = 10  # below this, a t-interval (bootstrap intervals are unreliable for tiny n)
+BOOTSTRAP_MIN_N = 30  # below this, a t-interval (BCa under-covers at small n: 0.89-0.91 at n = 10)
 CONFIDENCE = 0.95
+ALPHA = 0.05  # the significance level the report speaks of
 TAU_MAX = 4.0
 
 
 def confidence_interval(values: np.ndarray) -> tuple[float, float, str]:
-    """95% CI of the mean: none for n < 2, t-interval for n < 10, BCa bootstrap otherwise."""
+    """95% CI of the mean: none for n < 2, t-interval below 30 values, BCa bootstrap from 30."""
     values = np.asarray(values, dtype=float)
     n = len(values)
     if n < 2:
@@ -38,6 +39,14 @@ def confidence_interval(values: np.ndarray) -> tuple[float, float, str]:
     return float(result.confidence_interval.low), float(result.confidence_interval.high), "bootstrap BCa"
 
 
+def success_rate(n_ok: int, n: int) -> tuple[float, float, float]:
+    """Share of runs that did not diverge, with its 95% Wilson interval."""
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    ci = stats.binomtest(n_ok, n).proportion_ci(CONFIDENCE, method="wilson")
+    return n_ok / n, float(ci.low), float(ci.high)
+
+
 def _best_worst(values: pd.Series, direction: str) -> tuple[float, float]:
     if values.empty:
         return math.nan, math.nan
@@ -45,7 +54,8 @@ def _best_worst(values: pd.Series, direction: str) -> tuple[float, float]:
 
 
 def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (workload, variant, optimizer): n, diverged, mean, std, median, 95% CI, best, worst."""
+    """One row per (workload, variant, optimizer): n, diverged, success rate and its interval, mean, std,
+    median, 95% CI, best, worst."""
     rows = []
     for key, cell in runs.groupby(CELL, sort=True):
         ok = cell.loc[cell["status"] == "ok", "primary_value"].astype(float)
@@ -53,6 +63,7 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
         direction = cell["direction"].iloc[0]
         low, high, method = confidence_interval(ok.to_numpy())
         best, worst = _best_worst(ok, direction)
+        rate, rate_low, rate_high = success_rate(len(ok), len(cell))
         rows.append(
             {
                 **dict(zip(CELL, key)),
@@ -60,7 +71,10 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
                 "direction": direction,
                 "n_runs": len(cell),
                 "n_ok": len(ok),
-                "n_diverged": int((cell["status"] != "ok").sum()),
+                "n_diverged": len(cell) - len(ok),
+                "success_rate": rate,
+                "success_ci_low": rate_low,
+                "success_ci_high": rate_high,
                 "mean": ok.mean() if len(ok) else math.nan,
                 "std": ok.std(ddof=1) if len(ok) > 1 else math.nan,
                 "median": ok.median() if len(ok) else math.nan,
@@ -87,42 +101,76 @@ def _better(a: float, b: float, direction: str) -> float:
     return float(a < b) if direction == "min" else float(a > b)
 
 
+def smallest_p(n: int) -> float:
+    """The smallest two-sided p-value a sign or signed-rank test of n pairs can give: 2 / 2^n."""
+    return min(1.0, 2.0 * 0.5**n) if n else 1.0
+
+
+def paired_by_seed(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Columns ``a`` and ``b``: each matched seed's values (NaN for a diverged run)."""
+
+    def by_seed(frame: pd.DataFrame) -> pd.Series:
+        values = frame.set_index("seed")["primary_value"].astype(float)
+        return values.where(frame.set_index("seed")["status"] == "ok")
+
+    return pd.concat({"a": by_seed(a), "b": by_seed(b)}, axis=1, join="inner").sort_index()
+
+
 def compare(a: pd.DataFrame, b: pd.DataFrame, direction: str) -> dict:
-    """Optimizer ``a`` against baseline ``b`` (runs of one workload and variant)."""
+    """Optimizer ``a`` against baseline ``b`` (runs of one workload and variant), paired by seed: matched
+    seeds share initialisation, data order and (lds) the system. The paired t-test on the seeds where both
+    runs succeeded is the primary test; the Wilcoxon signed-rank test on the same pairs and the sign test on
+    wins (a diverged run loses) check it without assuming normal differences."""
+    pairs = paired_by_seed(a, b)
+    complete = pairs.dropna()
     va = a.loc[a["status"] == "ok", "primary_value"].astype(float).to_numpy()
     vb = b.loc[b["status"] == "ok", "primary_value"].astype(float).to_numpy()
-    va, vb = va[np.isfinite(va)], vb[np.isfinite(vb)]
-    out = {"n": len(va), "n_baseline": len(vb), "mean": _mean(va), "mean_baseline": _mean(vb)}
-    out["diff"] = out["mean"] - out["mean_baseline"]
-    out["relative_change"] = out["diff"] / abs(out["mean_baseline"]) if out["mean_baseline"] else math.nan
-    out.update(
-        diff_ci_low=math.nan,
-        diff_ci_high=math.nan,
-        effect_size_hedges_g=math.nan,
-        welch_p=math.nan,
-        mannwhitney_p=math.nan,
-    )
-    if len(va) >= 2 and len(vb) >= 2 and (va.std() > 0 or vb.std() > 0):
-        welch = stats.ttest_ind(va, vb, equal_var=False)
-        if np.isfinite(welch.statistic):
-            ci = welch.confidence_interval(CONFIDENCE)
-            out.update(welch_p=float(welch.pvalue), diff_ci_low=float(ci.low), diff_ci_high=float(ci.high))
-        out["effect_size_hedges_g"] = hedges_g(va, vb)
-    if len(va) >= 1 and len(vb) >= 1:
-        out["mannwhitney_p"] = float(stats.mannwhitneyu(va, vb, alternative="two-sided").pvalue)
-    by_seed_a = a.set_index("seed")["primary_value"].astype(float).where(a.set_index("seed")["status"] == "ok")
-    by_seed_b = b.set_index("seed")["primary_value"].astype(float).where(b.set_index("seed")["status"] == "ok")
-    matched = sorted(set(by_seed_a.index) & set(by_seed_b.index))
-    wins = [_better(by_seed_a[s], by_seed_b[s], direction) for s in matched]
-    out["n_matched_seeds"] = len(matched)
+    diff = (complete["a"] - complete["b"]).to_numpy()
+    out = {
+        "n": len(va),
+        "n_baseline": len(vb),
+        "n_matched_seeds": len(pairs),
+        "n_pairs": len(complete),
+        "mean": _mean(va),
+        "mean_baseline": _mean(vb),
+        "diff": _mean(diff),
+        "diff_ci_low": math.nan,
+        "diff_ci_high": math.nan,
+        "relative_change": relative_change(_mean(diff), vb),
+        "effect_size_hedges_g": hedges_g(va, vb) if len(va) >= 2 and len(vb) >= 2 else math.nan,
+        "paired_t_p": math.nan,
+        "wilcoxon_p": math.nan,
+    }
+    if len(diff) >= 2 and diff.std() > 0:
+        test = stats.ttest_rel(complete["a"], complete["b"])
+        ci = test.confidence_interval(CONFIDENCE)
+        out.update(paired_t_p=float(test.pvalue), diff_ci_low=float(ci.low), diff_ci_high=float(ci.high))
+        out["wilcoxon_p"] = float(stats.wilcoxon(diff).pvalue)
+    wins = [_better(x, y, direction) for x, y in zip(pairs["a"], pairs["b"])]
+    decided = [w for w in wins if w != 0.5]
     out["win_rate"] = float(np.mean(wins)) if wins else math.nan
+    out["sign_test_p"] = float(stats.binomtest(int(sum(decided)), len(decided)).pvalue) if decided else math.nan
+    out["smallest_rank_p"] = smallest_p(len(decided))
+    out["underpowered"] = out["smallest_rank_p"] > ALPHA
     better = out["diff"] < 0 if direction == "min" else out["diff"] > 0
     out["better_on_mean"] = bool(better) if np.isfinite(out["diff"]) else None
     return out
 
 
+def relative_change(diff: float, baseline: np.ndarray) -> float:
+    """The paired difference relative to the baseline mean; undefined (NaN) when that mean is zero or not
+    distinguishable from zero (smaller than its standard error), where a ratio would explode."""
+    if not len(baseline) or not np.isfinite(diff):
+        return math.nan
+    mean = float(np.mean(baseline))
+    noise = stats.sem(baseline) if len(baseline) > 1 else 0.0
+    if mean == 0 or abs(mean) <= noise:
+        return math.nan
+    return diff / abs(mean)
+
+
 def _mean(values: np.ndarray) -> float:
-    return float(values.mean()) if len(values) else math.nan
+    return float(np.mean(values)) if len(values) else math.nan
 
 
 def hedges_g(a: np.ndarray, b: np.ndarray) -> float:
@@ -135,8 +183,18 @@ def hedges_g(a: np.ndarray, b: np.ndarray) -> float:
     return float((a.mean() - b.mean()) / pooled * correction)
 
 
+def adjusted(p_values: pd.Series) -> pd.Series:
+    """Benjamini-Hochberg adjusted p-values over every comparison of the report (NaN stays NaN)."""
+    out = pd.Series(math.nan, index=p_values.index)
+    present = p_values.dropna()
+    if len(present):
+        out[present.index] = stats.false_discovery_control(present.to_numpy(), method="bh")
+    return out
+
+
 def comparisons_table(runs: pd.DataFrame, baselines: dict[str, str]) -> pd.DataFrame:
-    """Each optimizer against its workload's baseline, per (workload, variant)."""
+    """Each optimizer against its workload's baseline, per (workload, variant), with p-values adjusted
+    (Benjamini-Hochberg) across all comparisons of the table."""
     rows = []
     for (workload, variant), group in runs.groupby(["workload", "variant"], sort=True):
         baseline = baselines.get(workload)
@@ -158,7 +216,11 @@ def comparisons_table(runs: pd.DataFrame, baselines: dict[str, str]) -> pd.DataF
                     **compare(cell, base, direction),
                 }
             )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    for test in ("paired_t_p", "wilcoxon_p", "sign_test_p"):
+        if test in table:
+            table[test.replace("_p", "_p_adjusted")] = adjusted(table[test])
+    return table
 
 
 CLOCK_COLUMNS = {"steps": "step", "train_seconds": "train_seconds"}  # analysis.clock -> metrics.csv column
@@ -178,29 +240,24 @@ def time_to_target(curve: pd.DataFrame, metric: str, target: float, direction: s
 def profiles_table(
     runs: pd.DataFrame,
     curves: pd.DataFrame,
-    baselines: dict[str, str],
-    targets: dict[str, float | None],
+    targets: dict[str, float | dict | None],
     clock: str = "steps",
 ) -> pd.DataFrame:
     """AlgoPerf-style time-to-target per (workload, variant, optimizer) and the performance ratio.
 
-    Times are read from each run's ``curve_metric`` column of metrics.csv (for charlm: val_bpc on the fixed
-    evaluation batch). The target is the configured one, else the median over the baseline's seeds of
-    the last logged value of that metric. A cell's time is when half of its seeds had reached the target
-    (the lower median; a diverged or never-reaching run counts as infinite).
+    Times are read from each run's ``curve_metric`` column of metrics.csv (the validation metric). The
+    target is the configured one (a number for the workload, or per variant), else the rule that treats
+    every optimizer alike: the median over its seeds of each run's best value, for the optimizer whose
+    median is best (AlgoPerf's), applied to all. A cell's time is when half of its seeds had reached the
+    target (the lower median; a diverged or never-reaching run counts as infinite).
     """
     rows = []
     for (workload, variant), group in runs.groupby(["workload", "variant"], sort=True):
         metric, direction = group["curve_metric"].iloc[0], group["direction"].iloc[0]
-        target = targets.get(workload)
-        source = "config"
         cell_curves = curves[(curves["workload"] == workload) & (curves["variant"] == variant)]
+        target, source = configured_target(targets.get(workload), variant), "config"
         if target is None:
-            baseline = baselines.get(workload)
-            ok_seeds = group.loc[(group["optimizer"] == baseline) & (group["status"] == "ok"), "seed"]
-            base = cell_curves[(cell_curves["optimizer"] == baseline) & cell_curves["seed"].isin(ok_seeds)]
-            last = base.dropna(subset=[metric]).groupby("seed")[metric].last() if metric in base else pd.Series()
-            target, source = (float(last.median()) if len(last) else math.nan), "baseline median"
+            target, source = best_median_target(group, cell_curves, metric, direction), "best optimizer's median"
         for optimizer, cell in group.groupby("optimizer", sort=True):
             times = []
             for _, run in cell.iterrows():
@@ -233,19 +290,51 @@ def profiles_table(
     return table
 
 
+def configured_target(setting: float | dict | None, variant: str) -> float | None:
+    """A workload's ``target``: one value for all its variants, or a value per variant (null: derived)."""
+    return setting.get(variant) if isinstance(setting, dict) else setting
+
+
+def best_median_target(group: pd.DataFrame, curves: pd.DataFrame, metric: str, direction: str) -> float:
+    """Median over seeds of each successful run's best ``metric`` value, for the optimizer whose median is
+    best: a rule that does not depend on which optimizer is called the baseline."""
+    ok = group.loc[group["status"] == "ok", ["optimizer", "seed"]]
+    if metric not in curves or ok.empty:
+        return math.nan
+    runs = curves.merge(ok, on=["optimizer", "seed"]).dropna(subset=[metric])
+    best = runs.groupby(["optimizer", "seed"])[metric].agg("min" if direction == "min" else "max")
+    medians = best.groupby("optimizer").median()
+    if medians.empty:
+        return math.nan
+    return float(medians.min() if direction == "min" else medians.max())
+
+
 def half_reached(times: list[float]) -> float:
     """The time by which at least half of the seeds reached the target (the lower median; inf if fewer did)."""
     return float(sorted(times)[(len(times) - 1) // 2]) if times else math.inf
 
 
+def problem_weights(problems: pd.DataFrame) -> pd.Series:
+    """Weight of each (workload, variant) problem: every workload weighs the same, split over its variants."""
+    per_workload = problems.groupby("workload")["variant"].transform("count")
+    return 1.0 / (problems["workload"].nunique() * per_workload)
+
+
 def performance_profile(profiles: pd.DataFrame, taus: np.ndarray | None = None) -> pd.DataFrame:
-    """ρ(τ): for each optimizer, the fraction of (workload, variant) problems with ratio <= τ."""
+    """ρ(τ): for each optimizer, the weighted share of the grid's (workload, variant) problems it solved
+    with ratio <= τ. Every optimizer is scored over the same problems: one it did not run counts as never
+    reaching the target; every workload weighs the same whatever its number of variants."""
     taus = np.linspace(1.0, TAU_MAX, 301) if taus is None else taus
+    problems = profiles[["workload", "variant"]].drop_duplicates().reset_index(drop=True)
+    problems["weight"] = problem_weights(problems)
     rows = []
-    for optimizer, cell in profiles.groupby("optimizer", sort=True):
-        ratios = cell["ratio"].to_numpy(dtype=float)
+    for optimizer in sorted(profiles["optimizer"].unique()):
+        ratios = problems.merge(profiles[profiles["optimizer"] == optimizer], on=["workload", "variant"], how="left")
+        ratio = ratios["ratio"].fillna(math.inf).to_numpy(dtype=float)
         for tau in taus:
-            rows.append({"optimizer": optimizer, "tau": float(tau), "rho": float(np.mean(ratios <= tau))})
+            rows.append(
+                {"optimizer": optimizer, "tau": float(tau), "rho": float(np.sum(problems["weight"] * (ratio <= tau)))}
+            )
     return pd.DataFrame(rows)
 
 
@@ -295,3 +384,29 @@ def expected_best_curve(trials: pd.DataFrame, n_boot: int = 1000, seed: int = 0)
                 }
             )
     return pd.DataFrame(rows)
+
+
+def rank_blocks(summary: pd.DataFrame) -> pd.DataFrame:
+    """Rank of every optimizer of the grid on each workload (1 = best): per (workload, variant) by mean
+    primary value on the test split, where an optimizer that did not run the problem or diverged in every
+    seed shares the worst rank; averaged over a workload's variants, so each workload is one block."""
+    optimizers = sorted(summary["optimizer"].unique())
+    rows = []
+    for (workload, variant), group in summary.groupby(["workload", "variant"], sort=True):
+        means = group.set_index("optimizer")["mean"].reindex(optimizers)
+        ranks = means.rank(ascending=group["direction"].iloc[0] == "min", na_option="bottom", method="average")
+        rows.append({"workload": workload, "variant": variant, **ranks.to_dict()})
+    return pd.DataFrame(rows).groupby("workload")[optimizers].mean()
+
+
+def ranking_table(blocks: pd.DataFrame) -> pd.DataFrame:
+    """Mean rank per optimizer over the workloads, each workload's rank, and the Friedman test of "all
+    optimizers rank alike" (needs 3 optimizers and 2 workloads)."""
+    table = blocks.T.add_prefix("rank.")
+    table.insert(0, "mean_rank", blocks.mean())
+    table.insert(1, "n_workloads", len(blocks))
+    p = math.nan
+    if blocks.shape[1] >= 3 and len(blocks) >= 2 and blocks.nunique(axis=1).gt(1).any():
+        p = float(stats.friedmanchisquare(*(blocks[o] for o in blocks.columns)).pvalue)
+    table.insert(2, "friedman_p", p)
+    return table.sort_values("mean_rank").rename_axis("optimizer").reset_index()
