@@ -116,3 +116,35 @@ def test_expected_best_matches_the_order_statistics_of_the_trials():
     assert (curve["low"] <= curve["expected_best"] + 1e-12).all() and (
         curve["expected_best"] <= curve["high"] + 1e-12
     ).all()
+
+
+def test_a_cell_whose_trials_all_diverged_counts_as_diverged_in_every_table():
+    from testbeds.analysis import tables
+
+    trials = [
+        {
+            "trial": k,
+            "status": "diverged",
+            "metric": "val_loss",
+            "value": None,
+            "higher_is_better": False,
+            "settings": {"train.lr": lr},
+            "steps": 3,
+            "train_seconds": 0.1,
+        }
+        for k, lr in enumerate((0.1, 0.3))
+    ]
+    selected = {**tuning.select(trials, False), "metric": "val_loss", "budget": 2, "trials": trials}
+    cell = {"workload": "w", "variant": "v", "optimizer": "sgd", "finals": [], "selected": selected}
+    known = pd.DataFrame(
+        [{"workload": "w", "primary_metric": "test_loss", "curve_metric": "val_loss", "direction": "min"}]
+    )
+    failed = tables.failed_cell_runs([cell], [0, 1], known)
+    assert list(failed["seed"]) == [0, 1] and (failed["status"] == "diverged").all()
+    assert failed["primary_metric"].eq("test_loss").all() and failed["primary_value"].isna().all()
+    assert "every one of 2 tuning trials diverged" in failed["stop_reason"].iloc[0]
+    assert tables.selected_table([cell])[["status", "budget"]].values.tolist() == [["failed", 2]]
+    tried = tables.tuning_table([cell])
+    assert list(tried["hp.train.lr"]) == [0.1, 0.3] and not tried["chosen"].any()
+    summary = stats.summary_table(failed.assign(optimizer="sgd", variant="v"))
+    assert summary["success_rate"].iloc[0] == 0 and summary["n_diverged"].iloc[0] == 2
