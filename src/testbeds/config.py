@@ -187,8 +187,8 @@ def check_consistency(config: dict) -> None:
             if opt not in workload["optimizers"]:
                 raise ConfigError(f"workloads.{name}.optimizer_overrides: '{opt}' is not among its optimizers")
             validate_optimizer(f"workloads.{name}.optimizer_overrides.{opt}", {**optimizers[opt], **options})
-        for opt in workload["optimizers"]:
-            check_search(config, name, opt)
+        for opt in workload["optimizers"] if tuning_settings(config, name)["budget"] else []:
+            check_search(config, name, opt)  # a search space only matters where tuning uses it
         target = workload.get("target")
         for variant in target if isinstance(target, dict) else []:
             if variant not in workload["variants"]:
@@ -247,7 +247,7 @@ def check_search(config: dict, workload: str, optimizer: str) -> None:
                 )
         elif section not in workload_settings(config["workloads"][workload]):
             raise ConfigError(f"{where}: search key '{key}' names no setting of {workload}")
-        elif key == "train.lr" and run["train"].get("lr_schedule") and tuning_settings(config, workload)["budget"]:
+        elif key == "train.lr" and run["train"].get("lr_schedule"):
             raise ConfigError(
                 f"{where}: search key 'train.lr' has no effect while train.lr_schedule "
                 f"({run['train']['lr_schedule']!r}) sets absolute rates: set tuning.budget to 0 or clear the schedule"

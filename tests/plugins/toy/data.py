@@ -1,4 +1,4 @@
-"""y = x·w + noise, with w and the samples drawn from the data seed; validation from the next seed."""
+"""y = x·w + noise, with w drawn from the data seed; validation and test samples of their own sizes' draws."""
 
 import torch
 
@@ -14,3 +14,9 @@ def datasets(run: dict):
     return regression(d["n_train"], d["features"], d["noise"], d["seed"]), regression(
         d["n_val"], d["features"], d["noise"], d["seed"]
     )
+
+
+def final_samples(run: dict):
+    """Held-out samples for the final evaluation (as many as validation's, from other draws)."""
+    d = run["data"]
+    return regression(d["n_val"] + 1, d["features"], d["noise"], d["seed"])

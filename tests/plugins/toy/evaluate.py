@@ -1,11 +1,11 @@
-"""Validation MSE of the final checkpoint."""
+"""Test MSE of the final checkpoint."""
 
 from pathlib import Path
 
 import torch
 from testbeds.runio import final_checkpoint, read_json, write_final
 
-from toy.data import datasets
+from toy.data import final_samples
 from toy.model import build_model, mse
 
 
@@ -14,7 +14,7 @@ def evaluate(run_dir: Path, data_dir) -> dict:
     run = prov["config"]
     model = build_model(run)
     model.load_state_dict(torch.load(final_checkpoint(run_dir, prov, summary) / "state.pt")["model"])
-    _, (x, y) = datasets(run)
+    x, y = final_samples(run)
     with torch.no_grad():
         value = mse(model, x, y).item()
     return write_final(
@@ -22,10 +22,10 @@ def evaluate(run_dir: Path, data_dir) -> dict:
         prov,
         summary,
         status=summary["status"],
-        primary="val_mse",
+        primary="test_mse",
         curve="val_loss",
         direction="min",
-        metrics={"val_mse": value},
+        metrics={"test_mse": value},
         throughput={},
         data_source="toy regression (generated)",
     )
