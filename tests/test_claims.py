@@ -69,8 +69,8 @@ def test_diverged_seeds_drop_their_pair_fixed_values_and_other_metrics_work():
     against_value = {**CLAIM, "against": {"value": 1.5}, "metric": "other"}  # other = 2 x primary
     row = claims.measure(against_value, runs([1.0, 1.1, 0.9], [5.0, 5.0, 5.0]), {})
     assert row["against"] == "1.5" and row["mean_arm"] == pytest.approx(2.0) and row["verdict"] == "contradicted"
-    missing = {**CLAIM, "optimizer": "C"}
-    assert claims.measure(missing, runs([1.0, 1.1], [2.0, 2.1]), {})["verdict"] == "not run in this grid"
+    for missing in ({**CLAIM, "optimizer": "C"}, {**CLAIM, "against": {"optimizer": "D"}}):
+        assert claims.measure(missing, runs([1.0, 1.1], [2.0, 2.1]), {})["verdict"] == "not run in this grid"
 
 
 def test_the_shipped_claims_name_real_workloads_variants_optimizers_and_metrics():

@@ -72,7 +72,7 @@ def measure(claim: dict, runs: pd.DataFrame, tuning: dict) -> dict:
         "ci_high": float(high),
         "relative_change": float(diff.mean()) / abs(mean_b) if n and mean_b else math.nan,
         "claimed_size": claim.get("size", math.nan),
-        "verdict": verdict(low, high, claim["direction"], n) if len(a) else "not run in this grid",
+        "verdict": verdict(low, high, claim["direction"], n) if len(a) and len(b) else "not run in this grid",
         "tuning_budget": tuning.get(arm["workload"], {}).get("budget", 0),
         "steps": int(arm_runs["steps"].median()) if len(arm_runs) and "steps" in arm_runs else None,
     }

@@ -110,7 +110,7 @@ def claim_lines(claims: pd.DataFrame) -> list[str]:
                 f"{c.statement} — seed {c.seed}",
                 f"{c.metric}: {c.arm} − {c.against}",
                 f"{_num(c.difference, 3)} [{_num(c.ci_low, 3)}, {_num(c.ci_high, 3)}]; {relative}{size}",
-                f"{c.n_pairs} seeds, budget {c.tuning_budget}, {c.steps} steps",
+                f"{c.n_pairs} seed{'s' * (c.n_pairs != 1)}, budget {c.tuning_budget}, {c.steps} steps",
             ]
         )
     header = ["verdict", "claim", "measured as", "difference [95% CI]; relative", "scale"]
