@@ -11,6 +11,7 @@ Framework-free: the Snakefile, the config checks and the select step import it.
 
 from __future__ import annotations
 
+import copy
 import math
 
 DISTRIBUTIONS = ("log_uniform", "uniform", "choice")
@@ -45,8 +46,7 @@ def _is_number(value) -> bool:
 
 def extremes(distribution: dict) -> list:
     """The values at the ends of a distribution (every value of a choice): what validation tries."""
-    ((kind, values),) = distribution.items()
-    return list(values)
+    return list(next(iter(distribution.values())))
 
 
 def dimensions(spaces: list[dict]) -> list[str]:
@@ -96,16 +96,10 @@ def apply(run: dict, settings: dict) -> dict:
         if key.startswith("optimizer."):
             run["optimizer"][key.split(".", 1)[1]] = value
         else:
-            section, _ = key.split(".", 1)
-            run[section] = _deep_copy(run[section])
+            section = key.split(".", 1)[0]
+            run[section] = copy.deepcopy(run[section])  # the caller's run is not changed
             set_dotted(run, key, value)
     return run
-
-
-def _deep_copy(value):
-    import copy
-
-    return copy.deepcopy(value)
 
 
 def select(trials: list[dict], higher_is_better: bool) -> dict:

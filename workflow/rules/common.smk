@@ -99,9 +99,8 @@ def final_run_data(wildcards):
 
 
 def trial_summaries(wildcards):
-    return [
-        f"{TRIAL}/train.json".format(**{**cell_of(wildcards), "trial": k}) for k in range(budget(wildcards.workload))
-    ]
+    cell = cell_of(wildcards)
+    return [f"{TRIAL}/train.json".format(**cell, trial=k) for k in range(budget(wildcards.workload))]
 
 
 def cell_of(wildcards):
