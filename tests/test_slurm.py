@@ -42,8 +42,8 @@ def test_grid_runs_through_sbatch_and_matches_a_local_run(cluster, tmp_path):
     output = result.stdout + result.stderr
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", output)
     planned = int(re.search(r"^total\s+(\d+)$", output, re.M).group(1))
-    local_rules = re.findall(r"^localrule (\w+):", output, re.M)  # all, aggregate and the plots run here
-    assert sorted(local_rules) == ["aggregate", "all", "plot_summary", "plot_workload"]
+    local_rules = re.findall(r"^localrule (\w+):", output, re.M)  # all, the cell lists, aggregate, plots: here
+    assert sorted(local_rules) == ["aggregate", "all", "collect_cell", "collect_cell", "plot_summary", "plot_workload"]
     assert len(submitted) == planned - len(local_rules) == 5  # the corpus, two trainings and two evaluations
     snakemake(local, "--cores", "2", *GRID)
     assert finals(on_slurm) == finals(local) and len(finals(local)) == 2
