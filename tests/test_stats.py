@@ -279,3 +279,16 @@ def test_every_optimizer_is_scored_over_the_same_problems_and_each_workload_weig
     assert partial["A"] < full.set_index("optimizer")["score"]["A"]  # fewer problems scores lower, never higher
     problems = pd.DataFrame({"workload": ["w1", "w2", "w2", "w2"], "variant": ["a", "b", "c", "d"]})
     assert stats.problem_weights(problems).tolist() == pytest.approx([0.5, 1 / 6, 1 / 6, 1 / 6])
+
+
+def test_the_curve_band_is_a_t_interval_that_two_seeds_leave_wide():
+    from testbeds.analysis.plots import t_band
+
+    low, high = t_band([1.0, 2.0])
+    assert (low, high) == pytest.approx(sps.t.interval(0.95, 1, loc=1.5, scale=0.5))
+    assert low < 1.0 - 5 and high > 2.0 + 5  # a bootstrap band would be the two runs' min and max
+    assert t_band([3.0]) == (3.0, 3.0)
+    from testbeds.analysis.plots import over_seeds
+
+    assert over_seeds(pd.DataFrame({"seed": [0, 1, 0, 1]})) == {"units": "seed", "estimator": None}
+    assert over_seeds(pd.DataFrame({"seed": [0, 1, 2]})) == {"errorbar": t_band}

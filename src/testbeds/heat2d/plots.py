@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from testbeds.heat2d import FRAME_ERROR_COLUMNS
-from testbeds.analysis.plots import plt, runs_with_rows, sns
+from testbeds.analysis.plots import over_seeds, plt, runs_with_rows, sns
 
 
 def frame_errors(table: pd.DataFrame, out: str) -> None:
@@ -22,9 +22,7 @@ def frame_errors(table: pd.DataFrame, out: str) -> None:
             (("one_shot_mse", "one-shot (teacher-forced)"), ("rollout_mse", "autoregressive rollout"))
         ):
             ax = axes[row, col]
-            sns.lineplot(
-                data=data, x="frame", y=column, hue="optimizer", errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax
-            )
+            sns.lineplot(data=data, x="frame", y=column, hue="optimizer", **over_seeds(data), ax=ax)
             ax.set(yscale="log", ylabel="test MSE", title=f"{variant}: {title}")
     fig.suptitle(
         f"{table['workload'].iloc[0]}: error per predicted frame (n seeds = {table['seed'].nunique()})", fontsize=10

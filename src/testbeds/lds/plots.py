@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from testbeds.lds import ROLLOUT_COLUMNS
-from testbeds.analysis.plots import plt, runs_with_rows, sns
+from testbeds.analysis.plots import over_seeds, plt, runs_with_rows, sns
 
 
 def rollout_scores(table: pd.DataFrame, out: str) -> None:
@@ -21,7 +21,7 @@ def rollout_scores(table: pd.DataFrame, out: str) -> None:
     for column, variant in enumerate(variants):
         part = table[table["variant"] == variant]
         for ax, y in zip(axes[:, column], ("score", "model_skill")):
-            sns.lineplot(data=part, x="h", y=y, hue="optimizer", errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
+            sns.lineplot(data=part, x="h", y=y, hue="optimizer", **over_seeds(part), ax=ax)
         top, bottom = axes[:, column]
         top.axhline(1.0, color="black", lw=0.8, ls="--", label="Kalman filter")
         top.set(ylabel="score_t+h = MSE / KF-MSE", title=f"{variant}: rollout error relative to the Kalman filter")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from testbeds.analysis.plots import empty_figure, plt, sns
+from testbeds.analysis.plots import empty_figure, over_seeds, plt, sns
 
 
 def lattice_phases(finals: list[dict], out: str) -> None:
@@ -33,7 +33,7 @@ def order_parameter(curves: pd.DataFrame, out: str) -> None:
     """Kuramoto order parameter r (mean over layers) against step, per optimizer (lattice runs)."""
     data = curves.dropna(subset=["sync_order"])
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    sns.lineplot(data=data, x="step", y="sync_order", hue="optimizer", errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
+    sns.lineplot(data=data, x="step", y="sync_order", hue="optimizer", **over_seeds(data), ax=ax)
     ax.set(
         ylim=(0, 1.02),
         ylabel="order parameter r (1 = heads in phase)",
