@@ -14,6 +14,7 @@ from testbeds.lds.task import Task, init_params
 from testbeds.lds.train import train
 
 CONFIG = cfg.load_config([cfg.DEFAULT_CONFIG])
+CONFIG["workloads"]["lds"]["variants"]["bigram"] = {"data.task": "bigram", "train.lr": 3e-3}  # as config/paper.yaml
 
 
 def lds_run(variant: str = "base", optimizer: str = "adamw", **sections) -> dict:
