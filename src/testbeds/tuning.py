@@ -51,8 +51,7 @@ def extremes(distribution: dict) -> list:
 
 def dimensions(spaces: list[dict]) -> list[str]:
     """The keys of a workload's search spaces as coordinates of one sequence: the learning rate first."""
-    keys = sorted({key for space in spaces for key in space})
-    return sorted(keys, key=lambda k: k != FIRST_DIMENSION)
+    return sorted({key for space in spaces for key in space}, key=lambda k: (k != FIRST_DIMENSION, k))
 
 
 def unit_points(n_dimensions: int, budget: int, seed: int):

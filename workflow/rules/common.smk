@@ -46,16 +46,12 @@ def budget(name):
     return cfg.tuning_settings(config, name)["budget"]
 
 
-# workload -> optimizer -> each trial's settings: one quasi-random sequence per workload (testbeds.tuning)
-POINTS = {
-    w: tuning.trial_points(
-        {o: cfg.search_space(config, w, o) for o in config["workloads"][w]["optimizers"]},
-        budget(w),
-        cfg.tuning_settings(config, w)["seed"],
-    )
-    for w in WORKLOADS
-    if budget(w)
-}
+@functools.cache
+def trial_points(name):
+    """optimizer -> each trial's settings: one quasi-random sequence per workload (testbeds.tuning), made
+    when a trial is first planned (not on every parse of the Snakefile, e.g. by a cluster job)."""
+    searched = {o: cfg.search_space(config, name, o) for o in config["workloads"][name]["optimizers"]}
+    return tuning.trial_points(searched, budget(name), cfg.tuning_settings(config, name)["seed"])
 
 
 def selection_file(wildcards):
@@ -87,7 +83,7 @@ def trial_json(wildcards):
     """Trial k of a cell: the tuning seed, with point k of the workload's sequence applied."""
     w = wildcards.workload
     run = cfg.resolve_run(config, w, wildcards.variant, wildcards.optimizer, cfg.tuning_settings(config, w)["seed"])
-    chosen = POINTS[w][wildcards.optimizer][int(wildcards.trial)]
+    chosen = trial_points(w)[wildcards.optimizer][int(wildcards.trial)]
     return with_code({**tuning.apply(run, chosen), "tuned": chosen, "trial": int(wildcards.trial)}, wildcards)
 
 

@@ -8,14 +8,18 @@ import math
 import pandas as pd
 from scipy import stats
 
+from testbeds.analysis.stats import CELL as ARM
 from testbeds.analysis.stats import CONFIDENCE
 
-ARM = ["workload", "variant", "optimizer"]
+
+def arm_runs(runs: pd.DataFrame, arm: dict) -> pd.DataFrame:
+    """The runs of one (workload, variant, optimizer)."""
+    return runs[(runs[ARM] == pd.Series(arm)[ARM]).all(axis=1)]
 
 
 def arm_values(runs: pd.DataFrame, arm: dict, metric: str) -> pd.Series:
     """The metric by seed for one (workload, variant, optimizer); NaN for a run that diverged."""
-    cell = runs[(runs[ARM] == pd.Series(arm)[ARM]).all(axis=1)]
+    cell = arm_runs(runs, arm)
     column = "primary_value" if metric == "primary" else f"metric.{metric}"
     if column not in cell:
         return pd.Series(dtype=float)
@@ -54,7 +58,7 @@ def measure(claim: dict, runs: pd.DataFrame, tuning: dict) -> dict:
     elif n >= 2:
         low = high = float(diff.mean())
     mean_b = float(pairs["b"].mean()) if n else math.nan
-    arm_runs = runs[(runs[ARM] == pd.Series(arm)[ARM]).all(axis=1)]
+    own = arm_runs(runs, arm)
     return {
         "id": claim["id"],
         "seed": claim["seed"],
@@ -64,7 +68,7 @@ def measure(claim: dict, runs: pd.DataFrame, tuning: dict) -> dict:
         "metric": claim["metric"] if claim["metric"] != "primary" else _primary(runs, arm["workload"]),
         "direction": claim["direction"],
         "n_pairs": n,
-        "n_runs": int(len(arm_runs)),
+        "n_runs": int(len(own)),
         "mean_arm": float(pairs["a"].mean()) if n else math.nan,
         "mean_against": mean_b,
         "difference": float(diff.mean()) if n else math.nan,
@@ -74,7 +78,7 @@ def measure(claim: dict, runs: pd.DataFrame, tuning: dict) -> dict:
         "claimed_size": claim.get("size", math.nan),
         "verdict": verdict(low, high, claim["direction"], n) if len(a) and len(b) else "not run in this grid",
         "tuning_budget": tuning.get(arm["workload"], {}).get("budget", 0),
-        "steps": int(arm_runs["steps"].median()) if len(arm_runs) and "steps" in arm_runs else None,
+        "steps": int(own["steps"].median()) if len(own) and "steps" in own else None,
     }
 
 

@@ -120,7 +120,7 @@ def per_run_table(runs: pd.DataFrame, name: str, columns: list[str], out: Path) 
     return table
 
 
-CELL_KEYS = ["workload", "variant", "optimizer"]
+CELL_KEYS = ID_COLUMNS[:3]  # a cell: (workload, variant, optimizer)
 
 
 def load_cells(paths: list[str | Path]) -> list[dict]:
