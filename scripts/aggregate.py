@@ -2,8 +2,8 @@
 """Collect the grid's run directories into tidy tables and statistics (results/tables/).
 
 runs.csv, curves.csv, data_sources.csv, summary.csv, comparisons.csv, profiles.csv, performance_profile.csv,
-scores.csv, ranks.csv, samples.csv, provenance.csv, tuning.csv, selected.csv and headline.rst (the report's
-front page).
+scores.csv, ranks.csv, coverage.csv, head_to_head.csv, claims.csv, samples.csv, provenance.csv, tuning.csv,
+selected.csv and headline.rst (the report's front page).
 """
 
 import argparse
@@ -39,15 +39,25 @@ def main() -> None:
     if len(failed):
         runs = pd.concat([runs, failed], ignore_index=True).sort_values(tables.ID_COLUMNS, kind="stable")
     curves = tables.curves_table(finals)
+    provisional = tables.provisional_cells(cells)
     summary = stats.summary_table(runs)
     comparisons = stats.comparisons_table(runs, baselines)
-    profiles = stats.profiles_table(runs, curves, targets, settings.get("clock", "steps"))
-    profile = stats.performance_profile(profiles)
+    if len(comparisons):
+        comparisons["provisional"] = [
+            (c.workload, c.variant, c.optimizer) in provisional or (c.workload, c.variant, c.baseline) in provisional
+            for c in comparisons.itertuples()
+        ]
+    profiles = stats.profiles_table(
+        runs, curves, targets, settings.get("clock", "steps"), tuning_curves=tables.chosen_trial_curves(cells)
+    )
+    complete = stats.complete_optimizers(summary)
+    profile = stats.performance_profile(profiles, optimizers=complete)
     scores = stats.benchmark_scores(profile)
     ranks = stats.ranking_table(stats.rank_blocks(summary))
-    measured = claims.claims_table(
-        load_config([args.claims])["claims"] if args.claims else [], runs, settings.get("tuning", {})
-    )
+    coverage = stats.coverage_table(summary)
+    pairs = stats.head_to_head(runs)
+    claim_list = load_config([args.claims])["claims"] if args.claims else []
+    measured = claims.claims_table(claim_list, runs, settings.get("tuning", {}), provisional)
     outputs = {
         "runs.csv": runs,
         "curves.csv": curves,
@@ -58,6 +68,8 @@ def main() -> None:
         "performance_profile.csv": profile,
         "scores.csv": scores,
         "ranks.csv": ranks,
+        "coverage.csv": coverage,
+        "head_to_head.csv": pairs,
         "claims.csv": measured,
         "samples.csv": tables.samples_table(finals),
         "provenance.csv": tables.provenance_table(finals),
@@ -68,7 +80,19 @@ def main() -> None:
         atomic_write_text(args.out / name, frame.to_csv(index=False))
     atomic_write_text(
         args.out / "headline.rst",
-        headline.render(summary, comparisons, scores, runs, settings.get("tuning", {}), ranks, measured),
+        headline.render(
+            summary,
+            comparisons,
+            scores,
+            runs,
+            settings.get("tuning", {}),
+            ranks,
+            measured,
+            baselines=baselines,
+            coverage=coverage,
+            head_to_head=pairs,
+            provisional=provisional,
+        ),
     )
     print(
         f"{args.out}: {len(runs)} runs ({(runs['status'] != 'ok').sum()} not ok), "

@@ -143,7 +143,7 @@ def test_killed_run_resumes_to_the_same_numbers(config, small_corpus, tmp_path, 
 
 
 def test_corrupt_checkpoint_falls_back_to_an_older_one(config, small_corpus, tmp_path):
-    run = tiny_run(config, "adam95", steps=8, checkpoint_every=4)
+    run = tiny_run(config, "adam999", steps=8, checkpoint_every=4)
     train(run, small_corpus, tmp_path, log=lambda m: None)
     newest = sorted((tmp_path / "checkpoint").glob("step-*"))[-1]
     with open(newest / "model.safetensors", "r+b") as handle:
@@ -168,7 +168,7 @@ def test_early_stopping_stops_training(config, small_corpus, tmp_path):
 
 
 def test_diverging_run_is_recorded_not_crashed(config, small_corpus, tmp_path):
-    run = tiny_run(config, "adam95", steps=30, lr=1e30)  # weights overflow float32
+    run = tiny_run(config, "adam999", steps=30, lr=1e30)  # weights overflow float32
     summary = train(run, small_corpus, tmp_path, log=lambda m: None)
     assert summary["status"] == "diverged" and summary["steps"] < 30
     final = charlm_eval.evaluate(tmp_path, small_corpus)
@@ -189,7 +189,7 @@ def test_optimizer_factory_uses_framework_implementations(config):
     import mlx.optimizers as optim
     from kbeta import KourkoutasSoftmaxFlex
 
-    assert isinstance(make_optimizer("mlx", config["optimizers"]["adam95"], 1e-3), optim.Adam)
+    assert isinstance(make_optimizer("mlx", config["optimizers"]["adam999"], 1e-3), optim.Adam)
     assert isinstance(make_optimizer("mlx", config["optimizers"]["adamw"], 1e-3), optim.AdamW)
     kbeta = make_optimizer("mlx", config["optimizers"]["kbeta"], 1e-3)
     assert isinstance(kbeta, KourkoutasSoftmaxFlex) and kbeta.bias_correction == "beta2max"

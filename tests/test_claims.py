@@ -1,4 +1,5 @@
-"""Claims: a constructed supporting, contradicting and inconclusive result each get their verdict."""
+"""Claims: constructed supporting, contradicting and inconclusive results get their verdicts, at a level
+adjusted across the claims, with what qualifies them."""
 
 import math
 
@@ -11,7 +12,7 @@ from testbeds.analysis import claims
 
 CLAIM = {
     "id": "c",
-    "seed": "000",
+    "source": "000",
     "statement": "A is lower than B",
     "workload": "w",
     "variant": "v",
@@ -23,7 +24,12 @@ CLAIM = {
 }
 
 
-def runs(a: list, b: list) -> pd.DataFrame:
+def one(claim: dict, frame: pd.DataFrame, tuning: dict | None = None, provisional: dict | None = None) -> dict:
+    """A claim measured alone (Holm over one claim is the raw p)."""
+    return claims.claims_table([claim], frame, tuning or {}, provisional).iloc[0].to_dict()
+
+
+def runs(a: list, b: list, trivial: float | None = None) -> pd.DataFrame:
     rows = []
     for optimizer, values in (("A", a), ("B", b)):
         for seed, value in enumerate(values):
@@ -36,7 +42,9 @@ def runs(a: list, b: list) -> pd.DataFrame:
                     seed=seed,
                     status="ok" if ok else "diverged",
                     primary_metric="loss",
+                    direction="min",
                     primary_value=value if ok else math.nan,
+                    **({"trivial.loss": trivial} if trivial is not None else {}),
                     steps=100,
                     **{"metric.other": (value or 0) * 2},
                 )
@@ -46,31 +54,81 @@ def runs(a: list, b: list) -> pd.DataFrame:
 
 def test_a_supporting_result_is_supported_with_the_paired_interval():
     a, b = [1.0, 1.2, 0.9, 1.1, 1.0], [2.0, 2.1, 2.2, 1.9, 2.4]
-    row = claims.measure(CLAIM, runs(a, b), {"w": {"budget": 4}})
+    row = one(CLAIM, runs(a, b), {"w": {"budget": 4}})
     d = np.subtract(a, b)
     low, high = sps.t.interval(0.95, 4, loc=d.mean(), scale=sps.sem(d))
     assert row["verdict"] == "supported" and row["n_pairs"] == 5 and row["tuning_budget"] == 4
     assert (row["difference"], row["ci_low"], row["ci_high"]) == pytest.approx((d.mean(), low, high))
+    assert row["p"] == pytest.approx(sps.ttest_rel(a, b).pvalue) and row["test"] == "paired t"
     assert row["relative_change"] == pytest.approx(d.mean() / np.mean(b)) and row["claimed_size"] == -0.5
 
 
 def test_a_contradicting_result_is_contradicted_and_a_noisy_one_inconclusive():
-    assert claims.measure(CLAIM, runs([2.0, 2.1, 2.3], [1.0, 1.1, 1.2]), {})["verdict"] == "contradicted"
-    noisy = claims.measure(CLAIM, runs([1.0, 3.0, 1.1], [2.0, 2.0, 2.0]), {})
+    assert one(CLAIM, runs([2.0, 2.1, 2.3], [1.0, 1.1, 1.2]))["verdict"] == "contradicted"
+    noisy = one(CLAIM, runs([1.0, 3.0, 1.1], [2.0, 2.0, 2.0]))
     assert noisy["verdict"] == "inconclusive at this scale" and noisy["ci_low"] < 0 < noisy["ci_high"]
-    assert claims.measure(CLAIM, runs([1.0], [2.0]), {})["verdict"] == "inconclusive (n = 1)"
+    assert one(CLAIM, runs([1.0], [2.0]))["verdict"] == "inconclusive (n = 1)"
     higher = {**CLAIM, "direction": "higher"}
-    assert claims.measure(higher, runs([2.0, 2.1, 2.3], [1.0, 1.1, 1.2]), {})["verdict"] == "supported"
+    assert one(higher, runs([2.0, 2.1, 2.3], [1.0, 1.1, 1.2]))["verdict"] == "supported"
 
 
-def test_diverged_seeds_drop_their_pair_fixed_values_and_other_metrics_work():
-    row = claims.measure(CLAIM, runs([1.0, None, 1.1, 0.9], [2.0, 2.0, 2.1, 2.0]), {})
-    assert row["n_pairs"] == 3 and row["verdict"] == "supported"
+def test_verdicts_are_taken_at_the_holm_adjusted_level_across_the_claims():
+    """Alone, p = 0.02 supports the claim; beside two claims with p near 0.5, Holm multiplies it by 3 and
+    the verdict becomes inconclusive (a mutation that decides on the raw p keeps it supported)."""
+    frame = runs([1.0, 1.3, 0.8, 1.25], [1.5, 1.5, 1.5, 1.5])
+    alone = one(CLAIM, frame)
+    assert 0.05 / 3 < alone["p"] < 0.05 and alone["verdict"] == "supported"
+    noisy = runs([1.0, 3.0, 1.1, 2.0], [2.0, 2.0, 2.0, 2.0])
+    both = pd.concat([frame, noisy.assign(workload="x"), noisy.assign(workload="y")], ignore_index=True)
+    family = [CLAIM, {**CLAIM, "id": "x", "workload": "x"}, {**CLAIM, "id": "y", "workload": "y"}]
+    table = claims.claims_table(family, both, {}).set_index("id")
+    from statsmodels.stats.multitest import multipletests
+
+    expected = multipletests(table["p"].to_numpy(), method="holm")[1]
+    np.testing.assert_allclose(table["p_holm"], expected)
+    assert table.loc["c", "p_holm"] >= 0.05 and table.loc["c", "verdict"] == "inconclusive at this scale"
+
+
+def test_diverged_seeds_are_counted_and_tested_with_the_diverged_run_worst():
+    row = one(CLAIM, runs([1.0, None, 1.1, 0.9, 1.0, 1.2], [2.0, 2.0, 2.1, 2.0, 2.2, 2.1]))
+    assert row["n_pairs"] == 5 and row["n_pairs_removed_diverged"] == 1 and row["n_runs"] == 6
+    assert row["test"] == "signed-rank, a diverged run ranks worst"
+    # the diverged seed is a loss of the largest magnitude (2.2 + 10 x the finite span 1.3, minus 2.0)
+    expected = sps.wilcoxon([-1.0, 13.2, -1.0, -1.1, -1.2, -0.9]).pvalue
+    assert row["p"] == pytest.approx(expected) and row["verdict"] == "inconclusive at this scale"
+
+
+def test_a_diverged_run_fails_a_claim_against_a_fixed_value():
     against_value = {**CLAIM, "against": {"value": 1.5}, "metric": "other"}  # other = 2 x primary
-    row = claims.measure(against_value, runs([1.0, 1.1, 0.9], [5.0, 5.0, 5.0]), {})
+    row = one(against_value, runs([1.0, 1.1, 0.9], [5.0, 5.0, 5.0]))
     assert row["against"] == "1.5" and row["mean_arm"] == pytest.approx(2.0) and row["verdict"] == "contradicted"
+    fixed = {**CLAIM, "against": {"value": 1.5}}
+    assert one(fixed, runs([1.0, 1.1, 0.9, 1.0], [0, 0, 0, 0]))["verdict"] == "supported"
+    failed = one(fixed, runs([1.0, None, 0.9, 1.0], [0, 0, 0, 0]))
+    assert failed["verdict"] == "contradicted: 1 of 4 runs diverged"
     for missing in ({**CLAIM, "optimizer": "C"}, {**CLAIM, "against": {"optimizer": "D"}}):
-        assert claims.measure(missing, runs([1.0, 1.1], [2.0, 2.1]), {})["verdict"] == "not run in this grid"
+        assert one(missing, runs([1.0, 1.1], [2.0, 2.1]))["verdict"] == "not run in this grid"
+
+
+def test_a_smallest_effect_that_counts_must_be_cleared():
+    """A difference of about -1 supports "lower"; with min_effect 2 it does not (mutation: ignoring
+    min_effect keeps it supported)."""
+    frame = runs([1.0, 1.2, 0.9, 1.1, 1.0], [2.0, 2.1, 2.2, 1.9, 2.4])
+    assert one({**CLAIM, "min_effect": 0.5}, frame)["verdict"] == "supported"
+    strict = one({**CLAIM, "min_effect": 2.0}, frame)
+    assert strict["verdict"] != "supported" and "does not clear" in strict["min_effect_note"]
+
+
+def test_arms_both_worse_than_the_trivial_model_are_said_beside_the_verdict():
+    bad = one(CLAIM, runs([7.0, 7.2, 6.9], [9.0, 9.1, 9.2], trivial=4.1))
+    assert bad["verdict"] == "supported" and bad["trivial"] == "both arms score worse than the trivial model (loss 4.1)"
+    assert one(CLAIM, runs([1.0, 1.2, 0.9], [9.0, 9.1, 9.2], trivial=4.1))["trivial"] == ""
+
+
+def test_an_arm_tuned_at_the_edge_makes_the_claim_provisional():
+    row = one(CLAIM, runs([1.0, 1.2, 0.9], [2.0, 2.1, 2.2]), provisional={("w", "v", "B"): "train.lr at the low end"})
+    assert row["provisional"] == "comparator tuned at the edge of its range (train.lr at the low end): provisional"
+    assert one(CLAIM, runs([1.0, 1.2, 0.9], [2.0, 2.1, 2.2]))["provisional"] == ""
 
 
 def test_the_shipped_claims_name_real_workloads_variants_optimizers_and_metrics():
@@ -78,7 +136,7 @@ def test_the_shipped_claims_name_real_workloads_variants_optimizers_and_metrics(
 
     shipped = cfg.load_config([cfg.REPO / "config" / "claims.yaml"])
     jsonschema.validate(shipped, cfg.load_config([cfg.REPO / "workflow" / "schemas" / "claims.schema.yaml"]))
-    config = cfg.load_config([cfg.DEFAULT_CONFIG])
+    config = cfg.load_config([cfg.DEFAULT_CONFIG, cfg.REPO / "config" / "paper.yaml"])  # the full-scale grid
     for claim in shipped["claims"]:
         entry = config["workloads"][claim["workload"]]
         for variant in {claim["variant"], claim["against"].get("variant", claim["variant"])}:

@@ -33,7 +33,7 @@ def test_paper_config_is_valid():
         (lambda c: c["workloads"]["charlm"]["train"].update(lmax=512), "lmax"),
         (lambda c: c["workloads"]["charlm"]["model"].update(n_head=5), "n_head"),
         (lambda c: c["workloads"]["charlm"]["train"].update(lr_schedule="10-1e-3"), "lr_schedule"),
-        (lambda c: c["workloads"]["charlm"].update(baseline="adamw"), "baseline"),
+        (lambda c: c["workloads"]["charlm"].update(baseline="adam95"), "baseline"),
         (lambda c: c["workloads"]["charlm"]["variants"].update(wide={"model.width": 3}), "model.width"),
     ],
 )

@@ -85,7 +85,8 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
         "train_tokenizer": 1,
         "tokenize": 1,
         "generate_data": 3,
-        "train_trial": 24,  # lot and lds are tuned: 2 trials for each of their 12 cells
+        "train_trial": 30,  # lot and lds are tuned: 2 trials for each of their 12 cells, + lot's extension round
+        "select_round": 6,  # lot's extension round: where its trial goes depends on the choice so far
         "select": 12,
         "train": 13,  # the untuned cells; a tuned cell's final runs wait for its selection (a checkpoint)
         "evaluate": 13,
@@ -99,15 +100,27 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     snakemake(workflow_copy, "--cores", "2", *cfg)
     runs = pd.read_csv(workflow_copy / "results" / "tables" / "runs.csv")
     assert len(runs) == 25 and (runs["status"] == "ok").all() and (runs["split"] == "test").all()
+    assert runs["run_dir"].str.startswith("results/runs/").all() and set(runs["seed"]) == {0}  # no trial is scored
     tuned = runs[runs["workload"].isin(["lot", "lds"])]
-    assert tuned["run_dir"].str.startswith("results/tuning/").all()  # the chosen trial stands for seed 0
     selected = pd.read_csv(workflow_copy / "results" / "tables" / "selected.csv")
     trials = pd.read_csv(workflow_copy / "results" / "tables" / "tuning.csv")
-    assert len(selected) == 12 and len(trials) == 24 and (selected["budget"] == 2).all()
+    assert len(selected) == 12 and len(trials) == 30 and (selected["budget"] == 2).all()  # lot: 2 + 1 extension
     chosen = trials[trials["chosen"]].merge(selected, on=["workload", "variant", "optimizer"])
     assert len(chosen) == 12 and (chosen["hp.train.lr_x"] == chosen["hp.train.lr_y"]).all()
     keys = ["workload", "variant", "optimizer"]
     assert selected.set_index(keys)["hp.train.lr"].to_dict() == tuned.set_index(keys)["hp.train.lr"].to_dict()
+    # lot's extension trial: with two points the choice sits at an edge, so trial 2 goes one step (a decade:
+    # the declared two decades over the budget of 2) past it
+    for (workload, variant, optimizer), cell in trials[trials["workload"] == "lot"].groupby(keys):
+        first = cell[cell["trial"] < 2].set_index("trial")
+        if (first["status"] != "ok").any():
+            continue
+        best = first["value"].idxmin()
+        low = first["hp.train.lr"].min()
+        step = 0.1 if first.loc[best, "hp.train.lr"] == low else 10.0
+        extension = cell.set_index("trial").loc[2, "hp.train.lr"]
+        assert extension == pytest.approx(first.loc[best, "hp.train.lr"] * step, rel=1e-5), (variant, optimizer)
+    assert selected["edge"].fillna("").str.contains("train.lr").any() == selected["provisional"].any()
     for name in ("tuning_budget.png", "tuning_sensitivity.png"):
         assert (workflow_copy / "results" / "figures" / "lds" / name).stat().st_size > 10_000
     assert set(runs.loc[runs["workload"] == "lot", "variant"]) == {"lattice", "phase", "vanilla"}
@@ -180,8 +193,12 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     snakemake(workflow_copy, *cfg, "--report", str(report))
     html = report.read_text(errors="replace")
     assert "learning_curves.png" in html and "embedded" in html
-    assert "p adj. (raw)" in html and ("seeds&#x27; claims" in html or "seeds' claims" in html)
-    assert "lds: tuned, budget 2 per optimizer, on the test split" in html and "tuning_sensitivity.png" in html
+    assert "p adj. (raw; test)" in html and "source projects" in html
+    assert (
+        "lds: tuned, budget 2 per optimizer at tuning seed 1000 (no evaluated run uses it), on the test split" in html
+    )
+    assert "lot: tuned, budget 2 per optimizer + 1 extension round at tuning seed 1000" in html
+    assert "tuning_sensitivity.png" in html
 
     # the DAG knows the code: a workload's model re-runs its runs only, the analysis only the aggregation
     model = workflow_copy / "src" / "testbeds" / "charlm" / "model.py"

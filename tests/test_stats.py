@@ -125,11 +125,34 @@ def test_two_seeds_are_flagged_as_unable_to_reach_significance():
 def test_diverged_runs_lose_matched_comparisons_and_count_in_the_success_rate():
     runs = runs_frame({"kbeta": [1.0, None, 1.1], "adam": [2.0, 2.0, 0.5]})
     row = stats.comparisons_table(runs, {"w": "adam"}).iloc[0]
-    assert row["n"] == 2 and row["n_pairs"] == 2 and row["win_rate"] == pytest.approx(1 / 3)  # win, loss, loss
+    assert row["n_pairs"] == 2 and row["n_pairs_removed_diverged"] == 1
+    assert row["win_rate"] == pytest.approx(1 / 3)  # win, loss, loss
     kbeta = stats.summary_table(runs).set_index("optimizer").loc["kbeta"]
     interval = sps.binomtest(2, 3).proportion_ci(0.95, method="wilson")
     assert kbeta["success_rate"] == pytest.approx(2 / 3)
     assert (kbeta["success_ci_low"], kbeta["success_ci_high"]) == pytest.approx((interval.low, interval.high))
+
+
+def test_every_number_of_a_comparison_row_comes_from_the_same_pairs():
+    """Seed 1 of kbeta diverged: the means, the relative change and Hedges' g use seeds 0 and 2 of both arms,
+    not adam's three runs (a mutation that averages every baseline run gives 1.5, not 1.25)."""
+    runs = runs_frame({"kbeta": [1.0, None, 1.1], "adam": [2.0, 2.0, 0.5]})
+    row = stats.comparisons_table(runs, {"w": "adam"}).iloc[0]
+    assert row["mean"] == pytest.approx(1.05) and row["mean_baseline"] == pytest.approx(1.25)
+    assert row["diff"] == pytest.approx(row["mean"] - row["mean_baseline"])
+    assert row["relative_change"] == pytest.approx(-0.2 / 1.25)
+    assert row["effect_size_hedges_g"] == pytest.approx(stats.hedges_g(np.array([1.0, 1.1]), np.array([2.0, 0.5])))
+
+
+def test_where_divergence_removed_pairs_the_verdict_uses_the_rank_test_with_the_diverged_run_worst():
+    runs = runs_frame({"kbeta": [1.0, None, 1.1, 0.9, 1.2, 1.0], "adam": [2.0, 2.0, 2.5, 1.9, 2.2, 2.1]})
+    row = stats.comparisons_table(runs, {"w": "adam"}).iloc[0]
+    assert row["verdict_test"] == stats.DIVERGENCE_AWARE
+    # the diverged seed is a loss of the largest magnitude: five wins, one large loss
+    expected = sps.wilcoxon([-1.0, 2.5 + 10 * 1.6 - 2.0, -1.4, -1.0, -1.0, -1.1], zero_method="wilcox").pvalue
+    assert row["p"] == pytest.approx(expected) and row["p"] > row["paired_t_p"]
+    clean = stats.comparisons_table(runs_frame({"kbeta": [1.0, 1.1, 0.9], "adam": [2.0, 2.5, 1.9]}), {"w": "adam"})
+    assert clean.iloc[0]["verdict_test"] == stats.PAIRED_T and clean.iloc[0]["p"] == clean.iloc[0]["paired_t_p"]
 
 
 def test_relative_change_is_undefined_when_the_baseline_mean_is_near_zero():
@@ -138,11 +161,11 @@ def test_relative_change_is_undefined_when_the_baseline_mean_is_near_zero():
     assert stats.relative_change(-0.5, np.array([2.0, 2.2])) == pytest.approx(-0.5 / 2.1)
 
 
-def test_ranks_put_a_diverged_or_missing_optimizer_last_and_weigh_workloads_equally():
+def test_ranks_put_a_diverged_optimizer_last_and_weigh_workloads_equally():
     runs = pd.concat(
         [
             runs_frame({"a": [1.0, 1.1], "b": [2.0, 2.1], "c": [None, None]}, workload="w1"),
-            runs_frame({"a": [3.0, 3.1], "b": [1.0, 1.2]}, workload="w2"),  # c did not run w2
+            runs_frame({"a": [3.0, 3.1], "b": [1.0, 1.2], "c": [4.0, 4.2]}, workload="w2"),
         ]
     )
     blocks = stats.rank_blocks(stats.summary_table(runs))
@@ -152,6 +175,47 @@ def test_ranks_put_a_diverged_or_missing_optimizer_last_and_weigh_workloads_equa
     assert table["mean_rank"].to_dict() == {"a": 1.5, "b": 1.5, "c": 3.0}
     expected = sps.friedmanchisquare([1.0, 2.0], [2.0, 1.0], [3.0, 3.0]).pvalue
     assert table["friedman_p"].iloc[0] == pytest.approx(expected)
+    assert table["friedman_min_p"].iloc[0] == pytest.approx(sps.chi2.sf(2 * 2, 2))  # 0.135: two blocks cannot
+
+
+def coverage_grid() -> pd.DataFrame:
+    """kbeta runs every workload and loses every head-to-head; adam95 runs only w1, where it is best."""
+    frames = [runs_frame({"kbeta": [5.0, 5.2], "x": [2.0, 2.1], "y": [3.0, 3.3]}, workload=w) for w in ("w2", "w3")]
+    frames.append(runs_frame({"kbeta": [5.0, 5.2], "x": [2.0, 2.1], "y": [3.0, 3.3], "adam95": [1.0, 1.1]}, "w1"))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_rankings_and_profiles_count_only_optimizers_that_ran_every_problem():
+    """A missing problem is not a loss: adam95 (one workload of three) is left out of the ranks, the Friedman
+    test and the profile, and kbeta, which loses everywhere, ranks last instead of gaining from the others'
+    gaps (a mutation that ranks every optimizer, the missing as worst, puts adam95 in the table)."""
+    runs = coverage_grid()
+    summary = stats.summary_table(runs)
+    assert stats.complete_optimizers(summary) == ["kbeta", "x", "y"]
+    table = stats.ranking_table(stats.rank_blocks(summary)).set_index("optimizer")
+    assert list(table.index) == ["x", "y", "kbeta"] and table.loc["kbeta", "mean_rank"] == 3.0
+    coverage = stats.coverage_table(summary).set_index("optimizer")
+    assert coverage.loc["adam95", ["problems", "of_problems", "ranked"]].tolist() == [1, 3, False]
+    profiles = pd.DataFrame(
+        [
+            {"workload": w, "variant": "base", "optimizer": o, "time_to_target": t, "ratio": math.nan}
+            for w in ("w1", "w2", "w3")
+            for o, t in (("kbeta", 40.0), ("x", 10.0), ("y", 20.0), ("adam95", 5.0))
+            if o != "adam95" or w == "w1"
+        ]
+    )
+    profile = stats.performance_profile(profiles, taus=np.array([1.0]), optimizers=["kbeta", "x", "y"])
+    assert set(profile["optimizer"]) == {"kbeta", "x", "y"}
+    assert profile.set_index("optimizer").loc["x", "rho"] == pytest.approx(1.0)  # fastest of the ranked ones
+
+
+def test_head_to_head_counts_the_problems_each_pair_shares():
+    pairs = stats.head_to_head(coverage_grid()).set_index(["optimizer", "against"])
+    adam95 = pairs.loc[("adam95", "kbeta")]
+    assert (adam95["problems"], adam95["wins"], adam95["losses"], adam95["ties"]) == (1, 1, 0, 0)
+    kbeta = pairs.loc[("kbeta", "x")]
+    assert (kbeta["problems"], kbeta["wins"], kbeta["losses"]) == (3, 0, 3)
+    assert kbeta["sign_test_p"] == pytest.approx(sps.binomtest(0, 3).pvalue)
 
 
 def curves_frame(times: dict[tuple[str, int], list[tuple[float, float]]], workload="w") -> pd.DataFrame:
@@ -205,7 +269,7 @@ def test_performance_profile_and_score_on_a_constructed_example():
     assert scores["B"] == pytest.approx(1 / 3, abs=1e-3)
 
 
-def test_profile_target_defaults_to_the_best_optimizers_median_and_diverged_is_infinite():
+def test_an_untuned_grid_targets_the_best_optimizers_median_and_diverged_is_infinite():
     runs = runs_frame({"base": [1.0, 3.0], "x": [None, 1.0]})
     curves = curves_frame(
         {("base", 0): [(1.0, 1.0)], ("base", 1): [(2.0, 3.0)], ("x", 0): [(1.0, 9.0)], ("x", 1): [(4.0, 1.0)]}
@@ -213,11 +277,24 @@ def test_profile_target_defaults_to_the_best_optimizers_median_and_diverged_is_i
     profiles = stats.profiles_table(runs, curves, targets={"w": None}, clock="train_seconds")
     row = profiles.set_index("optimizer").loc["x"]
     # medians of the runs' best values: base (1 + 3) / 2 = 2, x (its one successful run) 1: the target is 1
-    assert row["target"] == 1.0 and row["target_source"] == "best optimizer's median"
+    assert row["target"] == 1.0 and row["target_source"] == "scored runs (untuned; best optimizer's median)"
     assert row["n_reached"] == 1  # the diverged seed never reaches it
     assert row["time_to_target"] == 4.0  # half of the seeds (one of two) had reached it by then
     assert stats.half_reached([5.0, math.inf, math.inf]) == math.inf  # one of three is not half
     assert stats.configured_target({"base": 0.5}, "base") == 0.5 and stats.configured_target(0.7, "any") == 0.7
+
+
+def test_a_tuned_grid_takes_its_target_from_the_chosen_trials_not_from_the_runs_it_scores():
+    """The chosen trials' best validation values are 2.0 (base), 4.0 (x) and 3.0 (y): the target is their
+    median, 3.0, whatever the scored runs reached (a mutation that reads the scored curves gives 1.0)."""
+    runs = runs_frame({"base": [1.0, 3.0], "x": [2.0, 1.0], "y": [2.5, 2.5]})
+    curves = curves_frame({(o, s): [(1.0, 5.0), (2.0, 1.0)] for o in ("base", "x", "y") for s in (0, 1)})
+    trials = curves_frame({("base", 0): [(1.0, 2.0)], ("x", 0): [(1.0, 6.0), (2.0, 4.0)], ("y", 0): [(1.0, 3.0)]})
+    profiles = stats.profiles_table(runs, curves, targets={"w": None}, clock="train_seconds", tuning_curves=trials)
+    assert (profiles["target"] == 3.0).all() and profiles["target_source"].str.startswith("tuning trials").all()
+    assert (profiles["time_to_target"] == 2.0).all()  # every scored run reaches 3.0 at its second evaluation
+    configured = stats.profiles_table(runs, curves, targets={"w": 4.5}, tuning_curves=trials)
+    assert (configured["target"] == 4.5).all() and (configured["target_source"] == "config").all()
 
 
 def three_optimizer_grid(names: dict[str, str]):

@@ -68,14 +68,17 @@ def test_applied_settings_reach_the_run_and_its_optimizer():
 @pytest.mark.parametrize(
     "change, named",
     [
-        (lambda c: c["optimizers"]["adam95"].update(search={"train.nope": {"uniform": [0, 1]}}), "train.nope"),
+        (lambda c: c["optimizers"]["adam999"].update(search={"train.nope": {"uniform": [0, 1]}}), "train.nope"),
         (lambda c: c["optimizers"]["adamw"].update(search={"optimizer.gamma": {"uniform": [0, 1]}}), "optimizer.gamma"),
-        (lambda c: c["optimizers"]["adam95"].update(search={"train.lr": {"log_uniform": [1e-2, 1e-3]}}), "lo < hi"),
-        (lambda c: c["optimizers"]["adam95"].update(search={"train.lr": {"log_uniform": [0.0, 1e-3]}}), "positive"),
-        (lambda c: c["optimizers"]["adam95"].update(search={"optimizer.beta2": {"uniform": [0.9, 1.5]}}), "beta2"),
-        (lambda c: c["optimizers"]["adam95"].update(search={"train.lr": {"normal": [0, 1]}}), "train.lr"),
+        (lambda c: c["optimizers"]["adam999"].update(search={"train.lr": {"log_uniform": [1e-2, 1e-3]}}), "lo < hi"),
+        (lambda c: c["optimizers"]["adam999"].update(search={"train.lr": {"log_uniform": [0.0, 1e-3]}}), "positive"),
+        (lambda c: c["optimizers"]["adam999"].update(search={"optimizer.beta2": {"uniform": [0.9, 1.5]}}), "beta2"),
+        (lambda c: c["optimizers"]["adam999"].update(search={"train.lr": {"normal": [0, 1]}}), "train.lr"),
         (lambda c: c["workloads"]["lds"].update(tuning={"budget": -1, "seed": 0}), "workloads.lds.tuning.budget"),
         (lambda c: c["workloads"]["lds"].update(tuning={"budget": 2.5, "seed": 0}), "workloads.lds.tuning.budget"),
+        (lambda c: c["workloads"]["lds"].update(tuning={"budget": 10**9, "seed": 7}), "workloads.lds.tuning"),
+        (lambda c: c["workloads"]["lds"].update(tuning={"budget": 3, "seed": 1}), "workloads.lds.tuning.seed"),
+        (lambda c: c["workloads"]["lds"].update(tuning={"budget": 3, "seed": 7, "studies": 0}), "studies"),
     ],
 )
 def test_bad_search_spaces_and_budgets_are_rejected_naming_the_key(change, named):
@@ -85,21 +88,39 @@ def test_bad_search_spaces_and_budgets_are_rejected_naming_the_key(change, named
         cfg.validate(config)
 
 
-def test_the_default_grid_tunes_every_optimizer_with_a_budget_of_at_least_four():
+def test_the_default_grid_tunes_every_optimizer_at_a_seed_no_evaluation_uses():
     cfg.validate(CONFIG)
     for name in CONFIG["grid"]["workloads"]:
-        assert cfg.tuning_settings(CONFIG, name)["budget"] >= 4
+        settings = cfg.tuning_settings(CONFIG, name)
+        assert settings["budget"] >= 3 and settings["seed"] not in CONFIG["grid"]["seeds"]
         for optimizer in CONFIG["workloads"][name]["optimizers"]:
             assert "train.lr" in cfg.search_space(CONFIG, name, optimizer)
     assert "optimizer.weight_decay" in cfg.search_space(CONFIG, "lds", "adamw")
 
 
-def test_expected_best_matches_the_order_statistics_of_the_trials():
+def test_the_default_grid_has_a_core_of_three_optimizers_on_every_workload():
+    core = set.intersection(*(set(CONFIG["workloads"][w]["optimizers"]) for w in CONFIG["grid"]["workloads"]))
+    assert {"adamw", "kbeta", "sgd"} <= core
+
+
+def test_a_tuning_seed_among_the_evaluated_seeds_is_refused_with_the_reason():
+    config = copy.deepcopy(CONFIG)
+    config["workloads"]["lds"]["tuning"]["seed"] = CONFIG["grid"]["seeds"][0]
+    with pytest.raises(cfg.ConfigError, match=r"tuning\.seed.*also in grid\.seeds.*seed of its own"):
+        cfg.validate(config)
+    config["workloads"]["lds"]["tuning"]["budget"] = 0  # untuned: no trial, so no conflict
+    cfg.validate(config)
+
+
+def test_expected_best_is_the_unbiased_estimator_and_equals_the_chosen_trial_at_the_budget():
     values = np.array([3.0, 1.0, 2.0])
     assert stats.expected_best(values, 1, higher_is_better=False) == pytest.approx(2.0)  # the mean
-    # best (lowest) of two draws with replacement from {1, 2, 3}: P(1) = 5/9, P(2) = 3/9, P(3) = 1/9
-    assert stats.expected_best(values, 2, higher_is_better=False) == pytest.approx((5 * 1 + 3 * 2 + 1 * 3) / 9)
-    assert stats.expected_best(values, 2, higher_is_better=True) == pytest.approx((1 * 1 + 3 * 2 + 5 * 3) / 9)
+    # best (lowest) of two of {1, 2, 3} drawn without replacement: pairs {1,2}, {1,3}, {2,3} -> (1 + 1 + 2) / 3
+    assert stats.expected_best(values, 2, higher_is_better=False) == pytest.approx(4 / 3)
+    assert stats.expected_best(values, 2, higher_is_better=True) == pytest.approx((2 + 3 + 3) / 3)
+    assert stats.expected_best(values, 3, higher_is_better=False) == 1.0  # the trial tuning chose
+    with pytest.raises(ValueError):
+        stats.expected_best(values, 4, higher_is_better=False)
     trials = pd.DataFrame(
         {
             "workload": "w",
@@ -112,10 +133,62 @@ def test_expected_best_matches_the_order_statistics_of_the_trials():
     )
     curve = stats.expected_best_curve(trials)
     assert list(curve["trials"]) == [1, 2, 3, 4]
-    assert curve["expected_best"].is_monotonic_decreasing and curve["expected_best"].min() >= 1.0  # 0.1 diverged
+    assert curve["expected_best"].is_monotonic_decreasing and curve["expected_best"].iloc[-1] == 1.0  # 0.1 diverged
     assert (curve["low"] <= curve["expected_best"] + 1e-12).all() and (
         curve["expected_best"] <= curve["high"] + 1e-12
     ).all()
+
+
+def lr_trial(k: int, lr: float, value: float | None, status: str = "ok") -> dict:
+    return {"trial": k, "status": status, "value": value, "higher_is_better": False, "settings": {"train.lr": lr}}
+
+
+SPACE = {"train.lr": {"log_uniform": [1e-3, 1e-1]}}
+
+
+def test_a_choice_at_the_lowest_or_highest_value_tried_is_flagged_provisional():
+    low = tuning.choose([lr_trial(0, 1e-3, 1.0), lr_trial(1, 1e-2, 2.0), lr_trial(2, 3e-2, 3.0)], SPACE, 3, 0)
+    assert low["edges"] == {"train.lr": "low"} and low["provisional"]
+    assert low["tried"] == {"train.lr": [1e-3, 3e-2]} and low["declared"] == {"train.lr": [1e-3, 1e-1]}
+    inside = tuning.choose([lr_trial(0, 1e-3, 2.0), lr_trial(1, 1e-2, 1.0), lr_trial(2, 3e-2, 3.0)], SPACE, 3, 0)
+    assert inside["edges"] == {} and not inside["provisional"]
+    # the highest learning rate diverged: the best one below it is bracketed, not at an edge
+    bracketed = tuning.choose(
+        [lr_trial(0, 1e-3, 2.0), lr_trial(1, 1e-2, 1.0), lr_trial(2, 3e-2, None, "diverged")], SPACE, 3, 0
+    )
+    assert bracketed["edges"] == {}
+    high = tuning.choose([lr_trial(0, 1e-3, 2.0), lr_trial(1, 1e-2, 1.0), lr_trial(2, 3e-2, 0.5)], SPACE, 3, 0)
+    assert high["edges"] == {"train.lr": "high"}
+
+
+def test_an_extension_round_steps_past_the_edge_in_the_keys_scale_or_takes_the_next_point():
+    at_low = tuning.choose([lr_trial(0, 1e-3, 1.0), lr_trial(1, 1e-2, 2.0)], SPACE, 2, 1)
+    nxt = {"train.lr": 0.05}
+    # log scale: the declared width (2 decades) over the budget (2): one decade below 1e-3
+    assert tuning.extension_point(at_low, SPACE, 2, nxt, lambda s: True) == {"train.lr": pytest.approx(1e-4)}
+    assert tuning.extension_point(at_low, SPACE, 2, nxt, lambda s: False) == nxt  # an invalid step: next point
+    inside = tuning.choose([lr_trial(0, 1e-3, 2.0), lr_trial(1, 1e-2, 1.0), lr_trial(2, 3e-2, 3.0)], SPACE, 3, 1)
+    assert tuning.extension_point(inside, SPACE, 3, nxt, lambda s: True) == nxt
+    linear = {"optimizer.momentum": {"uniform": [0.8, 0.9]}}
+    assert tuning.step_past(linear["optimizer.momentum"], 0.9, "high", 2) == pytest.approx(0.95)
+
+
+def test_studies_repeat_the_search_and_the_median_studys_choice_is_run():
+    """Three studies of two trials (budget 2, no extension): their best values 1.0, 3.0 and 2.0; the median
+    study (value 2.0, study 2) is chosen, not the luckiest (a mutation choosing the best study picks 1.0)."""
+    trials = [
+        lr_trial(0, 1e-3, 1.0),
+        lr_trial(1, 1e-2, 5.0),
+        lr_trial(2, 2e-3, 3.0),
+        lr_trial(3, 2e-2, 4.0),
+        lr_trial(4, 5e-3, 2.0),
+        lr_trial(5, 5e-2, 6.0),
+    ]
+    chosen = tuning.choose(trials, SPACE, 2, 0)
+    assert chosen["study"] == 2 and chosen["trial"] == 4 and chosen["value"] == 2.0
+    assert [s["value"] for s in chosen["studies"]] == [1.0, 3.0, 2.0]
+    a, b = tuning.unit_points(1, 4, 1000, 0), tuning.unit_points(1, 4, 1000, 1)
+    assert a != b and a == tuning.unit_points(1, 4, 1000)  # independent scrambles; study 0 is the seed's
 
 
 def test_a_cell_whose_trials_all_diverged_counts_as_diverged_in_every_table():

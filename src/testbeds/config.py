@@ -187,6 +187,7 @@ def check_consistency(config: dict) -> None:
             if opt not in workload["optimizers"]:
                 raise ConfigError(f"workloads.{name}.optimizer_overrides: '{opt}' is not among its optimizers")
             validate_optimizer(f"workloads.{name}.optimizer_overrides.{opt}", {**optimizers[opt], **options})
+        check_tuning(config, name)
         for opt in workload["optimizers"] if tuning_settings(config, name)["budget"] else []:
             check_search(config, name, opt)  # a search space only matters where tuning uses it
         target = workload.get("target")
@@ -224,7 +225,41 @@ def search_space(config: dict, workload: str, optimizer: str) -> dict:
 
 def tuning_settings(config: dict, workload: str) -> dict:
     """A workload's ``tuning`` section; none means the defaults track (budget 0)."""
-    return {"budget": 0, "seed": 0, **config["workloads"][workload].get("tuning", {})}
+    return {"budget": 0, "seed": 0, "extend": 0, "studies": 1, **config["workloads"][workload].get("tuning", {})}
+
+
+def check_tuning(config: dict, name: str) -> None:
+    """A budget that can be planned, and a tuning seed that no evaluated run uses: a choice made on a seed's
+    noise would be scored on the same noise."""
+    settings = tuning_settings(config, name)
+    try:
+        tuning.check_settings(settings, f"workloads.{name}")
+    except tuning.SearchError as err:
+        raise ConfigError(str(err)) from None
+    if settings["budget"] and name in config["grid"]["workloads"] and settings["seed"] in config["grid"]["seeds"]:
+        raise ConfigError(
+            f"workloads.{name}.tuning.seed: {settings['seed']} is also in grid.seeds {config['grid']['seeds']}; "
+            "tuning picks settings on that seed's noise, so scoring it again would favour the flattest optimizer: "
+            "give tuning a seed of its own"
+        )
+
+
+def valid_settings(config: dict, workload: str, optimizer: str, settings: dict) -> bool:
+    """Whether searched ``settings`` ({dotted key: value}) make a valid run (an extension round may step past
+    a declared bound, e.g. a momentum past 1)."""
+    run = resolve_run(config, workload, next(iter(config["workloads"][workload]["variants"])), optimizer, 0)
+    try:
+        for key, value in settings.items():
+            section, _, leaf = key.partition(".")
+            if section == "optimizer":
+                validate_optimizer(key, {**run["optimizer"], leaf: value})
+            else:
+                entry = workload_settings(config["workloads"][workload])
+                set_dotted(entry, key, value)
+                validate_workload(workload, {**config["workloads"][workload], **entry}, key)
+    except ConfigError:
+        return False
+    return True
 
 
 def check_search(config: dict, workload: str, optimizer: str) -> None:

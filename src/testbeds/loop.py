@@ -258,7 +258,8 @@ class TrainLoop:
 
     def _progress(self, row: dict) -> None:
         shown = " ".join(f"{k} {row[k]:.4f}" for k in self.eval_columns if k in row)
+        # the first step of a session compiles and is outside the training clock: no rate to show yet
+        rate = f"{self.tokens / self.train_seconds:,.0f} tok/s" if self.train_seconds > 0 else "compiling"
         self.log(
-            f"step {row['step']:>6}/{self.total_steps} loss {row['train_loss']:.4f} {shown} "
-            f"lr {row['lr']:.2e} {self.tokens / max(self.train_seconds, 1e-9):,.0f} tok/s"
+            f"step {row['step']:>6}/{self.total_steps} loss {row['train_loss']:.4f} {shown} lr {row['lr']:.2e} {rate}"
         )

@@ -276,10 +276,13 @@ def write_final(
     data_source: str,
     split: str = "test",
     bound: float | None = None,
+    trivial: dict | None = None,
     **extra,
 ) -> dict:
     """final.json: the run's identity, status, primary metric (from ``split``; ``bound`` is its best possible
-    value where a run can reach it), all final metrics, the settings it ran with and cost (docs/design.md)."""
+    value where a run can reach it), all final metrics, the settings it ran with and cost (docs/design.md).
+    ``trivial``: {metric: the score of the metric's trivial model (a uniform guess, persistence)}, so that a
+    claim comparing two runs that both do worse can say so."""
     run = prov["config"]
     hyperparameters = {"train.lr": run.get("train", {}).get("lr"), **run.get("tuned", {})}
     final = {
@@ -293,6 +296,7 @@ def write_final(
         "direction": direction,
         "split": split,
         "bound": bound,
+        "trivial": trivial or {},
         "primary_value": metrics.get(primary, math.nan) if status == "ok" else math.nan,
         "metrics": metrics,
         "steps": summary["steps"],
@@ -300,7 +304,6 @@ def write_final(
         "wall_seconds": summary["wall_seconds"],
         "train_seconds": summary["train_seconds"],
         "hyperparameters": hyperparameters,
-        "tuning_trial": run.get("trial"),
         "throughput": {"train_tokens_per_second": summary["tokens_per_second"], **throughput},
         "device": summary["device"],
         "data_source": data_source,

@@ -1,10 +1,13 @@
 """Hyper-parameter tuning: search spaces, quasi-random trial points and the choice of the best trial.
 
 An optimiser entry may carry ``search: {dotted key: distribution}``; the keys are its own options
-(``optimizer.weight_decay``) or run settings (``train.lr``). A workload's ``tuning: {budget, seed}`` says how
-many trials each of its optimisers gets. Trial ``k`` of every optimiser of a workload is point ``k`` of one
-scrambled Halton sequence over the union of their dimensions, so optimisers that search the same key over
-the same range try the same values, and raising the budget only appends points. (docs/tuning.md)
+(``optimizer.weight_decay``) or run settings (``train.lr``). A workload's ``tuning: {budget, seed, extend,
+studies}`` says how many trials each of its optimisers gets. Trial ``k`` of every optimiser of a workload is
+point ``k`` of one scrambled Halton sequence over the union of their dimensions, so optimisers that search the
+same key over the same range try the same values, and raising the budget only appends points. ``extend``
+rounds then add one trial each: one step past the edge where the choice sits at the lowest or highest value
+tried, else the sequence's next point. ``studies`` repeats the whole search with independent scrambles; the
+final runs take the median study's choice. (docs/tuning.md)
 
 Framework-free: the Snakefile, the config checks and the select step import it.
 """
@@ -16,6 +19,7 @@ import math
 
 DISTRIBUTIONS = ("log_uniform", "uniform", "choice")
 FIRST_DIMENSION = "train.lr"  # always the sequence's first coordinate, so it never moves when keys are added
+MAX_TRIALS = 10_000  # per cell: more would take minutes of planning alone (and years of training)
 
 
 class SearchError(ValueError):
@@ -54,13 +58,16 @@ def dimensions(spaces: list[dict]) -> list[str]:
     return sorted({key for space in spaces for key in space}, key=lambda k: (k != FIRST_DIMENSION, k))
 
 
-def unit_points(n_dimensions: int, budget: int, seed: int):
-    """``budget`` points of the scrambled Halton sequence in [0, 1)^d; a prefix of any longer budget's."""
+def unit_points(n_dimensions: int, budget: int, seed: int, study: int = 0):
+    """``budget`` points of the scrambled Halton sequence in [0, 1)^d; a prefix of any longer budget's. Each
+    study has its own scramble (study 0's is the tuning seed's)."""
+    import numpy as np
     from scipy.stats import qmc
 
     if budget == 0 or n_dimensions == 0:
         return [[] for _ in range(budget)]
-    return qmc.Halton(d=n_dimensions, scramble=True, seed=seed).random(budget).tolist()
+    scramble = seed if study == 0 else np.random.default_rng([seed, study])
+    return qmc.Halton(d=n_dimensions, scramble=True, seed=scramble).random(budget).tolist()
 
 
 def value_at(distribution: dict, u: float):
@@ -76,10 +83,10 @@ def value_at(distribution: dict, u: float):
     return float(f"{value:.6g}")
 
 
-def trial_points(spaces: dict[str, dict], budget: int, seed: int) -> dict[str, list[dict]]:
+def trial_points(spaces: dict[str, dict], budget: int, seed: int, study: int = 0) -> dict[str, list[dict]]:
     """optimizer -> its ``budget`` trial settings ({dotted key: value}), from one sequence for all of them."""
     keys = dimensions(list(spaces.values()))
-    points = unit_points(len(keys), budget, seed)
+    points = unit_points(len(keys), budget, seed, study)
     return {
         name: [{key: value_at(space[key], point[keys.index(key)]) for key in space} for point in points]
         for name, space in spaces.items()
@@ -110,3 +117,116 @@ def select(trials: list[dict], higher_is_better: bool) -> dict:
     sign = -1 if higher_is_better else 1
     best = min(usable, key=lambda t: (sign * t["value"], t["trial"]))
     return {"status": "ok", "trial": best["trial"], "settings": best["settings"], "value": best["value"]}
+
+
+def check_settings(settings: dict, where: str) -> None:
+    """A workload's ``tuning`` section: a budget that can be planned."""
+    trials = (settings["budget"] + settings.get("extend", 0)) * settings.get("studies", 1)
+    if trials > MAX_TRIALS:
+        raise SearchError(
+            f"{where}.tuning: budget {settings['budget']} (with extend and studies: {trials} trials per optimizer) "
+            f"is more than {MAX_TRIALS:,} trials per optimizer"
+        )
+
+
+def trial_slot(trial: int, budget: int, extend: int) -> tuple[int, int]:
+    """Trial index -> (study, index within the study): each study has ``budget + extend`` trials, its
+    extension rounds last."""
+    return divmod(trial, budget + extend)
+
+
+def is_numeric(distribution: dict) -> bool:
+    return next(iter(distribution)) in ("log_uniform", "uniform")
+
+
+def tried_ranges(trials: list[dict], space: dict) -> dict[str, list]:
+    """{key: [lowest, highest]} of each numeric searched key over the trials run (diverged ones included)."""
+    ranges = {}
+    for key, distribution in space.items():
+        values = [t["settings"][key] for t in trials if key in (t.get("settings") or {})]
+        if is_numeric(distribution) and values:
+            ranges[key] = [min(values), max(values)]
+    return ranges
+
+
+def edges(chosen: dict | None, trials: list[dict], space: dict) -> dict[str, str]:
+    """{key: "low" | "high"} for each numeric key whose chosen value is the lowest or highest value tried:
+    the optimum may lie past it. A value bracketed by a diverged trial beyond it is not at an edge."""
+    if not chosen:
+        return {}
+    ranges = tried_ranges(trials, space)
+    at_edge = {}
+    for key, (low, high) in ranges.items():
+        if low == high:
+            continue
+        if chosen[key] == low:
+            at_edge[key] = "low"
+        elif chosen[key] == high:
+            at_edge[key] = "high"
+    return at_edge
+
+
+def step_past(distribution: dict, value: float, side: str, budget: int) -> float:
+    """One step past ``value`` on ``side``, in the key's scale (log for log_uniform): the declared width
+    divided by the budget, the spacing of a budget's points."""
+    ((kind, (lo, hi)),) = distribution.items()
+    sign = -1 if side == "low" else 1
+    if kind == "log_uniform":
+        result = math.exp(math.log(value) + sign * (math.log(hi) - math.log(lo)) / max(budget, 1))
+    else:
+        result = value + sign * (hi - lo) / max(budget, 1)
+    return float(f"{result:.6g}")
+
+
+def extension_point(selection: dict, space: dict, budget: int, next_point: dict, valid) -> dict:
+    """The settings of an extension round's trial: the chosen point with each key at an edge moved one step
+    past it, if that is a valid setting (``valid(settings)``); otherwise, or where nothing sits at an edge,
+    ``next_point`` (the sequence's next point), so every optimizer gets the same number of extra trials."""
+    at_edge = selection.get("edges") or {}
+    if selection.get("status") != "ok" or not at_edge:
+        return next_point
+    point = dict(selection["settings"])
+    for key, side in at_edge.items():
+        point[key] = step_past(space[key], point[key], side, budget)
+    return point if valid(point) else next_point
+
+
+def median_study(choices: list[dict], higher_is_better: bool) -> dict:
+    """The study whose chosen validation value is the median of the studies' (a failed study counts as the
+    worst; with an even number, the worse of the middle two): one lucky scramble cannot decide."""
+    sign = -1 if higher_is_better else 1
+
+    def badness(choice: dict) -> tuple:
+        failed = choice["status"] != "ok"
+        return (failed, 0.0 if failed else sign * choice["value"], choice["study"])
+
+    ordered = sorted(choices, key=badness)
+    return ordered[len(ordered) // 2]
+
+
+def choose(trials: list[dict], space: dict, budget: int, extend: int) -> dict:
+    """The selection of a cell (or of one study's first trials, for an extension round): per study the best
+    trial, where it sits against the values tried, then the median study's choice. ``provisional``: a numeric
+    key of the choice is at the edge of the values tried."""
+    higher = trials[0]["higher_is_better"]
+    by_study: dict[int, list] = {}
+    for trial in trials:
+        by_study.setdefault(trial_slot(trial["trial"], budget, extend)[0], []).append(trial)
+    choices = []
+    for study, own in sorted(by_study.items()):
+        chosen = select(own, higher)
+        choices.append(
+            {
+                "study": study,
+                **chosen,
+                "edges": edges(chosen["settings"], own, space),
+                "tried": tried_ranges(own, space),
+            }
+        )
+    median = median_study(choices, higher)
+    return {
+        **median,
+        "provisional": bool(median["edges"]),
+        "declared": {key: next(iter(d.values())) for key, d in space.items() if is_numeric(d)},
+        "studies": [{k: c[k] for k in ("study", "status", "trial", "value", "edges")} for c in choices],
+    }

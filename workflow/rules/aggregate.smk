@@ -12,6 +12,8 @@ rule aggregate:
         profile=f"{TABLES}/performance_profile.csv",
         scores=f"{TABLES}/scores.csv",
         ranks=report(f"{TABLES}/ranks.csv", caption="../report/ranks.rst", category="Tables"),
+        coverage=report(f"{TABLES}/coverage.csv", caption="../report/coverage.rst", category="Tables"),
+        head_to_head=report(f"{TABLES}/head_to_head.csv", caption="../report/head_to_head.rst", category="Tables"),
         claims=report(f"{TABLES}/claims.csv", caption="../report/claims.rst", category="Tables"),
         samples=report(f"{TABLES}/samples.csv", caption="../report/samples.rst", category="Tables"),
         provenance=report(f"{TABLES}/provenance.csv", caption="../report/provenance.rst", category="Tables"),

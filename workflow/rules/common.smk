@@ -9,7 +9,7 @@ ENVS = {"mlx": "../../envs/mlx.yaml", "jax": "../../envs/jax.yaml", "torch": "..
 CELL = "results/tuning/{workload}/{variant}/{optimizer}"  # one (workload, variant, optimizer): its trials
 TRIAL = "results/tuning/{workload}/{variant}/{optimizer}/trial{trial}"
 RUN = "results/runs/{workload}/{variant}/{optimizer}/seed{seed}"  # a final run at the chosen settings
-RUN_DIR = "results/{stage}/{workload}/{variant}/{optimizer}/{member}"  # either of the two
+ROUND = "results/tuning/{workload}/{variant}/{optimizer}/study{study}/round{round}.json"  # before extension round
 WORKLOADS = config["grid"]["workloads"]
 SEEDS = config["grid"]["seeds"]
 CELLS = cfg.grid_cells(config)
@@ -22,8 +22,8 @@ wildcard_constraints:
     optimizer=cfg.NAME_PATTERN,
     seed=r"\d+",
     trial=r"\d+",
-    stage="runs|tuning",
-    member=r"(seed|trial)\d+",
+    study=r"\d+",
+    round=r"\d+",
     datakey=r"[0-9a-f]{12}",
     vocab=r"\d+",
 
@@ -42,16 +42,26 @@ def run_settings(wildcards):
     return cfg.resolve_run(config, wildcards.workload, wildcards.variant, wildcards.optimizer, int(wildcards.seed))
 
 
+def tuning_of(name):
+    return cfg.tuning_settings(config, name)
+
+
 def budget(name):
-    return cfg.tuning_settings(config, name)["budget"]
+    return tuning_of(name)["budget"]
+
+
+def search_space(wildcards):
+    return cfg.search_space(config, wildcards.workload, wildcards.optimizer)
 
 
 @functools.cache
-def trial_points(name):
-    """optimizer -> each trial's settings: one quasi-random sequence per workload (testbeds.tuning), made
-    when a trial is first planned (not on every parse of the Snakefile, e.g. by a cluster job)."""
+def trial_points(name, study):
+    """optimizer -> each trial's settings in one study: one quasi-random sequence per workload and study
+    (testbeds.tuning), long enough for the extension rounds' fallback points; made when a trial is first
+    planned (not on every parse of the Snakefile, e.g. by a cluster job)."""
     searched = {o: cfg.search_space(config, name, o) for o in config["workloads"][name]["optimizers"]}
-    return tuning.trial_points(searched, budget(name), cfg.tuning_settings(config, name)["seed"])
+    settings = tuning_of(name)
+    return tuning.trial_points(searched, settings["budget"] + settings["extend"], settings["seed"], study)
 
 
 def selection_file(wildcards):
@@ -79,12 +89,46 @@ def run_json(wildcards):
     return with_code(run, wildcards)
 
 
+def trial_slot(wildcards):
+    settings = tuning_of(wildcards.workload)
+    return tuning.trial_slot(int(wildcards.trial), settings["budget"], settings["extend"])
+
+
+def round_file(wildcards):
+    """An extension trial's input: the selection over its study's trials before it (a checkpoint)."""
+    study, index = trial_slot(wildcards)
+    extension_round = index - budget(wildcards.workload)
+    if extension_round < 0:
+        return []
+    return checkpoints.select_round.get(**cell_of(wildcards), study=study, round=extension_round).output[0]
+
+
+def trial_settings(wildcards):
+    """Trial k's searched settings: its study's point k, or, in an extension round, one step past the edge
+    the choice so far sits at (the study's next point where none does)."""
+    study, index = trial_slot(wildcards)
+    point = trial_points(wildcards.workload, study)[wildcards.optimizer][index]
+    selection_path = round_file(wildcards)
+    if not selection_path:
+        return point
+    with open(selection_path) as handle:
+        selection = json.load(handle)
+    valid = functools.partial(cfg.valid_settings, config, wildcards.workload, wildcards.optimizer)
+    return tuning.extension_point(selection, search_space(wildcards), budget(wildcards.workload), point, valid)
+
+
 def trial_json(wildcards):
-    """Trial k of a cell: the tuning seed, with point k of the workload's sequence applied."""
+    """Trial k of a cell: the tuning seed, with its settings applied."""
     w = wildcards.workload
-    run = cfg.resolve_run(config, w, wildcards.variant, wildcards.optimizer, cfg.tuning_settings(config, w)["seed"])
-    chosen = trial_points(w)[wildcards.optimizer][int(wildcards.trial)]
+    run = cfg.resolve_run(config, w, wildcards.variant, wildcards.optimizer, tuning_of(w)["seed"])
+    chosen = trial_settings(wildcards)
     return with_code({**tuning.apply(run, chosen), "tuned": chosen, "trial": int(wildcards.trial)}, wildcards)
+
+
+def trial_data(wildcards):
+    """A trial's data; an extension trial also waits for the selection it extends."""
+    round_file(wildcards)
+    return data_manifest(wildcards)
 
 
 def final_run_data(wildcards):
@@ -95,8 +139,18 @@ def final_run_data(wildcards):
 
 
 def trial_summaries(wildcards):
-    cell = cell_of(wildcards)
-    return [f"{TRIAL}/train.json".format(**cell, trial=k) for k in range(budget(wildcards.workload))]
+    """Every trial of a cell: each study's budget and extension rounds."""
+    settings, cell = tuning_of(wildcards.workload), cell_of(wildcards)
+    trials = (settings["budget"] + settings["extend"]) * settings["studies"]
+    return [f"{TRIAL}/train.json".format(**cell, trial=k) for k in range(trials)]
+
+
+def round_summaries(wildcards):
+    """The trials of one study run before extension round ``round``."""
+    settings, cell = tuning_of(wildcards.workload), cell_of(wildcards)
+    first = int(wildcards.study) * (settings["budget"] + settings["extend"])
+    trials = range(first, first + settings["budget"] + int(wildcards.round))
+    return [f"{TRIAL}/train.json".format(**cell, trial=k) for k in trials]
 
 
 def cell_of(wildcards):
@@ -104,17 +158,12 @@ def cell_of(wildcards):
 
 
 def cell_finals(wildcards):
-    """The final.json of each seed of a cell: its final runs and, for the tuning seed, the chosen trial
-    (trained on the same split at the same settings). A cell whose trials all diverged has none."""
+    """The final.json of each seed of a cell: fresh runs at the chosen settings (the tuning seed is none of
+    them). A cell whose trials all diverged has none."""
     cell = cell_of(wildcards)
-    if not budget(wildcards.workload):
-        return [f"{RUN}/final.json".format(**cell, seed=s) for s in SEEDS]
-    selection = read_selection(wildcards)
-    if selection["status"] != "ok":
+    if budget(wildcards.workload) and read_selection(wildcards)["status"] != "ok":
         return []
-    tuning_seed = cfg.tuning_settings(config, wildcards.workload)["seed"]
-    chosen = TRIAL.format(**cell, trial=selection["trial"])
-    return [f"{chosen if s == tuning_seed else RUN.format(**cell, seed=s)}/final.json" for s in SEEDS]
+    return [f"{RUN}/final.json".format(**cell, seed=s) for s in SEEDS]
 
 
 def cell_selection(wildcards):

@@ -28,7 +28,7 @@ rule train:
 # a tuning trial: the same job at the tuning seed, with one point of the search space (testbeds.tuning)
 use rule train as train_trial with:
     input:
-        data=data_manifest,
+        data=trial_data,
     output:
         metrics=f"{TRIAL}/metrics.csv",
         summary=f"{TRIAL}/train.json",
@@ -57,27 +57,52 @@ checkpoint select:
         "../../envs/analysis.yaml"
     params:
         code=code_version("scripts/select_trial.py"),
+        space=lambda wc: json.dumps(search_space(wc), sort_keys=True),
+        budget=lambda wc: budget(wc.workload),
+        rounds=lambda wc: tuning_of(wc.workload)["extend"],
     shell:
-        "python scripts/select_trial.py {input:q} --out {output:q} > {log:q} 2>&1"
+        "python scripts/select_trial.py {input:q} --space {params.space:q} --budget {params.budget} "
+        "--extend {params.rounds} --out {output:q} > {log:q} 2>&1"
+
+
+# the choice of one study's trials before extension round {round}: where the round's trial goes
+checkpoint select_round:
+    input:
+        round_summaries,
+    output:
+        ROUND,
+    log:
+        "results/logs/tuning/{workload}/{variant}/{optimizer}/study{study}-round{round}.log",
+    localrule: True
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        code=code_version("scripts/select_trial.py"),
+        space=lambda wc: json.dumps(search_space(wc), sort_keys=True),
+        budget=lambda wc: budget(wc.workload),
+        rounds=lambda wc: tuning_of(wc.workload)["extend"],
+    shell:
+        "python scripts/select_trial.py {input:q} --space {params.space:q} --budget {params.budget} "
+        "--extend {params.rounds} --out {output:q} > {log:q} 2>&1"
 
 
 # one evaluation rule per workload, so that the files each adds to a run directory are declared outputs;
-# it evaluates on the test split both final runs and the trial chosen for the tuning seed
+# it evaluates a final run on the test split
 for name in WORKLOADS:
 
     rule:
         name:
             f"evaluate_{name}"
         input:
-            summary=f"{RUN_DIR}/train.json",
+            summary=f"{RUN}/train.json",
             data=data_manifest,
         output:
-            **{Path(f).stem: f"{RUN_DIR}/{f}" for f in SPECS[name].run_files},
-            final=f"{RUN_DIR}/final.json",
+            **{Path(f).stem: f"{RUN}/{f}" for f in SPECS[name].run_files},
+            final=f"{RUN}/final.json",
         log:
-            "results/logs/evaluate/{stage}/{workload}/{variant}/{optimizer}/{member}.log",
+            "results/logs/evaluate/{workload}/{variant}/{optimizer}/seed{seed}.log",
         benchmark:
-            "results/benchmarks/jobs/evaluate/{stage}/{workload}/{variant}/{optimizer}/{member}.tsv"
+            "results/benchmarks/jobs/evaluate/{workload}/{variant}/{optimizer}/seed{seed}.tsv"
         wildcard_constraints:
             workload=name,
         conda:

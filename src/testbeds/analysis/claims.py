@@ -1,5 +1,6 @@
-"""The seeds' headline claims (config/claims.yaml) measured on the grid: per claim the paired effect with
-its interval, and a verdict a reader can take at face value."""
+"""The source projects' headline claims (config/claims.yaml) measured on the grid: per claim the paired
+effect with its interval, a p-value adjusted (Holm) across the report's claims, and a verdict a reader can
+take at face value, with what qualifies it (divergence, an edge of a search range, a trivial model)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import math
 import pandas as pd
 from scipy import stats
 
+from testbeds.analysis.stats import ALPHA, CONFIDENCE, DIVERGENCE_AWARE, PAIRED_T, divergence_aware_p
 from testbeds.analysis.stats import CELL as ARM
-from testbeds.analysis.stats import CONFIDENCE
+
+ONE_SAMPLE_T = "one-sample t"
 
 
 def arm_runs(runs: pd.DataFrame, arm: dict) -> pd.DataFrame:
@@ -17,39 +20,55 @@ def arm_runs(runs: pd.DataFrame, arm: dict) -> pd.DataFrame:
     return runs[(runs[ARM] == pd.Series(arm)[ARM]).all(axis=1)]
 
 
+def metric_column(metric: str) -> str:
+    return "primary_value" if metric == "primary" else f"metric.{metric}"
+
+
 def arm_values(runs: pd.DataFrame, arm: dict, metric: str) -> pd.Series:
     """The metric by seed for one (workload, variant, optimizer); NaN for a run that diverged."""
     cell = arm_runs(runs, arm)
-    column = "primary_value" if metric == "primary" else f"metric.{metric}"
+    column = metric_column(metric)
     if column not in cell:
         return pd.Series(dtype=float)
     values = pd.to_numeric(cell[column], errors="coerce").where(cell["status"] == "ok")
     return pd.Series(values.to_numpy(), index=cell["seed"].to_numpy(), dtype=float)
 
 
-def verdict(low: float, high: float, direction: str, n: int) -> str:
-    """supported / contradicted when the interval of the difference lies wholly on one side of zero."""
-    if n < 2 or not (math.isfinite(low) and math.isfinite(high)):
-        return f"inconclusive (n = {n})"
-    claimed_side = high < 0 if direction == "lower" else low > 0
-    opposite_side = low > 0 if direction == "lower" else high < 0
-    return "supported" if claimed_side else "contradicted" if opposite_side else "inconclusive at this scale"
+def threshold(claim: dict) -> float:
+    """The difference a claim must clear: 0, or its smallest effect that counts on the claimed side."""
+    effect = float(claim.get("min_effect", 0.0))
+    return -effect if claim["direction"] == "lower" else effect
 
 
-def measure(claim: dict, runs: pd.DataFrame, tuning: dict) -> dict:
-    """One claim: the mean of arm − against over matched seeds (or over the arm's seeds against a fixed
-    value), its t-interval, the relative change, and the verdict."""
+def claim_test(pairs: pd.DataFrame, shift: float, direction: str) -> tuple[float, str]:
+    """The p-value of "the mean difference is ``shift``": the paired t-test on the complete pairs or, where a
+    pair lost a run to divergence, the signed-rank test over every pair with the diverged run ranked worst."""
+    complete = pairs.dropna()
+    if len(complete) < len(pairs):
+        return divergence_aware_p(pairs, direction == "lower", shift), DIVERGENCE_AWARE
+    diff = (complete["a"] - complete["b"]).to_numpy() - shift
+    if len(diff) < 2 or diff.std() == 0:
+        return math.nan, PAIRED_T
+    return float(stats.ttest_1samp(diff, 0.0).pvalue), PAIRED_T
+
+
+def measure(claim: dict, runs: pd.DataFrame, tuning: dict, provisional: dict | None = None) -> dict:
+    """One claim: the mean of arm − against over matched seeds whose runs both succeeded (or over the arm's
+    runs against a fixed value), its t-interval, the relative change, the raw p of its test (the verdict
+    comes after the Holm adjustment across claims, in ``claims_table``) and what qualifies it."""
     arm = {key: claim[key] for key in ARM}
     against = claim["against"]
     other = {**arm, **{k: v for k, v in against.items() if k != "value"}}
+    fixed = "value" in against
     a = arm_values(runs, arm, claim["metric"])
-    if "value" in against:
+    if fixed:
         b = pd.Series(float(against["value"]), index=a.index)
         other_label = f"{against['value']:g}"
     else:
         b = arm_values(runs, other, claim["metric"])
         other_label = "/".join(other[k] for k in ARM)
-    pairs = pd.concat({"a": a, "b": b}, axis=1, join="inner").dropna()
+    matched = pd.concat({"a": a, "b": b}, axis=1, join="inner")
+    pairs = matched.dropna()
     diff = (pairs["a"] - pairs["b"]).to_numpy()
     n = len(diff)
     low = high = math.nan
@@ -57,17 +76,25 @@ def measure(claim: dict, runs: pd.DataFrame, tuning: dict) -> dict:
         low, high = stats.t.interval(CONFIDENCE, n - 1, loc=diff.mean(), scale=stats.sem(diff))
     elif n >= 2:
         low = high = float(diff.mean())
+    p, test = claim_test(matched, threshold(claim), claim["direction"]) if len(matched) else (math.nan, PAIRED_T)
+    if fixed:
+        test = ONE_SAMPLE_T
     mean_b = float(pairs["b"].mean()) if n else math.nan
     own = arm_runs(runs, arm)
+    diverged = int(a.isna().sum())
     return {
         "id": claim["id"],
-        "seed": claim["seed"],
+        "source": claim["source"],
         "statement": claim["statement"],
         "arm": "/".join(arm[k] for k in ARM),
         "against": other_label,
         "metric": claim["metric"] if claim["metric"] != "primary" else _primary(runs, arm["workload"]),
         "direction": claim["direction"],
+        "min_effect": float(claim.get("min_effect", 0.0)),
         "n_pairs": n,
+        "n_matched_seeds": len(matched),
+        "n_pairs_removed_diverged": len(matched) - n,
+        "n_arm_diverged": diverged,
         "n_runs": int(len(own)),
         "mean_arm": float(pairs["a"].mean()) if n else math.nan,
         "mean_against": mean_b,
@@ -76,16 +103,103 @@ def measure(claim: dict, runs: pd.DataFrame, tuning: dict) -> dict:
         "ci_high": float(high),
         "relative_change": float(diff.mean()) / abs(mean_b) if n and mean_b else math.nan,
         "claimed_size": claim.get("size", math.nan),
-        "verdict": verdict(low, high, claim["direction"], n) if len(a) and len(b) else "not run in this grid",
+        "test": test,
+        "p": p,
+        "ran": bool(len(a) and len(b)),
+        "fails_fixed_value": fixed and diverged > 0,
+        "trivial": trivial_note(runs, arm, other, claim, fixed),
+        "provisional": provisional_note(provisional or {}, arm, None if fixed else other),
         "tuning_budget": tuning.get(arm["workload"], {}).get("budget", 0),
         "steps": int(own["steps"].median()) if len(own) and "steps" in own else None,
     }
 
 
-def _primary(runs: pd.DataFrame, workload: str) -> str:
+def verdict(row: dict, p_adjusted: float) -> str:
+    """supported / contradicted when the Holm-adjusted p is below ALPHA, by the side of the mean difference;
+    a diverged run fails a claim against a fixed value; otherwise inconclusive."""
+    if not row["ran"]:
+        return "not run in this grid"
+    if row["fails_fixed_value"]:
+        return f"contradicted: {row['n_arm_diverged']} of {row['n_runs']} runs diverged"
+    if not math.isfinite(p_adjusted) or p_adjusted >= ALPHA:
+        return "inconclusive at this scale" if row["n_matched_seeds"] >= 2 else f"inconclusive (n = {row['n_pairs']})"
+    shift = -row["min_effect"] if row["direction"] == "lower" else row["min_effect"]
+    beyond = row["difference"] < shift if row["direction"] == "lower" else row["difference"] > shift
+    if beyond:
+        return "supported"
+    opposite = row["difference"] > 0 if row["direction"] == "lower" else row["difference"] < 0
+    return "contradicted" if opposite else "inconclusive at this scale"
+
+
+def clears_min_effect(row: dict) -> str:
+    """Whether the 95% interval lies wholly past the smallest effect that counts (claims that declare one)."""
+    if not row["min_effect"] or not math.isfinite(row["ci_low"]):
+        return ""
+    if row["direction"] == "lower":
+        cleared = row["ci_high"] < -row["min_effect"]
+    else:
+        cleared = row["ci_low"] > row["min_effect"]
+    return (
+        f"interval {'clears' if cleared else 'does not clear'} the smallest effect that counts ({row['min_effect']:g})"
+    )
+
+
+def trivial_note(runs: pd.DataFrame, arm: dict, other: dict, claim: dict, fixed: bool) -> str:
+    """Said beside the verdict when every arm's mean is worse than the metric's trivial model (a uniform
+    guess, persistence): the claim then compares failures."""
+    metric = claim["metric"] if claim["metric"] != "primary" else _primary_name(runs, arm["workload"])
+    column = f"trivial.{metric}"
+    arms = [arm] if fixed else [arm, other]
+    if column not in runs:
+        return ""
+    means, trivial = [], math.nan
+    for cell in arms:
+        rows = arm_runs(runs, cell)
+        trivial = pd.to_numeric(rows[column], errors="coerce").dropna()
+        trivial = float(trivial.iloc[0]) if len(trivial) else math.nan
+        means.append(arm_values(runs, cell, claim["metric"]).mean())
+    if not math.isfinite(trivial) or not all(math.isfinite(m) for m in means):
+        return ""
+    lower_is_better = runs.loc[arm_runs(runs, arm).index, "direction"].iloc[0] == "min"
+    worse = all(m > trivial if lower_is_better else m < trivial for m in means)
+    subject = "the arm scores" if fixed else "both arms score"
+    return f"{subject} worse than the trivial model ({metric} {trivial:.3g})" if worse else ""
+
+
+def provisional_note(provisional: dict, arm: dict, other: dict | None) -> str:
+    """Which arm was tuned at the edge of its search range: its verdict is provisional."""
+    cells = {"arm": arm} if other is None or other == arm else {"arm": arm, "comparator": other}
+    edges = {name: provisional.get(tuple(cell[k] for k in ARM)) for name, cell in cells.items()}
+    notes = [f"{name} tuned at the edge of its range ({edge})" for name, edge in edges.items() if edge]
+    return "; ".join(notes) + ": provisional" if notes else ""
+
+
+def _primary_name(runs: pd.DataFrame, workload: str) -> str:
     names = runs.loc[runs["workload"] == workload, "primary_metric"].dropna()
-    return f"primary ({names.iloc[0]})" if len(names) else "primary"
+    return names.iloc[0] if len(names) else "primary"
 
 
-def claims_table(claims: list[dict], runs: pd.DataFrame, tuning: dict) -> pd.DataFrame:
-    return pd.DataFrame([measure(claim, runs, tuning) for claim in claims])
+def _primary(runs: pd.DataFrame, workload: str) -> str:
+    return f"primary ({_primary_name(runs, workload)})"
+
+
+def holm(p_values: pd.Series) -> pd.Series:
+    """Holm-adjusted p-values over the claims that have one (NaN stays NaN)."""
+    from statsmodels.stats.multitest import multipletests
+
+    out = pd.Series(math.nan, index=p_values.index)
+    present = p_values.dropna()
+    if len(present):
+        out[present.index] = multipletests(present.to_numpy(), method="holm")[1]
+    return out
+
+
+def claims_table(claims: list[dict], runs: pd.DataFrame, tuning: dict, provisional: dict | None = None) -> pd.DataFrame:
+    """Every claim measured, its p adjusted (Holm) across the report's claims, and its verdict at that level."""
+    table = pd.DataFrame([measure(claim, runs, tuning, provisional) for claim in claims])
+    if table.empty:
+        return table
+    table["p_holm"] = holm(table["p"])
+    table["verdict"] = [verdict(row, p) for row, p in zip(table.to_dict("records"), table["p_holm"])]
+    table["min_effect_note"] = [clears_min_effect(row) for row in table.to_dict("records")]
+    return table

@@ -1,6 +1,7 @@
-"""The report's front page (reStructuredText): how the grid was run, one compact table per workload (test
-split mean and interval, success rate, the paired difference against the baseline with its adjusted p), and
-the optimizers ranked across workloads."""
+"""The report's front page (reStructuredText): the source projects' claims, how the grid was run, one
+compact table per workload (test split mean and interval, success rate, the paired difference against the
+workload's baseline with its adjusted p), the optimizers that ran every problem ranked across workloads, and
+every pair head to head."""
 
 from __future__ import annotations
 
@@ -22,8 +23,16 @@ def protocol(tuning: dict, runs: pd.DataFrame) -> str:
     splits = runs.dropna(subset=["split"]).groupby("workload")["split"].first() if "split" in runs else {}
     parts = []
     for workload in sorted(set(runs["workload"])):
-        budget = tuning.get(workload, {}).get("budget", 0)
-        setup = f"tuned, budget {budget} per optimizer" if budget else "untuned (configured settings)"
+        settings = tuning.get(workload, {})
+        budget = settings.get("budget", 0)
+        setup = "untuned (configured settings)"
+        if budget:
+            setup = f"tuned, budget {budget} per optimizer"
+            if settings.get("extend"):
+                setup += f" + {settings['extend']} extension round{'s' * (settings['extend'] != 1)}"
+            if settings.get("studies", 1) > 1:
+                setup += f", median of {settings['studies']} studies"
+            setup += f" at tuning seed {settings.get('seed')} (no evaluated run uses it)"
         parts.append(f"{workload}: {setup}, on the {splits.get(workload, 'test')} split")
     return "; ".join(parts)
 
@@ -49,28 +58,43 @@ def list_table(title: str, header: list[str], rows: list[list[str]]) -> list[str
     return lines + [""]
 
 
-def workload_table(workload: str, summary: pd.DataFrame, comparisons: pd.DataFrame, tuning: dict) -> list[str]:
+def workload_table(
+    workload: str,
+    summary: pd.DataFrame,
+    comparisons: pd.DataFrame,
+    tuning: dict,
+    baseline: str | None = None,
+    provisional: dict | None = None,
+) -> list[str]:
     """One workload: per variant and optimizer the test-split mean [CI], success rate, and the paired
-    difference against the baseline with its BH-adjusted paired-t p-value and wins."""
+    difference against the workload's baseline (over the seeds where both runs succeeded, with the pairs
+    divergence removed), the BH-adjusted p of the verdict's test and wins. Every number is looked up by
+    (workload, variant, optimizer)."""
     cells = summary[summary["workload"] == workload]
-    by_cell = {(c.variant, c.optimizer): c for c in comparisons.itertuples()} if len(comparisons) else {}
+    own = comparisons[comparisons["workload"] == workload] if len(comparisons) else comparisons
+    by_cell = {(c.variant, c.optimizer): c for c in own.itertuples()} if len(own) else {}
+    provisional = provisional or {}
     first = cells.iloc[0]
     better = "lower" if first["direction"] == "min" else "higher"
     budget = tuning.get(workload, {}).get("budget", 0)
     setup = f"tuned, budget {budget} per optimizer" if budget else "untuned"
-    baseline = next(iter({c.baseline for c in by_cell.values()}), None)
     rows = []
     for r in cells.itertuples():
         c = by_cell.get((r.variant, r.optimizer))
         ci = f" [{_num(r.ci_low)}, {_num(r.ci_high)}]" if math.isfinite(r.ci_low) else ""
+        edge = " (edge: provisional)" if (workload, r.variant, r.optimizer) in provisional else ""
         rows.append(
             [
                 r.variant,
-                r.optimizer + (" (baseline)" if r.optimizer == baseline else ""),
+                r.optimizer + (" (baseline)" if r.optimizer == baseline else "") + edge,
                 _num(r.mean) + ci,
                 f"{r.n_ok}/{r.n_runs}",
                 "" if c is None else f"{_num(c.diff, 3)} [{_num(c.diff_ci_low, 3)}, {_num(c.diff_ci_high, 3)}]",
-                "" if c is None else f"{_num(c.paired_t_p_adjusted, 2)} ({_num(c.paired_t_p, 2)})",
+                ""
+                if c is None
+                else f"{c.n_pairs}"
+                + (f" ({c.n_pairs_removed_diverged} removed: diverged)" if c.n_pairs_removed_diverged else ""),
+                "" if c is None else f"{_num(c.p_adjusted, 2)} ({_num(c.p, 2)}; {c.verdict_test})",
                 "" if c is None else _num(c.win_rate, 2),
             ]
         )
@@ -80,8 +104,9 @@ def workload_table(workload: str, summary: pd.DataFrame, comparisons: pd.DataFra
         "optimizer",
         "mean [95% CI]",
         "ok/runs",
-        "Δ vs baseline, paired [95% CI]",
-        "p adj. (raw)",
+        f"Δ vs baseline {baseline or '(none)'}, paired [95% CI]",
+        "pairs",
+        "p adj. (raw; test)",
         "wins",
     ]
     lines = list_table(title, header, rows)
@@ -94,35 +119,88 @@ def workload_table(workload: str, summary: pd.DataFrame, comparisons: pd.DataFra
             "descriptive, not evidence.",
             "",
         ]
+    edges = [f"{o} ({v}): {provisional[(workload, v, o)]}" for (w, v, o) in sorted(provisional) if w == workload]
+    if edges:
+        lines += [
+            "**Tuned at the edge of the range tried** (the optimum may lie past it; comparisons with these "
+            "cells are provisional): " + "; ".join(edges) + ".",
+            "",
+        ]
     return lines
 
 
 def claim_lines(claims: pd.DataFrame) -> list[str]:
-    """The seeds' claims: what each says, what the grid measured (mean difference over matched seeds with
-    its 95% interval, the relative change beside the claimed one) and the verdict, with seeds and scale."""
+    """The source projects' claims: what each says, what the grid measured (mean difference over matched
+    seeds with its 95% interval, the relative change beside the claimed one), the Holm-adjusted and raw p of
+    its test, the verdict at the adjusted level and what qualifies it, with seeds and scale."""
     rows = []
     for c in claims.itertuples():
         size = f" (claimed {c.claimed_size:+.0%})" if math.isfinite(c.claimed_size) else ""
         relative = f"{c.relative_change:+.1%}" if math.isfinite(c.relative_change) else "–"
+        notes = "; ".join(n for n in (c.min_effect_note, c.provisional, c.trivial) if n)
+        removed = f", {c.n_pairs_removed_diverged} removed: diverged" if c.n_pairs_removed_diverged else ""
         rows.append(
             [
-                f"**{c.verdict}**",
-                f"{c.statement} — seed {c.seed}",
+                f"**{c.verdict}**" + (f" — {notes}" if notes else ""),
+                f"{c.statement} — {c.source}",
                 f"{c.metric}: {c.arm} − {c.against}",
                 f"{_num(c.difference, 3)} [{_num(c.ci_low, 3)}, {_num(c.ci_high, 3)}]; {relative}{size}",
-                f"{c.n_pairs} seed{'s' * (c.n_pairs != 1)}, budget {c.tuning_budget}, {c.steps} steps",
+                f"{_num(c.p_holm, 2)} ({_num(c.p, 2)}; {c.test})",
+                f"{c.n_pairs} of {c.n_runs} seeds{removed}; budget {c.tuning_budget}, {c.steps} steps",
             ]
         )
-    header = ["verdict", "claim", "measured as", "difference [95% CI]; relative", "scale"]
-    return list_table("The seeds' claims, measured on this grid", header, rows)
+    header = ["verdict", "claim", "measured as", "difference [95% CI]; relative", "p Holm (raw; test)", "scale"]
+    return list_table(
+        f"The source projects' claims, measured on this grid (verdicts at Holm-adjusted p < {ALPHA})", header, rows
+    )
 
 
-def ranking_lines(ranks: pd.DataFrame, scores: pd.DataFrame) -> list[str]:
+def ranking_lines(
+    ranks: pd.DataFrame, scores: pd.DataFrame, coverage: pd.DataFrame, head_to_head: pd.DataFrame
+) -> list[str]:
+    """The ranking over the optimizers that ran every problem, what kept the others out, and every pair's
+    head-to-head record on the problems it shares."""
     score_of = dict(zip(scores["optimizer"], scores["score"])) if len(scores) else {}
-    rows = [[r.optimizer, _num(r.mean_rank, 3), _num(score_of.get(r.optimizer), 3)] for r in ranks.itertuples()]
-    p = ranks["friedman_p"].iloc[0] if len(ranks) else math.nan
-    title = f"Across workloads: mean rank (1 = best) and performance-profile score; Friedman p = {_num(p, 2)}"
-    return list_table(title, ["optimizer", "mean rank", "profile score"], rows)
+    lines = []
+    if len(ranks):
+        rows = [[r.optimizer, _num(r.mean_rank, 3), _num(score_of.get(r.optimizer), 3)] for r in ranks.itertuples()]
+        p, least = ranks["friedman_p"].iloc[0], ranks["friedman_min_p"].iloc[0]
+        title = (
+            f"Across workloads, the {len(ranks)} optimizers that ran every problem: mean rank (1 = best) and "
+            f"performance-profile score; Friedman p = {_num(p, 2)}"
+        )
+        lines += list_table(title, ["optimizer", "mean rank", "profile score"], rows)
+        if least >= ALPHA:
+            blocks = int(ranks["n_workloads"].iloc[0])
+            lines += [
+                f"With {blocks} workload{'s' * (blocks != 1)} and {len(ranks)} optimizers the Friedman test cannot "
+                f"reach p < {ALPHA} (its smallest possible p is {least:.2g}): the ranks are descriptive.",
+                "",
+            ]
+    else:
+        lines += ["**Ranking:** no optimizer ran every problem of the grid, so none is ranked.", ""]
+    outside = coverage[~coverage["ranked"]] if len(coverage) else coverage
+    if len(outside):
+        lines += [
+            "Not ranked (they did not run every problem): "
+            + "; ".join(f"{r.optimizer} ({r.problems} of {r.of_problems} problems)" for r in outside.itertuples())
+            + ". They appear in the head-to-head table below.",
+            "",
+        ]
+    if len(head_to_head):
+        rows = [
+            [
+                f"{r.optimizer} vs {r.against}",
+                str(r.problems),
+                f"{r.wins} / {r.losses} / {r.ties}",
+                f"{r.significant_wins} / {r.significant_losses}",
+                _num(r.sign_test_p, 2),
+            ]
+            for r in head_to_head.itertuples()
+        ]
+        header = ["pair", "shared problems", "wins / losses / ties", f"significant (p < {ALPHA})", "sign test p"]
+        lines += list_table("Head to head, on the problems each pair shares (paired by seed)", header, rows)
+    return lines
 
 
 def render(
@@ -133,6 +211,10 @@ def render(
     tuning: dict,
     ranks: pd.DataFrame,
     claims: pd.DataFrame | None = None,
+    baselines: dict | None = None,
+    coverage: pd.DataFrame | None = None,
+    head_to_head: pd.DataFrame | None = None,
+    provisional: dict | None = None,
 ) -> str:
     used = runs.groupby(["workload", "device"]).size()
     devices = "; ".join(f"{workload}: {device} ({n} runs)" for (workload, device), n in used.items())
@@ -155,6 +237,10 @@ def render(
             "",
         ]
     for workload in sorted(summary["workload"].unique()):
-        lines += workload_table(workload, summary, comparisons, tuning)
-    lines += ranking_lines(ranks, scores)
+        baseline = (baselines or {}).get(workload)
+        lines += workload_table(workload, summary, comparisons, tuning, baseline, provisional)
+    empty = pd.DataFrame()
+    lines += ranking_lines(
+        ranks, scores, coverage if coverage is not None else empty, head_to_head if head_to_head is not None else empty
+    )
     return "\n".join(lines)

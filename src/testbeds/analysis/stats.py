@@ -116,36 +116,88 @@ def paired_by_seed(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     return pd.concat({"a": by_seed(a), "b": by_seed(b)}, axis=1, join="inner").sort_index()
 
 
+PAIRED_T = "paired t"
+DIVERGENCE_AWARE = "signed-rank, a diverged run ranks worst"
+TESTS = {  # the tests of comparisons.csv, by column
+    "paired_t_p": PAIRED_T,
+    "wilcoxon_p": "Wilcoxon signed-rank",
+    "sign_test_p": "sign test",
+    "divergence_aware_p": DIVERGENCE_AWARE,
+}
+# every statistical method the tables compute, as captions and docs name them (a test holds them to this)
+METHODS = (
+    *TESTS.values(),
+    "signed-rank",
+    "one-sample t",
+    "t-interval",
+    "BCa",
+    "bootstrap",
+    "Wilson",
+    "Hedges",
+    "Benjamini-Hochberg",
+    "Holm",
+    "Friedman",
+    "Nemenyi",
+    "performance profile",
+    "expected validation performance",
+)
+
+
+def worst_filled(pairs: pd.DataFrame, lower_is_better: bool) -> pd.DataFrame:
+    """Diverged (NaN) values replaced by one worse than every finite value, so that a difference with a
+    diverged run has the largest magnitude and the right sign (both diverged: a tie)."""
+    finite = pairs.to_numpy(dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not len(finite):
+        return pairs.fillna(0.0)
+    span = float(finite.max() - finite.min()) or 1.0
+    return pairs.fillna(finite.max() + 10 * span if lower_is_better else finite.min() - 10 * span)
+
+
+def divergence_aware_p(pairs: pd.DataFrame, lower_is_better: bool, shift: float = 0.0) -> float:
+    """Wilcoxon signed-rank p of "a - b is ``shift``" over every matched seed, a diverged run ranking worst
+    (pairs where both diverged are ties, dropped)."""
+    filled = worst_filled(pairs, lower_is_better)
+    diff = (filled["a"] - filled["b"]).to_numpy() - shift
+    if not np.any(diff != 0):
+        return math.nan
+    return float(stats.wilcoxon(diff, zero_method="wilcox").pvalue)
+
+
 def compare(a: pd.DataFrame, b: pd.DataFrame, direction: str) -> dict:
     """Optimizer ``a`` against baseline ``b`` (runs of one workload and variant), paired by seed: matched
-    seeds share initialisation, data order and (lds) the system. The paired t-test on the seeds where both
-    runs succeeded is the primary test; the Wilcoxon signed-rank test on the same pairs and the sign test on
-    wins (a diverged run loses) check it without assuming normal differences."""
+    seeds share initialisation, data order and (lds) the system. Every number comes from the same pairs: the
+    seeds where both runs succeeded. The paired t-test on them is the verdict's test; where divergence removed
+    pairs, the signed-rank test over every matched seed with a diverged run ranked worst is (a t-test on the
+    survivors would ignore the failures). Wilcoxon on the complete pairs and the sign test on wins (a
+    diverged run loses) check it without assuming normal differences."""
     pairs = paired_by_seed(a, b)
     complete = pairs.dropna()
-    va = a.loc[a["status"] == "ok", "primary_value"].astype(float).to_numpy()
-    vb = b.loc[b["status"] == "ok", "primary_value"].astype(float).to_numpy()
-    diff = (complete["a"] - complete["b"]).to_numpy()
+    va, vb = complete["a"].to_numpy(), complete["b"].to_numpy()
+    diff = va - vb
     out = {
-        "n": len(va),
-        "n_baseline": len(vb),
         "n_matched_seeds": len(pairs),
         "n_pairs": len(complete),
+        "n_pairs_removed_diverged": len(pairs) - len(complete),
         "mean": _mean(va),
         "mean_baseline": _mean(vb),
         "diff": _mean(diff),
         "diff_ci_low": math.nan,
         "diff_ci_high": math.nan,
         "relative_change": relative_change(_mean(diff), vb),
-        "effect_size_hedges_g": hedges_g(va, vb) if len(va) >= 2 and len(vb) >= 2 else math.nan,
+        "effect_size_hedges_g": hedges_g(va, vb) if len(va) >= 2 else math.nan,
         "paired_t_p": math.nan,
         "wilcoxon_p": math.nan,
     }
     if len(diff) >= 2 and diff.std() > 0:
-        test = stats.ttest_rel(complete["a"], complete["b"])
+        test = stats.ttest_rel(va, vb)
         ci = test.confidence_interval(CONFIDENCE)
         out.update(paired_t_p=float(test.pvalue), diff_ci_low=float(ci.low), diff_ci_high=float(ci.high))
         out["wilcoxon_p"] = float(stats.wilcoxon(diff).pvalue)
+    out["divergence_aware_p"] = divergence_aware_p(pairs, direction == "min") if len(pairs) else math.nan
+    removed = out["n_pairs_removed_diverged"] > 0
+    out["verdict_test"] = DIVERGENCE_AWARE if removed else PAIRED_T
+    out["p"] = out["divergence_aware_p"] if removed else out["paired_t_p"]
     wins = [_better(x, y, direction) for x, y in zip(pairs["a"], pairs["b"])]
     decided = [w for w in wins if w != 0.5]
     out["win_rate"] = float(np.mean(wins)) if wins else math.nan
@@ -217,9 +269,9 @@ def comparisons_table(runs: pd.DataFrame, baselines: dict[str, str]) -> pd.DataF
                 }
             )
     table = pd.DataFrame(rows)
-    for test in ("paired_t_p", "wilcoxon_p", "sign_test_p"):
+    for test in ("p", *TESTS):
         if test in table:
-            table[test.replace("_p", "_p_adjusted")] = adjusted(table[test])
+            table[f"{test}_adjusted"] = adjusted(table[test])
     return table
 
 
@@ -242,22 +294,30 @@ def profiles_table(
     curves: pd.DataFrame,
     targets: dict[str, float | dict | None],
     clock: str = "steps",
+    tuning_curves: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """AlgoPerf-style time-to-target per (workload, variant, optimizer) and the performance ratio.
 
     Times are read from each run's ``curve_metric`` column of metrics.csv (the validation metric). The
-    target is the configured one (a number for the workload, or per variant), else the rule that treats
-    every optimizer alike: the median over its seeds of each run's best value, for the optimizer whose
-    median is best (AlgoPerf's), applied to all. A cell's time is when half of its seeds had reached the
-    target (the lower median; a diverged or never-reaching run counts as infinite).
+    target is the configured one (a number for the workload, or per variant), else one set by the tuning
+    trials, never by the runs it scores (a target computed from them shares their noise): the median over
+    optimizers of the best value on each one's chosen trial's validation curve (``tuning_curves``), a level
+    a typical tuned optimizer reached, whichever is called the baseline. An untuned grid has no trials: its
+    target is the median over seeds of each run's best value, for the optimizer whose median is best, and
+    says so. A cell's time is when half of its seeds had reached the target (the lower median; a diverged or
+    never-reaching run counts as infinite).
     """
     rows = []
     for (workload, variant), group in runs.groupby(["workload", "variant"], sort=True):
         metric, direction = group["curve_metric"].iloc[0], group["direction"].iloc[0]
-        cell_curves = curves[(curves["workload"] == workload) & (curves["variant"] == variant)]
+        cell_curves = _problem(curves, workload, variant)
         target, source = configured_target(targets.get(workload), variant), "config"
-        if target is None:
-            target, source = best_median_target(group, cell_curves, metric, direction), "best optimizer's median"
+        trials = _problem(tuning_curves, workload, variant)
+        if target is None and len(trials):
+            target, source = tuned_target(trials, metric, direction), "tuning trials (median optimizer's best)"
+        elif target is None:
+            target = best_median_target(group, cell_curves, metric, direction)
+            source = "scored runs (untuned; best optimizer's median)"
         for optimizer, cell in group.groupby("optimizer", sort=True):
             times = []
             for _, run in cell.iterrows():
@@ -290,6 +350,20 @@ def profiles_table(
     return table
 
 
+def _problem(table: pd.DataFrame | None, workload: str, variant: str) -> pd.DataFrame:
+    if table is None or table.empty:
+        return pd.DataFrame()
+    return table[(table["workload"] == workload) & (table["variant"] == variant)]
+
+
+def tuned_target(trials: pd.DataFrame, metric: str, direction: str) -> float:
+    """The median over optimizers of the best ``metric`` value on each one's chosen trial's curve."""
+    if metric not in trials:
+        return math.nan
+    best = trials.dropna(subset=[metric]).groupby("optimizer")[metric].agg("min" if direction == "min" else "max")
+    return float(best.median()) if len(best) else math.nan
+
+
 def configured_target(setting: float | dict | None, variant: str) -> float | None:
     """A workload's ``target``: one value for all its variants, or a value per variant (null: derived)."""
     return setting.get(variant) if isinstance(setting, dict) else setting
@@ -320,15 +394,23 @@ def problem_weights(problems: pd.DataFrame) -> pd.Series:
     return 1.0 / (problems["workload"].nunique() * per_workload)
 
 
-def performance_profile(profiles: pd.DataFrame, taus: np.ndarray | None = None) -> pd.DataFrame:
-    """ρ(τ): for each optimizer, the weighted share of the grid's (workload, variant) problems it solved
-    with ratio <= τ. Every optimizer is scored over the same problems: one it did not run counts as never
-    reaching the target; every workload weighs the same whatever its number of variants."""
+def performance_profile(
+    profiles: pd.DataFrame, taus: np.ndarray | None = None, optimizers: list[str] | None = None
+) -> pd.DataFrame:
+    """ρ(τ): for each of ``optimizers`` (default: all), the weighted share of the grid's (workload, variant)
+    problems it solved with ratio <= τ, the ratio taken against the best of ``optimizers`` alone. Every
+    optimizer is scored over the same problems: one it did not run counts as never reaching the target (pass
+    the complete ones to keep coverage out); every workload weighs the same whatever its number of variants."""
     taus = np.linspace(1.0, TAU_MAX, 301) if taus is None else taus
     problems = profiles[["workload", "variant"]].drop_duplicates().reset_index(drop=True)
+    if optimizers is not None:
+        profiles = profiles[profiles["optimizer"].isin(optimizers)].copy()
+        best = profiles.groupby(["workload", "variant"])["time_to_target"].transform("min")
+        finite = np.isfinite(profiles["time_to_target"]) & np.isfinite(best)
+        profiles["ratio"] = np.where(finite, profiles["time_to_target"] / best, math.inf)
     problems["weight"] = problem_weights(problems)
     rows = []
-    for optimizer in sorted(profiles["optimizer"].unique()):
+    for optimizer in sorted(profiles["optimizer"].unique() if optimizers is None else optimizers):
         ratios = problems.merge(profiles[profiles["optimizer"] == optimizer], on=["workload", "variant"], how="left")
         ratio = ratios["ratio"].fillna(math.inf).to_numpy(dtype=float)
         for tau in taus:
@@ -349,18 +431,22 @@ def benchmark_scores(profile: pd.DataFrame, tau_max: float = TAU_MAX) -> pd.Data
 
 
 def expected_best(values: np.ndarray, k: int, higher_is_better: bool) -> float:
-    """Expected best of ``k`` trials drawn with replacement from ``values`` ("expected validation
-    performance", Dodge et al. 2019): the sum over sorted values of value × P(it is the best of k)."""
+    """Expected best of ``k`` trials drawn without replacement from the ``n`` trials run ("expected
+    validation performance", Dodge et al. 2019, in its unbiased form): the sorted value i (1-based, worst
+    first) is the best of a random k-subset with probability C(i-1, k-1) / C(n, k); at k = n it is the best
+    trial, the one tuning chose."""
     scores = np.sort(np.asarray(values, dtype=float) * (1 if higher_is_better else -1))
     n = len(scores)
+    if not 1 <= k <= n:
+        raise ValueError(f"expected best of k = {k} needs 1 <= k <= {n} trials")
     i = np.arange(1, n + 1)
-    weights = (i / n) ** k - ((i - 1) / n) ** k
+    weights = np.array([math.comb(j - 1, k - 1) for j in i], dtype=float) / math.comb(n, k)
     best = float(np.dot(weights, scores))
     return best if higher_is_better else -best
 
 
 def expected_best_curve(trials: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Per (workload, variant, optimizer): expected best validation value after k = 1..budget trials, with a
+    """Per (workload, variant, optimizer): expected best validation value of k = 1..n of its n trials, with a
     95% bootstrap band over the trials. A diverged trial counts as the cell's worst finite value."""
     rows = []
     rng = np.random.default_rng(seed)
@@ -386,22 +472,59 @@ def expected_best_curve(trials: pd.DataFrame, n_boot: int = 1000, seed: int = 0)
     return pd.DataFrame(rows)
 
 
+def complete_optimizers(summary: pd.DataFrame) -> list[str]:
+    """The optimizers that ran every (workload, variant) problem of the grid (diverging counts as running):
+    the only ones a ranking, a Friedman test or a performance profile can compare without rewarding
+    coverage."""
+    problems = summary[["workload", "variant"]].drop_duplicates()
+    ran = summary.groupby("optimizer")[["workload", "variant"]].apply(lambda g: len(g.drop_duplicates()))
+    return sorted(o for o, n in ran.items() if n == len(problems))
+
+
+def coverage_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per optimizer: how many of the grid's problems and workloads it ran, and whether it is ranked."""
+    problems = summary[["workload", "variant"]].drop_duplicates()
+    complete = set(complete_optimizers(summary))
+    rows = [
+        {
+            "optimizer": optimizer,
+            "problems": len(cells[["workload", "variant"]].drop_duplicates()),
+            "of_problems": len(problems),
+            "workloads": cells["workload"].nunique(),
+            "of_workloads": problems["workload"].nunique(),
+            "ranked": optimizer in complete,
+        }
+        for optimizer, cells in summary.groupby("optimizer", sort=True)
+    ]
+    return pd.DataFrame(rows, columns=["optimizer", "problems", "of_problems", "workloads", "of_workloads", "ranked"])
+
+
 def rank_blocks(summary: pd.DataFrame) -> pd.DataFrame:
-    """Rank of every optimizer of the grid on each workload (1 = best): per (workload, variant) by mean
-    primary value on the test split, where an optimizer that did not run the problem or diverged in every
-    seed shares the worst rank; averaged over a workload's variants, so each workload is one block."""
-    optimizers = sorted(summary["optimizer"].unique())
+    """Rank of each optimizer that ran every problem (``complete_optimizers``) on each workload (1 = best):
+    per (workload, variant) by mean primary value on the test split, an optimizer that diverged in every
+    seed sharing the worst rank; averaged over a workload's variants, so each workload is one block."""
+    optimizers = complete_optimizers(summary)
     rows = []
     for (workload, variant), group in summary.groupby(["workload", "variant"], sort=True):
         means = group.set_index("optimizer")["mean"].reindex(optimizers)
         ranks = means.rank(ascending=group["direction"].iloc[0] == "min", na_option="bottom", method="average")
         rows.append({"workload": workload, "variant": variant, **ranks.to_dict()})
+    if not rows:
+        return pd.DataFrame()
     return pd.DataFrame(rows).groupby("workload")[optimizers].mean()
+
+
+def smallest_friedman_p(blocks: int, optimizers: int) -> float:
+    """The smallest p the Friedman test can give: every block ranking the optimizers alike."""
+    if blocks < 1 or optimizers < 2:
+        return 1.0
+    return float(stats.chi2.sf(blocks * (optimizers - 1), optimizers - 1))
 
 
 def ranking_table(blocks: pd.DataFrame) -> pd.DataFrame:
     """Mean rank per optimizer over the workloads, each workload's rank, and the Friedman test of "all
-    optimizers rank alike" (needs 3 optimizers and 2 workloads)."""
+    optimizers rank alike" (needs 3 optimizers and 2 workloads; ``friedman_min_p`` is the smallest p this
+    many blocks allow)."""
     table = blocks.T.add_prefix("rank.")
     table.insert(0, "mean_rank", blocks.mean())
     table.insert(1, "n_workloads", len(blocks))
@@ -409,4 +532,41 @@ def ranking_table(blocks: pd.DataFrame) -> pd.DataFrame:
     if blocks.shape[1] >= 3 and len(blocks) >= 2 and blocks.nunique(axis=1).gt(1).any():
         p = float(stats.friedmanchisquare(*(blocks[o] for o in blocks.columns)).pvalue)
     table.insert(2, "friedman_p", p)
+    table.insert(3, "friedman_min_p", smallest_friedman_p(len(blocks), blocks.shape[1]))
     return table.sort_values("mean_rank").rename_axis("optimizer").reset_index()
+
+
+def pair_outcome(result: dict) -> str:
+    """wins / losses / ties of one paired comparison: by the paired mean, or, where no pair is complete (a
+    side diverged in every seed), by the wins over matched seeds, in which a diverged run loses."""
+    if np.isfinite(result["diff"]):
+        return "ties" if result["diff"] == 0 else "wins" if result["better_on_mean"] else "losses"
+    rate = result["win_rate"]
+    return "ties" if not np.isfinite(rate) or rate == 0.5 else "wins" if rate > 0.5 else "losses"
+
+
+def head_to_head(runs: pd.DataFrame) -> pd.DataFrame:
+    """Every pair of optimizers on the (workload, variant) problems both ran, by the paired comparison of each
+    problem (``compare``): wins, losses and ties of the paired mean, how many of them the verdict's test
+    finds significant at ``ALPHA``, and a sign test over the decided problems. Coverage does not enter."""
+    rows = []
+    optimizers = sorted(runs["optimizer"].unique())
+    for i, a in enumerate(optimizers):
+        for b in optimizers[i + 1 :]:
+            tally = {"wins": 0, "losses": 0, "ties": 0, "significant_wins": 0, "significant_losses": 0}
+            problems = 0
+            for _, group in runs.groupby(["workload", "variant"], sort=True):
+                if not {a, b} <= set(group["optimizer"]):
+                    continue
+                problems += 1
+                direction = group["direction"].iloc[0]
+                result = compare(group[group["optimizer"] == a], group[group["optimizer"] == b], direction)
+                outcome = pair_outcome(result)
+                tally[outcome] += 1
+                if outcome != "ties" and np.isfinite(result["p"]) and result["p"] < ALPHA:
+                    tally[f"significant_{outcome}"] += 1
+            decided = tally["wins"] + tally["losses"]
+            sign_p = float(stats.binomtest(tally["wins"], decided).pvalue) if decided else math.nan
+            rows.append({"optimizer": a, "against": b, "problems": problems, **tally, "sign_test_p": sign_p})
+    columns = ["optimizer", "against", "problems", "wins", "losses", "ties", "significant_wins", "significant_losses"]
+    return pd.DataFrame(rows, columns=columns + ["sign_test_p"])

@@ -41,6 +41,7 @@ def runs_table(final_paths: list[str | Path]) -> pd.DataFrame:
             run_dir=str(Path(path).parent),
         )
         row.update({f"metric.{k}": v for k, v in final["metrics"].items()})
+        row.update({f"trivial.{k}": v for k, v in final.get("trivial", {}).items()})
         row.update({f"throughput.{k}": v for k, v in final["throughput"].items()})
         rows.append(row)
     frame = pd.DataFrame(rows)
@@ -147,7 +148,7 @@ def failed_cell_runs(cells: list[dict], seeds: list[int], runs: pd.DataFrame) ->
                     **{key: cell[key] for key in CELL_KEYS},
                     "seed": seed,
                     "status": "diverged",
-                    "stop_reason": f"every one of {cell['selected']['budget']} tuning trials diverged",
+                    "stop_reason": f"every one of {len(cell['selected']['trials'])} tuning trials diverged",
                     "primary_metric": known.get("primary_metric", cell["selected"]["metric"]),
                     "curve_metric": known.get("curve_metric", cell["selected"]["metric"]),
                     "direction": known.get("direction", "min"),
@@ -182,7 +183,9 @@ def tuning_table(cells: list[dict]) -> pd.DataFrame:
 
 
 def selected_table(cells: list[dict]) -> pd.DataFrame:
-    """Per tuned cell: the budget, the chosen trial and settings, its validation value (or failed)."""
+    """Per tuned cell: the budget, the chosen trial and settings, its validation value (or failed), the range
+    each numeric key was tried over (``tried.KEY``: lowest..highest) and the keys the choice sits at the edge
+    of (``edge``; ``provisional`` then: the optimum may lie outside what was tried)."""
     rows = []
     for cell in cells:
         chosen = cell["selected"]
@@ -192,11 +195,46 @@ def selected_table(cells: list[dict]) -> pd.DataFrame:
             {
                 **{key: cell[key] for key in CELL_KEYS},
                 "budget": chosen["budget"],
+                "extend": chosen.get("extend", 0),
+                "studies": len(chosen.get("studies", [None])),
+                "study": chosen.get("study", 0),
                 "status": chosen["status"],
                 "trial": chosen["trial"],
                 "metric": chosen["metric"],
                 "value": chosen["value"],
+                "provisional": bool(chosen.get("provisional")),
+                "edge": edge_text(chosen.get("edges") or {}),
                 **{f"hp.{k}": v for k, v in (chosen["settings"] or {}).items()},
+                **{f"tried.{k}": f"{lo:.3g}..{hi:.3g}" for k, (lo, hi) in (chosen.get("tried") or {}).items()},
             }
         )
-    return pd.DataFrame(rows, columns=None if rows else CELL_KEYS + ["budget", "status", "trial", "metric", "value"])
+    columns = CELL_KEYS + ["budget", "status", "trial", "metric", "value", "provisional", "edge"]
+    return pd.DataFrame(rows, columns=None if rows else columns)
+
+
+def edge_text(edges: dict) -> str:
+    """{key: side} -> "train.lr at the low end" (empty: no edge)."""
+    return "; ".join(f"{key} at the {side} end" for key, side in sorted(edges.items()))
+
+
+def provisional_cells(cells: list[dict]) -> dict[tuple, str]:
+    """(workload, variant, optimizer) -> its edges in words, for every cell tuned at the edge of its range."""
+    return {
+        tuple(cell[k] for k in CELL_KEYS): edge_text(cell["selected"]["edges"])
+        for cell in cells
+        if cell["selected"] and cell["selected"].get("provisional")
+    }
+
+
+def chosen_trial_curves(cells: list[dict]) -> pd.DataFrame:
+    """The validation curve (metrics.csv) of each tuned cell's chosen trial, with the cell's keys: what a
+    time-to-target target is set from."""
+    frames = []
+    for cell in cells:
+        chosen = cell["selected"]
+        if not chosen or chosen["status"] != "ok":
+            continue
+        trial = next(t for t in chosen["trials"] if t["trial"] == chosen["trial"])
+        curve = pd.read_csv(Path(trial["run_dir"]) / "metrics.csv")
+        frames.append(curve.assign(**{key: cell[key] for key in CELL_KEYS}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CELL_KEYS)

@@ -61,6 +61,7 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         curve=corpus.bits_metric,
         direction="min",
         metrics=metrics,
+        trivial={bits: math.log2(corpus.vocab_size), "test_loss": math.log(corpus.vocab_size)},  # a uniform guess
         data_source=corpus.manifest["label"],
         throughput={"eval_units_per_second": metrics.get("test_units", 0) / eval_seconds if eval_seconds else None},
     )

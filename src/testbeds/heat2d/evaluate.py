@@ -128,6 +128,11 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         curve="val_rollout_rel_l2_interior",
         direction="min",
         metrics=metrics,
+        trivial={  # persistence: the last context frame held, which an untrained model predicts
+            name: metrics[f"persistence_{name.removeprefix('rollout_')}"]
+            for name in ("rollout_rel_l2_interior", "rollout_rel_l2", "extrapolation_rel_l2_interior")
+            if f"persistence_{name.removeprefix('rollout_')}" in metrics
+        },
         data_source=test.manifest["label"],
         throughput={
             "rollout_samples_per_second": len(test) / seconds if seconds else None,

@@ -40,6 +40,11 @@ def evaluate_model(model: LatticeTransformer, data, batch: int, device: str) -> 
     }
 
 
+def uniform_ce(run: dict) -> float:
+    """The cross-entropy of a uniform guess over the tokens a reversed prefix can hold (3 .. vocab - 1)."""
+    return math.log(run["data"]["vocab_size"] - 3)
+
+
 def load_trained(run_dir: Path, prov: dict, summary: dict, device: str):
     checkpoint = final_checkpoint(run_dir, prov, summary) / "trainer.ckpt"
     state = torch.load(checkpoint, map_location=device, weights_only=False)["state_dict"]
@@ -82,6 +87,7 @@ def evaluate(run_dir: Path, data_dir: Path | None = None) -> dict:
         curve="val_ce",
         direction="min",
         metrics=metrics,
+        trivial=dict.fromkeys(("test_ce", "longer_ce"), uniform_ce(run)),
         data_source="copy-reverse (generated)",
         throughput={"eval_sequences_per_second": run["data"]["n_val"] / eval_seconds if eval_seconds else None},
         parameters=summary["parameters"],

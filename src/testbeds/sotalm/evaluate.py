@@ -89,6 +89,7 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
         curve="val_loss",
         direction="min",
         metrics=metrics,
+        trivial={"test_loss": math.log(meta["vocab_size"])},  # a uniform guess over the tokens
         data_source=meta["corpus"]["label"],
         throughput={"eval_tokens_per_second": metrics.get("test_tokens", 0) / eval_seconds if eval_seconds else None},
         parameters=summary["parameters"],

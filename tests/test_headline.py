@@ -1,0 +1,144 @@
+"""The front page prints each cell's own numbers: every figure in it is checked against the table it came
+from, on a grid where two workloads share variant and optimizer names with different values."""
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+from testbeds.analysis import claims, headline, stats
+
+VALUES = {  # workload -> optimizer -> one value per seed; w2's are ten times w1's, with other differences
+    "w1": {"adam": [2.0, 2.2, 2.1, 2.4], "kbeta": [1.0, 1.3, 1.1, 1.2], "sgd": [3.0, 3.5, 3.2, 3.1]},
+    "w2": {"adam": [10.0, 12.0, 9.0, 11.0], "kbeta": [30.0, 33.0, 29.0, 35.0], "sgd": [5.0, 4.0, 6.0, 5.5]},
+}
+BASELINES = {"w1": "adam", "w2": "sgd"}
+
+
+def grid() -> pd.DataFrame:
+    rows = []
+    for workload, optimizers in VALUES.items():
+        for optimizer, values in optimizers.items():
+            for seed, value in enumerate(values):
+                rows.append(
+                    dict(
+                        workload=workload,
+                        variant="base",
+                        optimizer=optimizer,
+                        seed=seed,
+                        status="ok",
+                        primary_metric="loss",
+                        curve_metric="loss",
+                        direction="min",
+                        primary_value=value,
+                        steps=100,
+                        device="cpu",
+                        data_source="d",
+                        split="test",
+                    )
+                )
+    return pd.DataFrame(rows)
+
+
+def list_tables(text: str) -> dict[str, list[list[str]]]:
+    """The list-tables of a reStructuredText page: title -> rows (header first) of cell texts."""
+    tables, rows, title = {}, None, None
+    for line in text.splitlines():
+        if line.startswith(".. list-table:: "):
+            title, rows = line.removeprefix(".. list-table:: "), []
+            tables[title] = rows
+        elif rows is not None and line.startswith("   * - "):
+            rows.append([line.removeprefix("   * - ")])
+        elif rows is not None and line.startswith("     - "):
+            rows[-1].append(line.removeprefix("     - "))
+        elif rows is not None and line and not line.startswith("   "):
+            rows = None
+    return tables
+
+
+def render(runs: pd.DataFrame, claim_list: list[dict]):
+    summary = stats.summary_table(runs)
+    comparisons = stats.comparisons_table(runs, BASELINES)
+    measured = claims.claims_table(claim_list, runs, {})
+    ranks = stats.ranking_table(stats.rank_blocks(summary))
+    text = headline.render(
+        summary,
+        comparisons,
+        pd.DataFrame(),
+        runs,
+        {},
+        ranks,
+        measured,
+        baselines=BASELINES,
+        coverage=stats.coverage_table(summary),
+        head_to_head=stats.head_to_head(runs),
+    )
+    return text, summary, comparisons, measured
+
+
+CLAIMS = [
+    {
+        "id": f"{w}-kbeta",
+        "source": "s",
+        "statement": f"kbeta beats {BASELINES[w]} on {w}",
+        "workload": w,
+        "variant": "base",
+        "optimizer": "kbeta",
+        "against": {"optimizer": BASELINES[w]},
+        "metric": "primary",
+        "direction": "lower",
+    }
+    for w in VALUES
+]
+
+
+def test_every_number_on_the_front_page_is_its_own_cells():
+    """A mutation that keys the comparisons by (variant, optimizer) alone shows w2's Δ in w1's table."""
+    text, summary, comparisons, measured = render(grid(), CLAIMS)
+    tables = list_tables(text)
+    num = headline._num
+    for workload in VALUES:
+        (title,) = [t for t in tables if t.startswith(f"{workload}: ")]
+        header, *rows = tables[title]
+        assert f"Δ vs baseline {BASELINES[workload]}, paired [95% CI]" in header
+        assert len(rows) == 3
+        for variant, optimizer, mean, ok, delta, pairs, p, wins in rows:
+            name = optimizer.split(" ")[0]
+            assert optimizer.endswith("(baseline)") == (name == BASELINES[workload])
+            s = summary.set_index(["workload", "variant", "optimizer"]).loc[(workload, variant, name)]
+            assert mean == f"{num(s['mean'])} [{num(s['ci_low'])}, {num(s['ci_high'])}]"
+            assert ok == f"{s['n_ok']}/{s['n_runs']}"
+            if name == BASELINES[workload]:
+                assert delta == pairs == p == wins == ""
+                continue
+            c = comparisons.set_index(["workload", "variant", "optimizer"]).loc[(workload, variant, name)]
+            assert delta == f"{num(c['diff'], 3)} [{num(c['diff_ci_low'], 3)}, {num(c['diff_ci_high'], 3)}]"
+            assert p == f"{num(c['p_adjusted'], 2)} ({num(c['p'], 2)}; {c['verdict_test']})"
+            assert pairs == str(c["n_pairs"]) and wins == num(c["win_rate"], 2)
+            own = np.subtract(VALUES[workload][name], VALUES[workload][BASELINES[workload]]).mean()
+            assert math.isclose(c["diff"], own)  # and the table itself is the cell's own
+    (title,) = [t for t in tables if t.startswith("The source projects' claims")]
+    header, *rows = tables[title]
+    by_id = measured.set_index("id")
+    for row, claim in zip(rows, CLAIMS):
+        c = by_id.loc[claim["id"]]
+        assert row[3].startswith(f"{num(c['difference'], 3)} [{num(c['ci_low'], 3)}, {num(c['ci_high'], 3)}]")
+        assert row[4] == f"{num(c['p_holm'], 2)} ({num(c['p'], 2)}; {c['test']})"
+        assert row[0].startswith(f"**{c['verdict']}**")
+    assert re.search(r"w1-kbeta", measured["id"].iloc[0]) and by_id.loc["w1-kbeta", "difference"] < 0
+    assert by_id.loc["w2-kbeta", "difference"] > 0
+
+
+def test_the_ranking_shows_only_complete_optimizers_and_the_rest_head_to_head():
+    runs = grid()
+    extra = runs[(runs["workload"] == "w1") & (runs["optimizer"] == "adam")].assign(optimizer="adam95")
+    extra["primary_value"] -= 1.5  # best on w1, absent from w2
+    text, summary, _, _ = render(pd.concat([runs, extra], ignore_index=True), [])
+    tables = list_tables(text)
+    (ranking,) = [t for t in tables if t.startswith("Across workloads")]
+    assert {row[0] for row in tables[ranking][1:]} == {"adam", "kbeta", "sgd"}
+    assert "adam95 (1 of 2 problems)" in text
+    (pairs,) = [t for t in tables if t.startswith("Head to head")]
+    by_pair = {row[0]: row[1:3] for row in tables[pairs][1:]}
+    assert by_pair["adam95 vs kbeta"] == ["1", "1 / 0 / 0"] and by_pair["kbeta vs sgd"] == ["2", "1 / 1 / 0"]
+    assert "the Friedman test cannot reach p < 0.05" in text  # two blocks, three optimizers: 0.135 at best
