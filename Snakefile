@@ -1,11 +1,15 @@
 # testbeds: train the grid workload x variant x optimizer x seed, evaluate every run,
 # aggregate the grid into tables, plots and one HTML report (`snakemake --report`).
+import os
 import sys
 from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# jobs run `python`: the interpreter running Snakemake (e.g. .venv/bin/snakemake, not activated) comes first;
+# a job's conda env, where used, is activated in front of it
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 from testbeds import config as cfg
 
 min_version("9.0")

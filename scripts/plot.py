@@ -40,7 +40,7 @@ def main() -> None:
     plots.wallclock(curves, runs, str(args.out / "wallclock.png"))
     buckets = [
         pd.read_csv(p).assign(run="/".join(p.parts[-4:-1]))
-        for p in map(Path, runs["run_dir"] + "/kbeta_buckets.csv")
+        for p in map(Path, runs["run_dir"] + "/optimizer_diagnostics.csv")
         if p.exists()
     ]
     buckets = [b for b in buckets if not b.empty]

@@ -7,6 +7,8 @@ Examples:
 """
 
 import argparse
+import errno
+import shutil
 import sys
 from pathlib import Path
 
@@ -24,8 +26,22 @@ def main() -> None:
     run = runargs.resolve(args)
     prepare_process(run)
     workload = workloads.step(run["workload"], "train")
-    summary = workload.train(run, Path(args.data) if args.data else None, args.out)
+    try:
+        summary = workload.train(run, Path(args.data) if args.data else None, args.out)
+    except (OSError, RuntimeError) as err:
+        if not disk_full(err):
+            raise
+        free = shutil.disk_usage(args.out if args.out.exists() else args.out.parent).free
+        sys.exit(
+            f"{args.out}: the disk is full ({free / 2**20:.0f} MiB free) while writing the run; free space and "
+            "run it again: it resumes from its last checkpoint"
+        )
     print(f"{args.out}: {summary['status']} after {summary['steps']} steps ({summary['stop_reason']})")
+
+
+def disk_full(err: BaseException) -> bool:
+    """An out-of-space error, as Python (ENOSPC) or a framework's writer (MLX: "[write] Unable to write") says."""
+    return getattr(err, "errno", None) == errno.ENOSPC or "Unable to write" in str(err) or "No space left" in str(err)
 
 
 if __name__ == "__main__":

@@ -201,7 +201,7 @@ def test_a_finished_run_run_again_starts_over(config, small_corpus, tmp_path):
     run = tiny_run(config)
     train(run, small_corpus, tmp_path, log=lambda m: None)
     first = metrics_without_time(tmp_path)
-    for name in ("metrics.csv", "train.json", "provenance.json", "kbeta_buckets.csv"):
+    for name in ("metrics.csv", "train.json", "provenance.json", "optimizer_diagnostics.csv"):
         (tmp_path / name).unlink()
     messages = []
     train(run, small_corpus, tmp_path, log=messages.append)

@@ -190,10 +190,10 @@ def check_consistency(config: dict) -> None:
         check_tuning(config, name)
         for opt in workload["optimizers"] if tuning_settings(config, name)["budget"] else []:
             check_search(config, name, opt)  # a search space only matters where tuning uses it
-        target = workload.get("target")
-        for variant in target if isinstance(target, dict) else []:
-            if variant not in workload["variants"]:
-                raise ConfigError(f"workloads.{name}.target: '{variant}' is not one of its variants")
+        check_target(name, workload)
+        path = (workload.get("data") or {}).get("path")
+        if path and Path(path).is_dir():
+            raise ConfigError(f"workloads.{name}.data.path: {path} is a directory; give the data file itself")
         baseline = workload.get("baseline")
         if baseline is not None and baseline not in workload["optimizers"]:
             raise ConfigError(f"workloads.{name}.baseline: '{baseline}' is not among its optimizers")
@@ -208,6 +208,22 @@ def check_consistency(config: dict) -> None:
                 validate_workload(name, {**workload, **settings}, f"workloads.{name}.variants.{variant}")
             where = f"workloads.{name}" + ("" if variant == "base" else f".variants.{variant}")
             workloads.workload(name).check(settings, where)
+
+
+def check_target(name: str, workload: dict) -> None:
+    """A time-to-target ``target`` (one value or one per variant) names real variants and can be reached:
+    not below the best possible value of the workload's validation metric."""
+    target = workload.get("target")
+    values = target if isinstance(target, dict) else {"": target}
+    best = workloads.workload(name).best_validation
+    for variant, value in values.items():
+        where = f"workloads.{name}.target" + (f".{variant}" if variant else "")
+        if variant and variant not in workload["variants"]:
+            raise ConfigError(f"workloads.{name}.target: '{variant}' is not one of its variants")
+        if value is not None and best is not None and value < best:
+            raise ConfigError(
+                f"{where}: {value} is below the validation metric's best possible value {best}, so no run can reach it"
+            )
 
 
 def optimizer_entry(config: dict, workload: str, optimizer: str) -> dict:

@@ -91,7 +91,7 @@ class TrainLoop:
         diagnostics = DIAGNOSTIC_COLUMNS if logs_diagnostics(self.run["optimizer"]) else []
         columns = BASE_COLUMNS + self.extra_columns + self.eval_columns + diagnostics
         self.metrics = MetricsLog(self.run_dir, columns)
-        self.buckets = MetricsLog(self.run_dir, ["step", "bucket", "sunspike", "beta2"], name="kbeta_buckets")
+        self.buckets = MetricsLog(self.run_dir, ["step", "bucket", "sunspike", "beta2"], name="optimizer_diagnostics")
 
     def wall(self) -> float:
         return self.wall_before + time.perf_counter() - self.session_start

@@ -48,6 +48,8 @@ class Workload:
     job makes it). ``data_inputs``: files a generated data set is made from (e.g. a user's array).
     ``run_files``: files its evaluation writes into a run directory besides final.json.
     ``figures``: what its ``plots.py`` draws; ``figure_directory``: a folder of further per-run figures.
+    ``best_validation``: the best possible value of its validation metric, lower being better (a
+    time-to-target ``target`` below it could never be reached and is refused; None: not known).
     """
 
     framework: str
@@ -58,6 +60,7 @@ class Workload:
     run_files: tuple[str, ...] = ()
     figures: tuple[Figure, ...] = ()
     figure_directory: str | None = None
+    best_validation: float | None = 0.0
     name: str = ""  # the package's name, filled in when found
     module: str = ""  # its import name, filled in when found
     directory: Path = field(default=BUILT_IN)  # its folder, filled in when found

@@ -5,7 +5,7 @@ rule train:
         metrics=f"{RUN}/metrics.csv",
         summary=f"{RUN}/train.json",
         provenance=f"{RUN}/provenance.json",
-        diagnostics=f"{RUN}/kbeta_buckets.csv",
+        diagnostics=f"{RUN}/optimizer_diagnostics.csv",
     log:
         "results/logs/train/{workload}/{variant}/{optimizer}/seed{seed}.log",
     benchmark:
@@ -33,7 +33,7 @@ use rule train as train_trial with:
         metrics=f"{TRIAL}/metrics.csv",
         summary=f"{TRIAL}/train.json",
         provenance=f"{TRIAL}/provenance.json",
-        diagnostics=f"{TRIAL}/kbeta_buckets.csv",
+        diagnostics=f"{TRIAL}/optimizer_diagnostics.csv",
     log:
         "results/logs/tuning/{workload}/{variant}/{optimizer}/trial{trial}.log",
     benchmark:
