@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: setup run report test test-fast format lint bench clean
+.PHONY: setup run report test test-fast format lint rulegraph bench clean
 
 setup: $(STAMP)
 
@@ -42,6 +42,9 @@ format: setup
 
 lint: setup
 	$(SNAKEMAKE) --lint
+
+rulegraph: setup  # the pipeline picture in README.md, from the workflow's rule graph
+	$(BIN)/python scripts/rulegraph.py
 
 bench: setup
 	$(BIN)/python benchmarks/matmul.py

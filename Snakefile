@@ -1,16 +1,15 @@
 # testbeds: train the grid workload x variant x optimizer x seed, evaluate every run,
 # aggregate the grid into tables, plots and one HTML report (`snakemake --report`).
-import os
 import sys
 from pathlib import Path
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-# jobs run `python`: the interpreter running Snakemake (e.g. .venv/bin/snakemake, not activated) comes first;
-# a job's conda env, where used, is activated in front of it
-os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 from testbeds import config as cfg
+from testbeds.interpreter import put_first_on_path
+
+put_first_on_path()  # jobs run the interpreter that runs Snakemake, activated or not
 
 min_version("9.0")
 
@@ -18,33 +17,28 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-try:
-    cfg.validate(config)  # the schema and the cross-field rules, naming the dotted key of a problem
+try:  # one pass: the schemas and the cross-field rules, naming the dotted key of a problem
+    cfg.validate(config)
+    cfg.validate_claims(cfg.load_config(["config/claims.yaml"]))
 except cfg.ConfigError as err:
     raise WorkflowError(f"Error validating config: {err}")
-validate(config, "workflow/schemas/config.schema.yaml")
-validate(cfg.load_config(["config/claims.yaml"]), "workflow/schemas/claims.schema.yaml")
 
 
+# in pipeline order: data, tune and select, train, evaluate, aggregate (quick jobs that read many files say
+# `localrule: True`: they run where Snakemake runs, not as cluster jobs)
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/tune.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/aggregate.smk"
 
 
 report: "workflow/report/workflow.rst"
 
 
-# quick jobs that read the whole grid's results: run where Snakemake runs, not as cluster jobs
-localrules:
-    all,
-    download,
-    aggregate,
-    plot_workload,
-    plot_summary,  # and each workload's own plot rule (localrule: True there)
-
-
 rule all:
     default_target: True
     input:
         final_outputs(),
+    localrule: True

@@ -74,7 +74,16 @@ def dry_run(directory: Path) -> tuple[float, dict[str, int], str]:
     return seconds, counts, result.stdout
 
 
-BEFORE_SELECTION = ["download", "slice_corpus", "generate_data", "train_tokenizer", "tokenize", "train_trial", "select"]
+BEFORE_SELECTION = [
+    "download",
+    "slice_corpus",
+    "generate_data",
+    "train_tokenizer",
+    "tokenize",
+    "tune",
+    "select_round",
+    "select",
+]
 
 
 def choose_every_cell(config: dict, directory: Path, plan: str) -> None:
@@ -122,7 +131,7 @@ def main() -> None:
         directory = workflow_copy(config, Path(scratch))
         for stage in ("fresh", "chosen"):
             seconds, timings, counts, plan = timed(directory, args.repeats)
-            trials, runs = counts.get("train_trial", 0), counts.get("train", 0)
+            trials, runs = counts.get("tune", 0), counts.get("train", 0)
             print(
                 f"snakemake -n, {stage}: {trials} trials, {runs} final runs, {counts.get('total')} jobs in all, "
                 f"{seconds:.2f} s (median of {args.repeats}: {', '.join(f'{t:.2f}' for t in timings)}); target <= 5 s"

@@ -85,7 +85,7 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
         "train_tokenizer": 1,
         "tokenize": 1,
         "generate_data": 3,
-        "train_trial": 30,  # lot and lds are tuned: 2 trials for each of their 12 cells, + lot's extension round
+        "tune": 30,  # lot and lds are tuned: 2 trials for each of their 12 cells, + lot's extension round
         "select_round": 6,  # lot's extension round: where its trial goes depends on the choice so far
         "select": 12,
         "train": 13,  # the untuned cells; a tuned cell's final runs wait for its selection (a checkpoint)
@@ -179,7 +179,7 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     edit_test_config(workflow_copy, lambda c: c["workloads"]["charlm"]["train"].update(steps=20))
     edit_test_config(workflow_copy, lambda c: c["workloads"]["lds"]["tuning"].update(budget=3))
     assert planned_jobs(workflow_copy, *cfg) == {  # one more trial per lds cell; no run or trial done again
-        "train_trial": 6,
+        "tune": 6,
         "select": 6,
         "collect_cell": 6,
         "aggregate": 1,
@@ -223,7 +223,7 @@ def test_slurm_profile_maps_config_resources_without_a_cluster(workflow_copy):
     """`snakemake --profile profiles/slurm -n` needs no cluster and shows each job's resolved resources."""
     out = snakemake(workflow_copy, "--profile", "profiles/slurm", "-n", "--configfile", "config/paper.yaml").stdout
     blocks = re.split(r"\n\[[^\]]+\]\n", out)
-    trials = [block for block in blocks if block.startswith("rule train_trial:")]
+    trials = [block for block in blocks if block.startswith("rule tune:")]
     runs = [block for block in blocks if block.startswith("rule train:")]
     # the paper grid: sotalm 3 + lot 3 x 2 + lds 3 x 29 variants cells tuned with 4 trials each (their final
     # runs wait for the selection); charlm 3 and heat2d 3 x 3 cells keep the seed's schedule, 10 seeds each

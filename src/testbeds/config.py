@@ -101,8 +101,7 @@ def _first_error(validator, instance, prefix: str = "") -> str | None:
 def validate(config: dict) -> None:
     """Check ``config`` against the JSON schema, then the cross-field rules.
 
-    Raises ConfigError naming the key. (The Snakefile uses snakemake.utils.validate
-    for the schema part, which reports the same key.)
+    Raises ConfigError naming the key.
     """
     import jsonschema
 
@@ -112,6 +111,16 @@ def validate(config: dict) -> None:
     for name, entry in config["workloads"].items():
         validate_workload(name, entry, f"workloads.{name}")
     check_consistency(config)
+
+
+def validate_claims(claims: dict) -> None:
+    """config/claims.yaml against workflow/schemas/claims.schema.yaml; raises ConfigError naming the key."""
+    import jsonschema
+
+    schema = load_config([REPO / "workflow" / "schemas" / "claims.schema.yaml"])
+    problem = _first_error(jsonschema.Draft202012Validator(schema), claims)
+    if problem:
+        raise ConfigError(f"config/claims.yaml: {problem}")
 
 
 @functools.cache

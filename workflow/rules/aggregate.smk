@@ -22,6 +22,7 @@ rule aggregate:
         selected=report(f"{TABLES}/selected.csv", caption="../report/selected.rst", category="Tables"),
     log:
         "results/logs/aggregate.log",
+    localrule: True
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -49,6 +50,7 @@ rule plot_workload:
         ),
     log:
         "results/logs/plot/{workload}.log",
+    localrule: True
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -76,6 +78,7 @@ rule plot_summary:
         ),
     log:
         "results/logs/plot/summary.log",
+    localrule: True
     conda:
         "../../envs/analysis.yaml"
     params:

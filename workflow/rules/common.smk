@@ -38,6 +38,11 @@ def workload(wildcards):
     return config["workloads"][wildcards.workload]
 
 
+def resource(key):
+    """A job's resource from its workload's ``resources`` section (threads, mem_mb, runtime_min, gpu)."""
+    return lambda wildcards: workload(wildcards)["resources"][key]
+
+
 def run_settings(wildcards):
     return cfg.resolve_run(config, wildcards.workload, wildcards.variant, wildcards.optimizer, int(wildcards.seed))
 

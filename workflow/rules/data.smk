@@ -6,6 +6,7 @@ rule download:
     wildcard_constraints:
         dataset="enwik8|tinystories",
         urlkey=r"[0-9a-f]{12}",
+    localrule: True
     conda:
         "../../envs/analysis.yaml"
     params:

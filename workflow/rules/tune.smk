@@ -1,0 +1,70 @@
+# a tuning trial: one point of the search space (testbeds.tuning) trained at the tuning seed; never scored on
+# the test split
+rule tune:
+    input:
+        data=trial_data,
+    output:
+        metrics=f"{TRIAL}/metrics.csv",
+        summary=f"{TRIAL}/train.json",
+        provenance=f"{TRIAL}/provenance.json",
+        diagnostics=f"{TRIAL}/optimizer_diagnostics.csv",
+    log:
+        "results/logs/tuning/{workload}/{variant}/{optimizer}/trial{trial}.log",
+    benchmark:
+        "results/benchmarks/jobs/tuning/{workload}/{variant}/{optimizer}/trial{trial}.tsv"
+    conda:
+        framework_env
+    threads: resource("threads")
+    resources:
+        mem_mb=resource("mem_mb"),
+        runtime=resource("runtime_min"),
+        gpu=resource("gpu"),
+    params:
+        run=trial_json,  # with the version of the code the job runs: editing it re-runs exactly its runs
+        data=data_option,
+    shell:
+        "python scripts/train.py --run-json {params.run:q} {params.data:q} "
+        "--out $(dirname {output.summary:q}) > {log:q} 2>&1"
+
+
+# the best trial of a cell on the validation split; a checkpoint, because the final runs' settings are read
+# from it (so a raised budget re-runs a final run only when the choice changed)
+checkpoint select:
+    input:
+        trial_summaries,
+    output:
+        f"{CELL}/selected.json",
+    log:
+        "results/logs/tuning/{workload}/{variant}/{optimizer}/select.log",
+    localrule: True
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        code=code_version("scripts/select_trial.py"),
+        space=lambda wc: json.dumps(search_space(wc), sort_keys=True),
+        budget=lambda wc: budget(wc.workload),
+        rounds=lambda wc: tuning_of(wc.workload)["extend"],
+    shell:
+        "python scripts/select_trial.py {input:q} --space {params.space:q} --budget {params.budget} "
+        "--extend {params.rounds} --out {output:q} > {log:q} 2>&1"
+
+
+# the choice of one study's trials before extension round {round}: where the round's trial goes
+checkpoint select_round:
+    input:
+        round_summaries,
+    output:
+        ROUND,
+    log:
+        "results/logs/tuning/{workload}/{variant}/{optimizer}/study{study}-round{round}.log",
+    localrule: True
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        code=code_version("scripts/select_trial.py"),
+        space=lambda wc: json.dumps(search_space(wc), sort_keys=True),
+        budget=lambda wc: budget(wc.workload),
+        rounds=lambda wc: tuning_of(wc.workload)["extend"],
+    shell:
+        "python scripts/select_trial.py {input:q} --space {params.space:q} --budget {params.budget} "
+        "--extend {params.rounds} --out {output:q} > {log:q} 2>&1"
