@@ -1,7 +1,7 @@
 """Command-line handling shared by the per-run scripts (train, evaluate).
 
 A run is named either by the pipeline (``--run-json``: the resolved run, as the
-Snakefile passes it) or by hand like the seeds' CLIs: ``--config config/config.yaml
+Snakefile passes it) or by hand like the source projects' CLIs: ``--config config/config.yaml
 --workload charlm --optimizer kbeta --seed 0 --set model.d_model=256``.
 """
 

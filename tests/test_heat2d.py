@@ -1,4 +1,4 @@
-"""heat2d (seed 000): the FTCS solver, the data sets, the model's masks (no target leak), training, evaluation."""
+"""heat2d (source 000): the FTCS solver, the data sets, the model's masks (no target leak), training, evaluation."""
 
 import csv
 
@@ -226,7 +226,7 @@ def test_rope_rotates_each_token_by_its_frame_index():
 
 
 def test_every_optimizer_gets_the_same_learning_rate_schedule(tmp_path):
-    """The seed's code gave Adam and Kβ different schedules; here the schedule is the workload's."""
+    """The source's code gave Adam and Kβ different schedules; here the schedule is the workload's."""
     settings = {"epochs": 4, "lr_schedule": "1:2e-3,3:5e-4", "eval_every": 100, "log_every": 1}
     schedules = {}
     for optimizer in ("adam95", "kbeta", "sgd"):

@@ -1,4 +1,4 @@
-"""lds (seed 002): systems, the Kalman filter's optimality, the model's causality and KV cache, training."""
+"""lds (source 002): systems, the Kalman filter's optimality, the model's causality and KV cache, training."""
 
 import copy
 

@@ -49,7 +49,7 @@ def test_report_renders_offline_with_every_figure(workflow_copy):  # noqa: F811
         page.goto(report.as_uri())
         assert "testbeds grid report" in page.inner_text("body")
         front = page.inner_text("body")
-        assert "The seeds' claims, measured on this grid" in front and "lds-approaches-kalman" not in front
+        assert "The source projects' claims, measured on this grid" in front and "lds-approaches-kalman" not in front
         assert "a transformer filter approaches the Kalman filter" in front  # each claim with its verdict
         assert "p adj. (raw)" in front and "mean rank" in front  # per-workload tables and the ranking
         for figure in figures:

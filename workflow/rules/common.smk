@@ -13,7 +13,7 @@ ROUND = "results/tuning/{workload}/{variant}/{optimizer}/study{study}/round{roun
 WORKLOADS = config["grid"]["workloads"]
 SEEDS = config["grid"]["seeds"]
 CELLS = cfg.grid_cells(config)
-CLAIMS = "config/claims.yaml"  # the seeds' claims the report measures (workflow/schemas/claims.schema.yaml)
+CLAIMS = "config/claims.yaml"  # the source projects' claims the report measures (workflow/schemas/claims.schema.yaml)
 
 
 wildcard_constraints:

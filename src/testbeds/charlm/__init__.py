@@ -1,4 +1,4 @@
-"""Testbed D of the Kourkoutas-β paper (seed 001): a GPT-2-style character language model in MLX."""
+"""Testbed D of the Kourkoutas-β paper (source 001): a GPT-2-style character language model in MLX."""
 
 from testbeds.config import ConfigError
 from testbeds.schedule import parse_lr_schedule

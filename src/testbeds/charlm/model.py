@@ -3,7 +3,7 @@
 Token and learned position embeddings; per block x += Attn(LN x), x += MLP(LN x)
 with a fused qkv projection (with bias) and a tanh-GELU MLP of width 4d; final LN
 and an untied output head with bias. Every weight starts as N(0, 0.02), biases
-at zero, no dropout (as the seed's code).
+at zero, no dropout (as the source's code).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Training loop of the charlm workload (Testbed D, seed 001) in MLX.
+"""Training loop of the charlm workload (Testbed D, source 001) in MLX.
 
 Writes the run contract (docs/design.md) into ``run_dir`` through ``testbeds.loop.TrainLoop``: metrics.csv,
 provenance.json, checkpoint/ and train.json (the training summary that ``evaluate`` turns into

@@ -1,4 +1,4 @@
-"""The 2-D heat-diffusion transformer of seed 000 in MLX: FTCS-solved meshes, causal or block masks, rollouts."""
+"""The 2-D heat-diffusion transformer of source 000 in MLX: FTCS-solved meshes, causal or block masks, rollouts."""
 
 from testbeds.config import ConfigError
 from testbeds.schedule import parse_lr_schedule

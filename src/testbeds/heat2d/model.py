@@ -1,4 +1,4 @@
-"""The 2-D heat-diffusion transformer (seed 000) in MLX, built as its README describes.
+"""The 2-D heat-diffusion transformer (source 000) in MLX, built as its README describes.
 
 Tokens are (frame, patch) pairs: each frame is cut into p x p patches; every pixel carries its temperature
 and two learnable Fourier-feature channels sin(2π(w_c·(x, y)) + b_c), and a patch's 3p² values are

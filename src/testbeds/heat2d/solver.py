@@ -1,7 +1,7 @@
 """The 2-D heat equation T_t = α ∇²T on the unit square, by finite differences (FTCS), in NumPy.
 
 Grid: ny x nx points including the boundary, row 0 at y = 0 (bottom), column 0 at x = 0 (left). Each side
-holds a constant Dirichlet value; the corners belong to bottom and top (written last, as in seed 000).
+holds a constant Dirichlet value; the corners belong to bottom and top (written last, as in source 000).
 Every sample advances at once (the arrays carry a leading sample axis); the time step is the same for
 all samples and stable for the largest α: α dt (1/dx² + 1/dy²) <= cfl <= 1/2.
 """
@@ -56,7 +56,7 @@ def solve(
 
 
 def sample_parameters(settings: dict) -> dict[str, np.ndarray]:
-    """Seed 000's design: each parameter an evenly spaced grid over its range, permuted independently."""
+    """Source 000's design: each parameter an evenly spaced grid over its range, permuted independently."""
     rng = np.random.default_rng(settings["seed"])
     n = settings["samples"]
 

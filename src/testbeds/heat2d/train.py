@@ -1,4 +1,4 @@
-"""Training of the heat2d workload (seed 000) in MLX.
+"""Training of the heat2d workload (source 000) in MLX.
 
 Loss = MSE of the predicted next frames + w_boundary · Σ over the four edges of their MSE + w_pde · the
 mean squared heat-equation residual of consecutive predicted frames, (ŷ_{t+1} - ŷ_t) - αΔ ∇²ŷ_t on the

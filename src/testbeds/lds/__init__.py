@@ -1,4 +1,4 @@
-"""Transformer filters of seed 002: linear dynamical systems against the Kalman filter, and bigram chains, in JAX."""
+"""Transformer filters of source 002: linear dynamical systems against the Kalman filter, and bigram chains, in JAX."""
 
 from testbeds.config import ConfigError
 from testbeds.workloads import Figure, Workload

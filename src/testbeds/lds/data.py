@@ -1,4 +1,4 @@
-"""Linear dynamical systems, their exact Kalman filter, and random bigram chains (seed 002), in NumPy.
+"""Linear dynamical systems, their exact Kalman filter, and random bigram chains (source 002), in NumPy.
 
 A system is x_t = A x_{t-1} + σ ε_t (x_0 = 0), y_t = C x_t + ρ η_t, with ε, η standard normal; a sequence
 is y_1..y_T. The Kalman filter here is the exact time-varying one with the true A, C, Q = σ²I and

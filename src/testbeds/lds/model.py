@@ -1,4 +1,4 @@
-"""SequenceModel = InputLayer + TransformerBackbone + OutputHead (Flax linen), seed 002's model.
+"""SequenceModel = InputLayer + TransformerBackbone + OutputHead (Flax linen), source 002's model.
 
 - ``PatchingInput``: observations (B, T, dim_y) -> patches of P steps (B, T/P, P·dim_y), optionally with a
   zero patch prepended (the causal shift), then a linear projection. ``EmbeddingInput``: token ids.

@@ -1,7 +1,7 @@
-"""The two tasks of seed 002 in JAX: batches drawn inside jit, the training losses, the model's predictions.
+"""The two tasks of source 002 in JAX: batches drawn inside jit, the training losses, the model's predictions.
 
 lds: sequences y_1..y_T of the run's system, fresh every step; the model sees the zero patch and
-patches 1..N-1 and predicts every step; the loss is the MSE over steps 2..T (the seed's ``[:, 1:]``)
+patches 1..N-1 and predicts every step; the loss is the MSE over steps 2..T (the source's ``[:, 1:]``)
 times 1/KF-MSE, so 1.0 is the Kalman filter's error. bigram: token sequences of the run's chain; the
 loss is the next-token cross-entropy.
 """

@@ -1,4 +1,4 @@
-"""Training of the lds workload (seed 002) in JAX/Flax/Optax.
+"""Training of the lds workload (source 002) in JAX/Flax/Optax.
 
 A jit-compiled step draws a fresh batch of the run's system (or chain) from a key folded with the step
 number, so a resumed run sees the same batches as an uninterrupted one. Optimiser: global-norm clipping

@@ -1,4 +1,4 @@
-"""The Lattice Oscillator Transformer of seed 003 on copy-reverse sequences, in PyTorch Lightning."""
+"""The Lattice Oscillator Transformer of source 003 on copy-reverse sequences, in PyTorch Lightning."""
 
 from testbeds.config import ConfigError
 from testbeds.workloads import Figure, Workload

@@ -1,4 +1,4 @@
-"""Lattice Oscillator Transformer (seed 003) in PyTorch, built so that the oscillators matter.
+"""Lattice Oscillator Transformer (source 003) in PyTorch, built so that the oscillators matter.
 
 Heads sit on a 2-D lattice (``lattice_shape``, product = heads). Head h has a phase θ_h, a learned
 natural frequency ω_h, a learned coupling κ_h and a learned initial phase θ⁰_h. Inside every forward the
@@ -9,7 +9,7 @@ function of (θ⁰, ω, κ):
                                                             neighbours, 0 otherwise.
 
 The phase enters attention as a relative-offset term that varies along each softmax row (a per-row
-constant, as in the seed's code, would cancel in the softmax):
+constant, as in the source's code, would cancel in the softmax):
 
     score_h(i, j) = q_i·k_j / √d_h + a_h cos(θ_h + ν_h (i − j)),   j ≤ i (causal).
 

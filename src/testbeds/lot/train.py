@@ -1,4 +1,4 @@
-"""Training of the lot workload (seed 003) with PyTorch Lightning.
+"""Training of the lot workload (source 003) with PyTorch Lightning.
 
 Lightning drives the steps (seeded, deterministic, TensorBoard logs in ``run_dir/tensorboard``); a
 callback feeds every finished step to ``testbeds.loop.TrainLoop``, which writes the run contract, and

@@ -1,4 +1,4 @@
-"""The "SOTA" transformer language model of seed 004 (RMSNorm, RoPE, SwiGLU) in PyTorch, on a BPE-tokenised corpus."""
+"""The "SOTA" transformer language model of source 004 (RMSNorm, RoPE, SwiGLU) in PyTorch, on a BPE-tokenised corpus."""
 
 from testbeds.config import ConfigError
 from testbeds.workloads import Workload

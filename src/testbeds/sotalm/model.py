@@ -1,9 +1,9 @@
-"""The "SOTA" transformer LM of seed 004 in PyTorch: RMSNorm, rotary embeddings, SwiGLU, pre-norm.
+"""The "SOTA" transformer LM of source 004 in PyTorch: RMSNorm, rotary embeddings, SwiGLU, pre-norm.
 
 Token embedding (no positional table) -> blocks [x += Drop(Attn(RMSNorm x)); x += Drop(SwiGLU(RMSNorm x))]
 -> RMSNorm -> untied linear head. No biases; every weight N(0, 0.02). Attention uses
 ``scaled_dot_product_attention`` with a causal mask and true rotary embeddings (Llama/NeoX
-rotate-half: each pair (i, i + d/2) is rotated by angle pos * base^(-2i/d)); the seed's own RoPE
+rotate-half: each pair (i, i + d/2) is rotated by angle pos * base^(-2i/d)); the source's own RoPE
 pairs (i, i + d/2) but interleaves cos/sin, which is not a rotation. ``generate`` samples with a
 KV cache, temperature, top-k and top-p.
 """
@@ -20,7 +20,7 @@ INIT_STD = 0.02
 
 
 def swiglu_hidden(d_model: int) -> int:
-    """The seed's hidden size: int(8d/3) rounded up to a multiple of 256 (d 512 -> 1536)."""
+    """The source's hidden size: int(8d/3) rounded up to a multiple of 256 (d 512 -> 1536)."""
     return math.ceil(int(8 * d_model / 3) / 256) * 256
 
 

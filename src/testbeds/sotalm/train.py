@@ -1,6 +1,6 @@
-"""Training loop of the sotalm workload (seed 004) in PyTorch.
+"""Training loop of the sotalm workload (source 004) in PyTorch.
 
-Random non-overlapping chunks of seq_len + 1 tokens, reshuffled every epoch (the seed's data order);
+Random non-overlapping chunks of seq_len + 1 tokens, reshuffled every epoch (the source's data order);
 linear warm-up then cosine decay of the learning rate; gradient clipping; AdamW with weight decay on
 matrices only, or any registry optimiser. The run contract comes from ``testbeds.loop.TrainLoop``.
 """
