@@ -92,7 +92,7 @@ def test_the_default_grid_tunes_every_optimizer_at_a_seed_no_evaluation_uses():
     cfg.validate(CONFIG)
     for name in CONFIG["grid"]["workloads"]:
         settings = cfg.tuning_settings(CONFIG, name)
-        assert settings["budget"] >= 3 and settings["seed"] not in CONFIG["grid"]["seeds"]
+        assert settings["budget"] + settings["extend"] >= 3 and settings["seed"] not in CONFIG["grid"]["seeds"]
         for optimizer in CONFIG["workloads"][name]["optimizers"]:
             assert "train.lr" in cfg.search_space(CONFIG, name, optimizer)
     assert "optimizer.weight_decay" in cfg.search_space(CONFIG, "lds", "adamw")

@@ -108,7 +108,7 @@ def measure(claim: dict, runs: pd.DataFrame, tuning: dict, provisional: dict | N
         "ran": bool(len(a) and len(b)),
         "fails_fixed_value": fixed and diverged > 0,
         "trivial": trivial_note(runs, arm, other, claim, fixed),
-        "provisional": provisional_note(provisional or {}, arm, None if fixed else other),
+        "provisional": provisional_note(provisional or {}, arm, None if fixed else other) if len(a) and len(b) else "",
         "tuning_budget": tuning.get(arm["workload"], {}).get("budget", 0),
         "steps": int(own["steps"].median()) if len(own) and "steps" in own else None,
     }
