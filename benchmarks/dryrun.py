@@ -88,7 +88,8 @@ BEFORE_SELECTION = [
 
 def choose_every_cell(config: dict, directory: Path, plan: str) -> None:
     """Write the outputs of the jobs up to the selections, in DAG order (so their times are consistent),
-    each selection choosing trial 0: what a finished tuning stage leaves behind, for planning purposes."""
+    each selection (and each extension round's) choosing trial 0: what a finished tuning stage leaves behind,
+    for planning purposes."""
     outputs: dict[str, list[str]] = {rule: [] for rule in BEFORE_SELECTION}
     for block in re.split(r"^(?:local)?(?:rule|checkpoint) ", plan, flags=re.M)[1:]:
         rule, listed = block.split(":")[0], re.search(r"^\s+output: (.*)$", block, re.M)
@@ -98,14 +99,14 @@ def choose_every_cell(config: dict, directory: Path, plan: str) -> None:
         for name in outputs[rule]:
             path = directory / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            if rule == "select":
+            if rule in ("select", "select_round"):  # no edge: extension rounds take their next points
                 workload, _, optimizer = Path(name).parts[2:5]
                 points = tuning.trial_points(
                     {o: cfg.search_space(config, workload, o) for o in config["workloads"][workload]["optimizers"]},
                     1,
                     cfg.tuning_settings(config, workload)["seed"],
                 )
-                path.write_text(json.dumps({"status": "ok", "trial": 0, "settings": points[optimizer][0]}))
+                path.write_text(json.dumps({"status": "ok", "trial": 0, "settings": points[optimizer][0], "edges": {}}))
             else:
                 path.write_text("")
         time.sleep(0.05)
