@@ -26,7 +26,7 @@ def trial_record(summary_path: Path) -> dict:
         "status": summary["status"],
         "metric": validation["metric"],
         "value": validation["value"],
-        "higher_is_better": validation["higher_is_better"],
+        "direction": validation["direction"],
         "settings": run["tuned"],
         "steps": summary["steps"],
         "train_seconds": summary["train_seconds"],

@@ -19,7 +19,7 @@ CLAIM = {
     "optimizer": "A",
     "against": {"optimizer": "B"},
     "metric": "primary",
-    "direction": "lower",
+    "direction": "min",
     "size": -0.5,
 }
 
@@ -68,7 +68,7 @@ def test_a_contradicting_result_is_contradicted_and_a_noisy_one_inconclusive():
     noisy = one(CLAIM, runs([1.0, 3.0, 1.1], [2.0, 2.0, 2.0]))
     assert noisy["verdict"] == "inconclusive at this scale" and noisy["ci_low"] < 0 < noisy["ci_high"]
     assert one(CLAIM, runs([1.0], [2.0]))["verdict"] == "inconclusive (n = 1)"
-    higher = {**CLAIM, "direction": "higher"}
+    higher = {**CLAIM, "direction": "max"}
     assert one(higher, runs([2.0, 2.1, 2.3], [1.0, 1.1, 1.2]))["verdict"] == "supported"
 
 

@@ -86,7 +86,7 @@ CLAIMS = [
         "optimizer": "kbeta",
         "against": {"optimizer": BASELINES[w]},
         "metric": "primary",
-        "direction": "lower",
+        "direction": "min",
     }
     for w in VALUES
 ]

@@ -159,7 +159,7 @@ def test_training_learns_and_writes_the_contract(tmp_path):
     final = lot_eval.evaluate(tmp_path)
     assert final["primary_metric"] == "test_ce" and final["direction"] == "min" and final["curve_metric"] == "val_ce"
     assert {"test_exact_match", "longer_exact_match", "longer_ce"} <= set(final["metrics"])
-    assert summary["validation"] == {"metric": "val_ce", "value": float(evals[-1]["val_ce"]), "higher_is_better": False}
+    assert summary["validation"] == {"metric": "val_ce", "value": float(evals[-1]["val_ce"]), "direction": "min"}
     # the final evaluation scores the last checkpoint: on the validation set it gives the last periodic
     # evaluation's numbers, and its reported values come from the test set, a different one
     model = lot_eval.load_trained(tmp_path, read_json(tmp_path / "provenance.json"), summary, "cpu")

@@ -60,7 +60,7 @@ def test_t_interval_below_thirty_seeds_and_bootstrap_from_thirty():
     assert stats.confidence_interval(values[:29])[2] == "t"
 
 
-def test_higher_is_better_direction():
+def test_a_max_direction_metric():
     runs = runs_frame({"a": [0.9, 0.8], "b": [0.5, 0.6]}, direction="max")
     summary = stats.summary_table(runs).set_index("optimizer")
     assert summary.loc["a", "best"] == 0.9 and summary.loc["a", "worst"] == 0.8

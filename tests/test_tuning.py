@@ -20,14 +20,14 @@ def trial(k, value, status="ok"):
 
 def test_selection_picks_the_best_trial_and_never_a_diverged_one():
     trials = [trial(0, 2.0), trial(1, 0.5, "diverged"), trial(2, 1.0), trial(3, 1.5), trial(4, math.nan)]
-    chosen = tuning.select(trials, higher_is_better=False)
+    chosen = tuning.select(trials, direction="min")
     assert chosen["status"] == "ok" and chosen["trial"] == 2 and chosen["settings"] == {"train.lr": 0.01}
-    assert tuning.select(trials, higher_is_better=True)["trial"] == 0  # exact match: higher wins
+    assert tuning.select(trials, direction="max")["trial"] == 0  # exact match: higher wins
 
 
 def test_selection_breaks_ties_to_the_lower_index_and_fails_when_all_diverged():
-    assert tuning.select([trial(0, 1.0), trial(1, 0.5), trial(2, 0.5)], higher_is_better=False)["trial"] == 1
-    failed = tuning.select([trial(0, 1.0, "diverged"), trial(1, None, "diverged")], higher_is_better=False)
+    assert tuning.select([trial(0, 1.0), trial(1, 0.5), trial(2, 0.5)], direction="min")["trial"] == 1
+    failed = tuning.select([trial(0, 1.0, "diverged"), trial(1, None, "diverged")], direction="min")
     assert failed == {"status": "failed", "trial": None, "settings": None, "value": None}
 
 
@@ -114,19 +114,19 @@ def test_a_tuning_seed_among_the_evaluated_seeds_is_refused_with_the_reason():
 
 def test_expected_best_is_the_unbiased_estimator_and_equals_the_chosen_trial_at_the_budget():
     values = np.array([3.0, 1.0, 2.0])
-    assert stats.expected_best(values, 1, higher_is_better=False) == pytest.approx(2.0)  # the mean
+    assert stats.expected_best(values, 1, direction="min") == pytest.approx(2.0)  # the mean
     # best (lowest) of two of {1, 2, 3} drawn without replacement: pairs {1,2}, {1,3}, {2,3} -> (1 + 1 + 2) / 3
-    assert stats.expected_best(values, 2, higher_is_better=False) == pytest.approx(4 / 3)
-    assert stats.expected_best(values, 2, higher_is_better=True) == pytest.approx((2 + 3 + 3) / 3)
-    assert stats.expected_best(values, 3, higher_is_better=False) == 1.0  # the trial tuning chose
+    assert stats.expected_best(values, 2, direction="min") == pytest.approx(4 / 3)
+    assert stats.expected_best(values, 2, direction="max") == pytest.approx((2 + 3 + 3) / 3)
+    assert stats.expected_best(values, 3, direction="min") == 1.0  # the trial tuning chose
     with pytest.raises(ValueError):
-        stats.expected_best(values, 4, higher_is_better=False)
+        stats.expected_best(values, 4, direction="min")
     trials = pd.DataFrame(
         {
             "workload": "w",
             "variant": "v",
             "optimizer": "o",
-            "higher_is_better": False,
+            "direction": "min",
             "value": [3.0, 1.0, 2.0, 0.1],
             "status": ["ok", "ok", "ok", "diverged"],
         }
@@ -140,7 +140,7 @@ def test_expected_best_is_the_unbiased_estimator_and_equals_the_chosen_trial_at_
 
 
 def lr_trial(k: int, lr: float, value: float | None, status: str = "ok") -> dict:
-    return {"trial": k, "status": status, "value": value, "higher_is_better": False, "settings": {"train.lr": lr}}
+    return {"trial": k, "status": status, "value": value, "direction": "min", "settings": {"train.lr": lr}}
 
 
 SPACE = {"train.lr": {"log_uniform": [1e-3, 1e-1]}}
@@ -200,7 +200,7 @@ def test_a_cell_whose_trials_all_diverged_counts_as_diverged_in_every_table():
             "status": "diverged",
             "metric": "val_loss",
             "value": None,
-            "higher_is_better": False,
+            "direction": "min",
             "settings": {"train.lr": lr},
             "steps": 3,
             "train_seconds": 0.1,

@@ -33,7 +33,7 @@ def say(message: str) -> None:
 class TrainLoop:
     packages: list[str] = []
     eval_columns: list[str] = ["val_loss"]  # the first drives early stopping and is reported as best_*
-    higher_is_better = False  # of the first eval column
+    direction = "min"  # of the first eval column: "min" (lower is better) or "max"
     extra_columns: list[str] = []
 
     def __init__(self, run: dict, run_dir: Path, device: str, log=say):
@@ -149,7 +149,7 @@ class TrainLoop:
         if evaluate:
             row.update(self.evaluate())
             value = row[self.eval_columns[0]]
-            stop = self.early.update(-value if self.higher_is_better else value)
+            stop = self.early.update(-value if self.direction == "max" else value)
         buckets = self.bucket_diagnostics()
         row.update(summarise_buckets(buckets))
         for key, (spike, beta2) in buckets.items():
@@ -215,7 +215,7 @@ class TrainLoop:
         status = "diverged" if stop_reason and stop_reason.startswith("diverged") else "ok"
         key = self.eval_columns[0]
         values = [float(r[key]) for r in self.metrics.rows() if r[key]]
-        best = (max if self.higher_is_better else min)(values, default=None)
+        best = (max if self.direction == "max" else min)(values, default=None)
         last = values[-1] if values else None  # the trained model's: what tuning selects on
         self.metrics.finish()
         self.buckets.finish()
@@ -230,7 +230,7 @@ class TrainLoop:
             "tokens_per_second": self.tokens / self.train_seconds if self.train_seconds else None,
             "first_step": self.first_step,
             f"best_{key}": best,
-            "validation": {"metric": key, "value": last, "higher_is_better": self.higher_is_better},
+            "validation": {"metric": key, "value": last, "direction": self.direction},
             "device": self.device,
             "config_hash": self.hash,
             **self.describe(),

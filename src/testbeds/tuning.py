@@ -108,13 +108,13 @@ def apply(run: dict, settings: dict) -> dict:
     return run
 
 
-def select(trials: list[dict], higher_is_better: bool) -> dict:
+def select(trials: list[dict], direction: str) -> dict:
     """The best trial by validation value; a diverged or unscored trial is never chosen, ties go to the lower
     index. ``trials``: dicts with ``trial``, ``status``, ``value``, ``settings``. All failed: status failed."""
     usable = [t for t in trials if t["status"] == "ok" and t["value"] is not None and math.isfinite(t["value"])]
     if not usable:
         return {"status": "failed", "trial": None, "settings": None, "value": None}
-    sign = -1 if higher_is_better else 1
+    sign = -1 if direction == "max" else 1
     best = min(usable, key=lambda t: (sign * t["value"], t["trial"]))
     return {"status": "ok", "trial": best["trial"], "settings": best["settings"], "value": best["value"]}
 
@@ -191,10 +191,10 @@ def extension_point(selection: dict, space: dict, budget: int, next_point: dict,
     return point if valid(point) else next_point
 
 
-def median_study(choices: list[dict], higher_is_better: bool) -> dict:
+def median_study(choices: list[dict], direction: str) -> dict:
     """The study whose chosen validation value is the median of the studies' (a failed study counts as the
     worst; with an even number, the worse of the middle two): one lucky scramble cannot decide."""
-    sign = -1 if higher_is_better else 1
+    sign = -1 if direction == "max" else 1
 
     def badness(choice: dict) -> tuple:
         failed = choice["status"] != "ok"
@@ -208,13 +208,13 @@ def choose(trials: list[dict], space: dict, budget: int, extend: int) -> dict:
     """The selection of a cell (or of one study's first trials, for an extension round): per study the best
     trial, where it sits against the values tried, then the median study's choice. ``provisional``: a numeric
     key of the choice is at the edge of the values tried."""
-    higher = trials[0]["higher_is_better"]
+    direction = trials[0]["direction"]
     by_study: dict[int, list] = {}
     for trial in trials:
         by_study.setdefault(trial_slot(trial["trial"], budget, extend)[0], []).append(trial)
     choices = []
     for study, own in sorted(by_study.items()):
-        chosen = select(own, higher)
+        chosen = select(own, direction)
         choices.append(
             {
                 "study": study,
@@ -223,7 +223,7 @@ def choose(trials: list[dict], space: dict, budget: int, extend: int) -> dict:
                 "tried": tried_ranges(own, space),
             }
         )
-    median = median_study(choices, higher)
+    median = median_study(choices, direction)
     return {
         **median,
         "provisional": bool(median["edges"]),

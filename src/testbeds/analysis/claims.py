@@ -37,15 +37,16 @@ def arm_values(runs: pd.DataFrame, arm: dict, metric: str) -> pd.Series:
 def threshold(claim: dict) -> float:
     """The difference a claim must clear: 0, or its smallest effect that counts on the claimed side."""
     effect = float(claim.get("min_effect", 0.0))
-    return -effect if claim["direction"] == "lower" else effect
+    return -effect if claim["direction"] == "min" else effect
 
 
-def claim_test(pairs: pd.DataFrame, shift: float, direction: str) -> tuple[float, str]:
+def claim_test(pairs: pd.DataFrame, shift: float, metric_direction: str) -> tuple[float, str]:
     """The p-value of "the mean difference is ``shift``": the paired t-test on the complete pairs or, where a
-    pair lost a run to divergence, the signed-rank test over every pair with the diverged run ranked worst."""
+    pair lost a run to divergence, the signed-rank test over every pair with the diverged run ranked worst
+    (the worst end of the metric, ``metric_direction``)."""
     complete = pairs.dropna()
     if len(complete) < len(pairs):
-        return divergence_aware_p(pairs, direction == "lower", shift), DIVERGENCE_AWARE
+        return divergence_aware_p(pairs, metric_direction == "min", shift), DIVERGENCE_AWARE
     diff = (complete["a"] - complete["b"]).to_numpy() - shift
     if len(diff) < 2 or diff.std() == 0:
         return math.nan, PAIRED_T
@@ -76,11 +77,12 @@ def measure(claim: dict, runs: pd.DataFrame, tuning: dict, provisional: dict | N
         low, high = stats.t.interval(CONFIDENCE, n - 1, loc=diff.mean(), scale=stats.sem(diff))
     elif n >= 2:
         low = high = float(diff.mean())
-    p, test = claim_test(matched, threshold(claim), claim["direction"]) if len(matched) else (math.nan, PAIRED_T)
+    own = arm_runs(runs, arm)
+    metric_direction = own["direction"].iloc[0] if len(own) and "direction" in own else "min"
+    p, test = claim_test(matched, threshold(claim), metric_direction) if len(matched) else (math.nan, PAIRED_T)
     if fixed:
         test = ONE_SAMPLE_T
     mean_b = float(pairs["b"].mean()) if n else math.nan
-    own = arm_runs(runs, arm)
     diverged = int(a.isna().sum())
     return {
         "id": claim["id"],
@@ -123,11 +125,11 @@ def verdict(row: dict, p_adjusted: float) -> str:
         return f"contradicted: {row['n_arm_diverged']} of {row['n_runs']} runs diverged"
     if not math.isfinite(p_adjusted) or p_adjusted >= ALPHA:
         return "inconclusive at this scale" if row["n_matched_seeds"] >= 2 else f"inconclusive (n = {row['n_pairs']})"
-    shift = -row["min_effect"] if row["direction"] == "lower" else row["min_effect"]
-    beyond = row["difference"] < shift if row["direction"] == "lower" else row["difference"] > shift
+    shift = -row["min_effect"] if row["direction"] == "min" else row["min_effect"]
+    beyond = row["difference"] < shift if row["direction"] == "min" else row["difference"] > shift
     if beyond:
         return "supported"
-    opposite = row["difference"] > 0 if row["direction"] == "lower" else row["difference"] < 0
+    opposite = row["difference"] > 0 if row["direction"] == "min" else row["difference"] < 0
     return "contradicted" if opposite else "inconclusive at this scale"
 
 
@@ -135,7 +137,7 @@ def clears_min_effect(row: dict) -> str:
     """Whether the 95% interval lies wholly past the smallest effect that counts (claims that declare one)."""
     if not row["min_effect"] or not math.isfinite(row["ci_low"]):
         return ""
-    if row["direction"] == "lower":
+    if row["direction"] == "min":
         cleared = row["ci_high"] < -row["min_effect"]
     else:
         cleared = row["ci_low"] > row["min_effect"]

@@ -430,19 +430,20 @@ def benchmark_scores(profile: pd.DataFrame, tau_max: float = TAU_MAX) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def expected_best(values: np.ndarray, k: int, higher_is_better: bool) -> float:
+def expected_best(values: np.ndarray, k: int, direction: str) -> float:
     """Expected best of ``k`` trials drawn without replacement from the ``n`` trials run ("expected
     validation performance", Dodge et al. 2019, in its unbiased form): the sorted value i (1-based, worst
     first) is the best of a random k-subset with probability C(i-1, k-1) / C(n, k); at k = n it is the best
     trial, the one tuning chose."""
-    scores = np.sort(np.asarray(values, dtype=float) * (1 if higher_is_better else -1))
+    higher = direction == "max"
+    scores = np.sort(np.asarray(values, dtype=float) * (1 if higher else -1))
     n = len(scores)
     if not 1 <= k <= n:
         raise ValueError(f"expected best of k = {k} needs 1 <= k <= {n} trials")
     i = np.arange(1, n + 1)
     weights = np.array([math.comb(j - 1, k - 1) for j in i], dtype=float) / math.comb(n, k)
     best = float(np.dot(weights, scores))
-    return best if higher_is_better else -best
+    return best if higher else -best
 
 
 def expected_best_curve(trials: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
@@ -451,7 +452,8 @@ def expected_best_curve(trials: pd.DataFrame, n_boot: int = 1000, seed: int = 0)
     rows = []
     rng = np.random.default_rng(seed)
     for key, cell in trials.groupby(CELL, sort=True):
-        higher = bool(cell["higher_is_better"].iloc[0])
+        direction = cell["direction"].iloc[0]
+        higher = direction == "max"
         values = cell["value"].astype(float).where(cell["status"] == "ok").to_numpy()
         finite = values[np.isfinite(values)]
         if not len(finite):
@@ -459,12 +461,12 @@ def expected_best_curve(trials: pd.DataFrame, n_boot: int = 1000, seed: int = 0)
         values = np.where(np.isfinite(values), values, finite.min() if higher else finite.max())
         resamples = rng.choice(values, size=(n_boot, len(values)), replace=True)
         for k in range(1, len(values) + 1):
-            band = [expected_best(r, k, higher) for r in resamples]
+            band = [expected_best(r, k, direction) for r in resamples]
             rows.append(
                 {
                     **dict(zip(CELL, key)),
                     "trials": k,
-                    "expected_best": expected_best(values, k, higher),
+                    "expected_best": expected_best(values, k, direction),
                     "low": float(np.percentile(band, 2.5)),
                     "high": float(np.percentile(band, 97.5)),
                 }

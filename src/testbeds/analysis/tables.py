@@ -171,7 +171,7 @@ def tuning_table(cells: list[dict]) -> pd.DataFrame:
                     "trial": trial["trial"],
                     "status": trial["status"],
                     "metric": trial["metric"],
-                    "higher_is_better": trial["higher_is_better"],
+                    "direction": trial["direction"],
                     "value": trial["value"],
                     "chosen": trial["trial"] == cell["selected"]["trial"],
                     "steps": trial["steps"],
