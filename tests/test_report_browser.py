@@ -51,7 +51,8 @@ def test_report_renders_offline_with_every_figure(workflow_copy):  # noqa: F811
         front = page.inner_text("body")
         assert "The source projects' claims, measured on this grid" in front and "lds-approaches-kalman" not in front
         assert "a transformer filter approaches the Kalman filter" in front  # each claim with its verdict
-        assert "p adj. (raw)" in front and "mean rank" in front  # per-workload tables and the ranking
+        assert "p adj. (raw; test)" in front and "mean rank" in front  # per-workload tables and the ranking
+        assert "Head to head" in front and "Δ vs baseline" in front
         for figure in figures:
             category = {"summary": "Summary"}.get(figure.split("/")[2], figure.split("/")[2])
             page.goto(report.as_uri())
