@@ -142,3 +142,9 @@ def test_the_ranking_shows_only_complete_optimizers_and_the_rest_head_to_head():
     by_pair = {row[0]: row[1:3] for row in tables[pairs][1:]}
     assert by_pair["adam95 vs kbeta"] == ["1", "1 / 0 / 0"] and by_pair["kbeta vs sgd"] == ["2", "1 / 1 / 0"]
     assert "the Friedman test cannot reach p < 0.05" in text  # two blocks, three optimizers: 0.135 at best
+
+
+def test_too_few_ranked_optimizers_for_friedman_is_said_in_words():
+    runs = grid()
+    text, *_ = render(runs[runs["optimizer"] != "sgd"], [])
+    assert "The Friedman test needs 3 optimizers that ran every problem and 2 workloads; this grid has 2 and 2" in text

@@ -170,8 +170,14 @@ def ranking_lines(
             f"performance-profile score; Friedman p = {_num(p, 2)}"
         )
         lines += list_table(title, ["optimizer", "mean rank", "profile score"], rows)
-        if least >= ALPHA:
-            blocks = int(ranks["n_workloads"].iloc[0])
+        blocks = int(ranks["n_workloads"].iloc[0])
+        if len(ranks) < 3 or blocks < 2:
+            lines += [
+                f"The Friedman test needs 3 optimizers that ran every problem and 2 workloads; this grid has "
+                f"{len(ranks)} and {blocks}: the ranks are descriptive.",
+                "",
+            ]
+        elif least >= ALPHA:
             lines += [
                 f"With {blocks} workload{'s' * (blocks != 1)} and {len(ranks)} optimizers the Friedman test cannot "
                 f"reach p < {ALPHA} (its smallest possible p is {least:.2g}): the ranks are descriptive.",
