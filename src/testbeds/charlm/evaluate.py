@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import mlx.core as mx
@@ -13,7 +12,7 @@ from testbeds import mlx_state
 from testbeds.charlm.data import CharCorpus, validation_windows
 from testbeds.charlm.model import LN2, build_model, cross_entropy
 from testbeds.devices import resolve_mlx
-from testbeds.runio import final_checkpoint, read_json, write_final
+from testbeds.evaluation import Description, Evaluation, Scores
 
 
 def validation_ce(model, tokens: np.ndarray, ctx: int, batch: int) -> float:
@@ -32,36 +31,31 @@ def validation_ce(model, tokens: np.ndarray, ctx: int, batch: int) -> float:
     return total / count
 
 
-def evaluate(run_dir: Path, data_dir: Path) -> dict:
-    """Write final.json for ``run_dir`` from its last checkpoint and train.json."""
-    run_dir = Path(run_dir)
-    prov, summary = read_json(run_dir / "provenance.json"), read_json(run_dir / "train.json")
-    run = prov["config"]
-    corpus = CharCorpus(data_dir)
-    bits = f"test_{corpus.bits}"  # test_bpc or test_bpb
-    metrics: dict = {f"best_{corpus.bits_metric}_fixed_batch": summary[f"best_{corpus.bits_metric}"]}
-    status = summary["status"]
-    eval_seconds = 0.0
-    if status == "ok":
+class CharlmEvaluation(Evaluation):
+    """Bits per character (byte) on the whole test split, from the run's last checkpoint."""
+
+    def describe(self, run: dict, summary: dict, data_dir: Path) -> Description:
+        corpus = CharCorpus(data_dir)
+        return Description(
+            primary=f"test_{corpus.bits}",  # test_bpc or test_bpb
+            curve=corpus.bits_metric,
+            data_source=corpus.manifest["label"],
+            metrics={f"best_{corpus.bits_metric}_fixed_batch": summary[f"best_{corpus.bits_metric}"]},
+            throughput="eval_units_per_second",
+            units=len(corpus.test) - 1,
+        )
+
+    def score(self, run: dict, checkpoint: Path, data_dir: Path) -> Scores:
+        corpus = CharCorpus(data_dir)
         resolve_mlx(run["device"])
         model = build_model(run, corpus.vocab_size)
-        mlx_state.load_model(model, final_checkpoint(run_dir, prov, summary))
-        started = time.perf_counter()
+        mlx_state.load_model(model, checkpoint)
         ce = validation_ce(model, corpus.test, run["model"]["ctx"], run["eval"]["batch"])
-        eval_seconds = time.perf_counter() - started
-        metrics.update({"test_loss": ce, bits: ce / LN2, "test_units": int(len(corpus.test) - 1)})
-        if not math.isfinite(ce):
-            status = "diverged"
-    return write_final(
-        run_dir,
-        prov,
-        summary,
-        status=status,
-        primary=bits,
-        curve=corpus.bits_metric,
-        direction="min",
-        metrics=metrics,
-        trivial={bits: math.log2(corpus.vocab_size), "test_loss": math.log(corpus.vocab_size)},  # a uniform guess
-        data_source=corpus.manifest["label"],
-        throughput={"eval_units_per_second": metrics.get("test_units", 0) / eval_seconds if eval_seconds else None},
-    )
+        bits = f"test_{corpus.bits}"
+        return Scores(
+            metrics={"test_loss": ce, bits: ce / LN2, "test_units": int(len(corpus.test) - 1)},
+            trivial={bits: math.log2(corpus.vocab_size), "test_loss": math.log(corpus.vocab_size)},  # uniform
+        )
+
+
+evaluate = CharlmEvaluation()

@@ -11,7 +11,6 @@ time; the same rollout with 8-bit weights (``mlx.nn.quantize``); and the first t
 from __future__ import annotations
 
 import copy
-import math
 import time
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from testbeds.devices import resolve_mlx
 from testbeds.heat2d import FRAME_ERROR_COLUMNS
 from testbeds.heat2d.data import HeatSplit
 from testbeds.heat2d.model import build_model, one_shot, rollout
-from testbeds.runio import atomic_write_npz, atomic_write_text, final_checkpoint, read_json, write_final
+from testbeds.evaluation import Description, Evaluation, Scores
 
 
 def relative_l2(pred: np.ndarray, truth: np.ndarray, start: int, stop: int | None = None, interior=False) -> np.ndarray:
@@ -73,17 +72,22 @@ def frame_table(one: np.ndarray, rolled: np.ndarray, truth: np.ndarray) -> str:
     return "\n".join(rows) + "\n"
 
 
-def evaluate(run_dir: Path, data_dir: Path) -> dict:
-    run_dir = Path(run_dir)
-    prov, summary = read_json(run_dir / "provenance.json"), read_json(run_dir / "train.json")
-    run, e = prov["config"], prov["config"]["eval"]
-    status, metrics, seconds = summary["status"], {}, None
-    test = HeatSplit(data_dir, "test")
-    frame_errors, frames = ",".join(FRAME_ERROR_COLUMNS) + "\n", {}  # a diverged run's: no rows
-    if status == "ok":
+class Heat2dEvaluation(Evaluation):
+    """Rollouts of the test samples from their context frames, scored on the interior pixels."""
+
+    def describe(self, run: dict, summary: dict, data_dir: Path) -> Description:
+        return Description(
+            primary="rollout_rel_l2_interior",
+            curve="val_rollout_rel_l2_interior",
+            data_source=HeatSplit(data_dir, "test").manifest["label"],
+            files={"frame_errors.csv": ",".join(FRAME_ERROR_COLUMNS) + "\n", "frames.npz": {}},  # no rows
+        )
+
+    def score(self, run: dict, checkpoint: Path, data_dir: Path) -> Scores:
+        e, test = run["eval"], HeatSplit(data_dir, "test")
         resolve_mlx(run["device"])
         model = build_model(run, test.manifest)
-        mlx_state.load_model(model, final_checkpoint(run_dir, prov, summary))
+        mlx_state.load_model(model, checkpoint)
         count, batch, P = len(test), e["batch"], model.context
         truth = test.fields
         W = trained_frames(run, truth.shape[1])  # frames W.. are past the training window
@@ -113,29 +117,23 @@ def evaluate(run_dir: Path, data_dir: Path) -> dict:
             metrics["persistence_extrapolation_rel_l2_interior"] = float(
                 relative_l2(persistence, truth, W, interior=True).mean()
             )
-        frame_errors = frame_table(one, rolled, truth)
-        frames = {"truth": truth[0], "one_shot": one[0], "rollout": rolled[0], "context": np.array(P)}
-        if not math.isfinite(metrics["rollout_rel_l2_interior"]):
-            status = "diverged"
-    atomic_write_text(run_dir / "frame_errors.csv", frame_errors)
-    atomic_write_npz(run_dir / "frames.npz", **frames)
-    return write_final(
-        run_dir,
-        prov,
-        summary,
-        status=status,
-        primary="rollout_rel_l2_interior",
-        curve="val_rollout_rel_l2_interior",
-        direction="min",
-        metrics=metrics,
-        trivial={  # persistence: the last context frame held, which an untrained model predicts
+        trivial = {  # persistence: the last context frame held, which an untrained model predicts
             name: metrics[f"persistence_{name.removeprefix('rollout_')}"]
             for name in ("rollout_rel_l2_interior", "rollout_rel_l2", "extrapolation_rel_l2_interior")
             if f"persistence_{name.removeprefix('rollout_')}" in metrics
-        },
-        data_source=test.manifest["label"],
-        throughput={
-            "rollout_samples_per_second": len(test) / seconds if seconds else None,
-            "inference_seconds_per_sample": seconds / len(test) if seconds else None,
-        },
-    )
+        }
+        return Scores(
+            metrics=metrics,
+            files={
+                "frame_errors.csv": frame_table(one, rolled, truth),
+                "frames.npz": {"truth": truth[0], "one_shot": one[0], "rollout": rolled[0], "context": np.array(P)},
+            },
+            trivial=trivial,
+            throughput={
+                "rollout_samples_per_second": count / seconds if seconds else None,
+                "inference_seconds_per_sample": seconds / count if seconds else None,
+            },
+        )
+
+
+evaluate = Heat2dEvaluation()

@@ -13,7 +13,6 @@ samples of the true chain, the floor that finite sampling sets).
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import jax
@@ -25,7 +24,8 @@ from testbeds.lds import data as systems
 from testbeds.lds.model import generate
 from testbeds.lds.model import build_model
 from testbeds.lds.task import Evaluator, Task, load_item, load_params, system_index
-from testbeds.runio import atomic_write_npz, atomic_write_text, final_checkpoint, read_json, write_final
+from testbeds.evaluation import Description, Evaluation, Scores
+from testbeds.runio import read_json
 
 FINAL_KEY = 7  # evaluation sequences differ from the training stream and the periodic evaluation batch
 REPORTED_HORIZONS = (1, 2, 8, 16, 32, 64)
@@ -80,48 +80,39 @@ def rollout_table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def evaluate(run_dir: Path, data_dir: Path) -> dict:
-    """Write final.json, rollout.csv and trajectories.npz (no rows for bigram or a diverged run) from the run's
-    last checkpoint."""
-    run_dir = Path(run_dir)
-    prov, summary = read_json(run_dir / "provenance.json"), read_json(run_dir / "train.json")
-    run, e = prov["config"], prov["config"]["eval"]
-    kind = run["data"]["task"]
-    primary = "score" if kind == "lds" else "ce_excess"
-    status, metrics, seconds = summary["status"], {}, None
-    rows, trajectories = [], {}  # per-horizon rollout scores: lds runs only (bigram rollouts are sampled)
-    if status == "ok":
+class LdsEvaluation(Evaluation):
+    """Teacher-forced metrics on fresh sequences and, for linear systems, open-loop rollouts (rollout.csv,
+    trajectories.npz; no rows for bigram chains or a diverged run)."""
+
+    def describe(self, run: dict, summary: dict, data_dir: Path) -> Description:
+        primary = "score" if run["data"]["task"] == "lds" else "ce_excess"
+        return Description(
+            primary=primary,
+            curve=primary,
+            data_source=read_json(Path(data_dir) / "manifest.json")["label"],
+            files={"rollout.csv": rollout_table([]), "trajectories.npz": {}},
+            throughput="eval_tokens_per_second",
+            units=run["eval"]["sequences"] * run["data"]["seq_len"],
+        )
+
+    def score(self, run: dict, checkpoint: Path, data_dir: Path) -> Scores:
+        e = run["eval"]
         resolve_jax(run["device"], run["threads"])
         task = Task(run, load_item(data_dir, system_index(run)), build_model(run))
-        params = load_params(run, task, final_checkpoint(run_dir, prov, summary))
+        params = load_params(run, task, checkpoint)
         key = jax.random.PRNGKey(FINAL_KEY)
-        started = time.perf_counter()
         metrics = Evaluator(task, key, e["sequences"])(params)
-        seconds = time.perf_counter() - started
-        if kind == "lds":
-            rows, trajectories = rollout_lds(task, params, jax.random.fold_in(key, 1), e)
-            for h in (h for h in REPORTED_HORIZONS if h <= len(rows)):
-                row = rows[h - 1]
-                metrics.update({f"score_t+{h}": row["score"], f"skill_t+{h}": row["model_skill"]})
-                metrics[f"kf_skill_t+{h}"] = row["kf_skill"]
-            metrics["rollout_score_mean"] = float(np.mean([r["score"] for r in rows]))
-        else:
+        if run["data"]["task"] != "lds":
             metrics["perplexity"] = math.exp(metrics["ce"])
             metrics.update(rollout_bigram(task, params, jax.random.fold_in(key, 1), e))
-        if not math.isfinite(metrics[primary]):
-            status = "diverged"
-    atomic_write_text(run_dir / "rollout.csv", rollout_table(rows))
-    atomic_write_npz(run_dir / "trajectories.npz", **trajectories)
-    sequences = e["sequences"] * run["data"]["seq_len"]
-    return write_final(
-        run_dir,
-        prov,
-        summary,
-        status=status,
-        primary=primary,
-        curve=primary,
-        direction="min",
-        metrics=metrics,
-        data_source=prov["data"]["label"],
-        throughput={"eval_tokens_per_second": sequences / seconds if seconds else None},
-    )
+            return Scores(metrics=metrics)
+        rows, trajectories = rollout_lds(task, params, jax.random.fold_in(key, 1), e)
+        for h in (h for h in REPORTED_HORIZONS if h <= len(rows)):
+            row = rows[h - 1]
+            metrics.update({f"score_t+{h}": row["score"], f"skill_t+{h}": row["model_skill"]})
+            metrics[f"kf_skill_t+{h}"] = row["kf_skill"]
+        metrics["rollout_score_mean"] = float(np.mean([r["score"] for r in rows]))
+        return Scores(metrics=metrics, files={"rollout.csv": rollout_table(rows), "trajectories.npz": trajectories})
+
+
+evaluate = LdsEvaluation()

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import torch
@@ -13,7 +12,8 @@ import torch.nn.functional as F
 from testbeds.devices import resolve_torch
 from testbeds.lot.data import exact_match, final_test_set, longer_test_set
 from testbeds.lot.model import LatticeTransformer, build_model
-from testbeds.runio import final_checkpoint, read_json, write_final
+from testbeds.evaluation import Description, Evaluation, Scores
+from testbeds.runio import final_checkpoint
 
 
 @torch.no_grad()
@@ -45,53 +45,57 @@ def uniform_ce(run: dict) -> float:
     return math.log(run["data"]["vocab_size"] - 3)
 
 
-def load_trained(run_dir: Path, prov: dict, summary: dict, device: str):
-    checkpoint = final_checkpoint(run_dir, prov, summary) / "trainer.ckpt"
-    state = torch.load(checkpoint, map_location=device, weights_only=False)["state_dict"]
-    model = build_model(prov["config"]).to(device)
+def load_model(checkpoint: Path, run: dict, device: str):
+    state = torch.load(checkpoint / "trainer.ckpt", map_location=device, weights_only=False)["state_dict"]
+    model = build_model(run).to(device)
     model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
     return model.eval()
 
 
-def evaluate(run_dir: Path, data_dir: Path | None = None) -> dict:
-    run_dir = Path(run_dir)
-    prov, summary = read_json(run_dir / "provenance.json"), read_json(run_dir / "train.json")
-    run = prov["config"]
-    metrics: dict = {"best_val_ce_during_training": summary["best_val_ce"]}
-    status, eval_seconds, phases = summary["status"], 0.0, []
-    if status == "ok":
+def load_trained(run_dir: Path, prov: dict, summary: dict, device: str):
+    """The model of a finished run directory, from its final checkpoint."""
+    return load_model(final_checkpoint(run_dir, prov, summary), prov["config"], device)
+
+
+class LotEvaluation(Evaluation):
+    """Cross-entropy and exact match on held-out sequences, and on sequences longer than trained."""
+
+    def describe(self, run: dict, summary: dict, data_dir) -> Description:
+        return Description(
+            primary="test_ce",  # exact match jumps to its bound 1.0 once the task is learned; the CE keeps ranking
+            curve="val_ce",
+            data_source="copy-reverse (generated)",
+            metrics={"best_val_ce_during_training": summary["best_val_ce"]},
+            throughput="eval_sequences_per_second",
+            units=run["data"]["n_val"],
+            extra={
+                "parameters": summary["parameters"],
+                "attention": run["model"]["attention"],
+                "lattice_shape": run["model"]["lattice_shape"],
+                "head_phases": [],
+            },
+        )
+
+    def score(self, run: dict, checkpoint: Path, data_dir) -> Scores:
         device = resolve_torch(run["device"])
         torch.set_num_threads(run["threads"])
-        model = load_trained(run_dir, prov, summary, device)
-        started = time.perf_counter()
-        scores = evaluate_model(model, final_test_set(run), run["train"]["eval_batch"], device)
-        eval_seconds = time.perf_counter() - started
-        metrics.update(
-            test_exact_match=scores["exact_match"],
-            test_ce=scores["ce_loss"],
-            mean_sync_order=scores["sync_order"],
-            attention_entropy=scores["attention_entropy"],
-        )
+        model = load_model(checkpoint, run, device)
+        batch = run["train"]["eval_batch"]
+        scores = evaluate_model(model, final_test_set(run), batch, device)
+        metrics = {
+            "test_exact_match": scores["exact_match"],
+            "test_ce": scores["ce_loss"],
+            "mean_sync_order": scores["sync_order"],
+            "attention_entropy": scores["attention_entropy"],
+        }
         if run["eval"]["length_factor"] > 1:
-            longer = evaluate_model(model, longer_test_set(run), run["train"]["eval_batch"], device)
+            longer = evaluate_model(model, longer_test_set(run), batch, device)
             metrics.update(longer_exact_match=longer["exact_match"], longer_ce=longer["ce_loss"])
-        phases = model.head_phases()
-        if not math.isfinite(scores["ce_loss"]):
-            status = "diverged"
-    return write_final(
-        run_dir,
-        prov,
-        summary,
-        status=status,
-        primary="test_ce",  # exact match jumps to its bound 1.0 once the task is learned; the CE keeps ranking
-        curve="val_ce",
-        direction="min",
-        metrics=metrics,
-        trivial=dict.fromkeys(("test_ce", "longer_ce"), uniform_ce(run)),
-        data_source="copy-reverse (generated)",
-        throughput={"eval_sequences_per_second": run["data"]["n_val"] / eval_seconds if eval_seconds else None},
-        parameters=summary["parameters"],
-        attention=run["model"]["attention"],
-        lattice_shape=run["model"]["lattice_shape"],
-        head_phases=phases,
-    )
+        return Scores(
+            metrics=metrics,
+            trivial=dict.fromkeys(("test_ce", "longer_ce"), uniform_ce(run)),
+            extra={"head_phases": model.head_phases()},
+        )
+
+
+evaluate = LotEvaluation()

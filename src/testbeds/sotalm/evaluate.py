@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import torch.nn.functional as F
 from tokenizers import Tokenizer
 
 from testbeds.devices import resolve_torch
-from testbeds.runio import atomic_write_json, final_checkpoint, read_json, write_final
+from testbeds.evaluation import Description, Evaluation, Scores
 from testbeds.sotalm.data import batch_at, chunks, load_tokens
 from testbeds.sotalm.model import build_model
 
@@ -55,43 +54,42 @@ def continuations(
     return out
 
 
-def evaluate(run_dir: Path, data_dir: Path) -> dict:
-    run_dir = Path(run_dir)
-    prov, summary = read_json(run_dir / "provenance.json"), read_json(run_dir / "train.json")
-    run = prov["config"]
-    splits, meta = load_tokens(data_dir)
-    test_tokens = splits["test"]
-    metrics: dict = {"best_val_loss_during_training": summary["best_val_loss"]}
-    status, eval_seconds, samples = summary["status"], 0.0, []
-    if status == "ok":
+class SotalmEvaluation(Evaluation):
+    """Token cross-entropy on the whole test split, and sampled continuations of the configured prompts."""
+
+    def describe(self, run: dict, summary: dict, data_dir: Path) -> Description:
+        splits, meta = load_tokens(data_dir)
+        return Description(
+            primary="test_loss",
+            curve="val_loss",
+            data_source=meta["corpus"]["label"],
+            metrics={"best_val_loss_during_training": summary["best_val_loss"]},
+            files={"samples.json": []},
+            throughput="eval_tokens_per_second",
+            units=len(splits["test"]),
+            extra={"parameters": summary["parameters"]},
+        )
+
+    def score(self, run: dict, checkpoint: Path, data_dir: Path) -> Scores:
+        splits, meta = load_tokens(data_dir)
         device = resolve_torch(run["device"])
         torch.set_num_threads(run["threads"])
         model = build_model(run, meta["vocab_size"]).to(device)
-        state = torch.load(
-            final_checkpoint(run_dir, prov, summary) / "state.pt", map_location=device, weights_only=False
-        )
-        model.load_state_dict(state["model"])
-        started = time.perf_counter()
+        model.load_state_dict(torch.load(checkpoint / "state.pt", map_location=device, weights_only=False)["model"])
+        test_tokens = splits["test"]
         loss = mean_loss(model, test_tokens, run["model"]["seq_len"], run["train"]["batch"], device)
-        eval_seconds = time.perf_counter() - started
-        metrics.update(test_loss=loss, test_perplexity=math.exp(min(loss, 50.0)), test_tokens=int(len(test_tokens)))
         tokenizer = Tokenizer.from_file(str(Path(data_dir) / "tokenizer.json"))
         samples = continuations(model, tokenizer, run["eval"]["prompts"], run["eval"]["sampling"], run["seed"], device)
-        if not math.isfinite(loss):
-            status = "diverged"
-    atomic_write_json(run_dir / "samples.json", samples)
-    return write_final(
-        run_dir,
-        prov,
-        summary,
-        status=status,
-        primary="test_loss",
-        curve="val_loss",
-        direction="min",
-        metrics=metrics,
-        trivial={"test_loss": math.log(meta["vocab_size"])},  # a uniform guess over the tokens
-        data_source=meta["corpus"]["label"],
-        throughput={"eval_tokens_per_second": metrics.get("test_tokens", 0) / eval_seconds if eval_seconds else None},
-        parameters=summary["parameters"],
-        samples=samples,
-    )
+        return Scores(
+            metrics={
+                "test_loss": loss,
+                "test_perplexity": math.exp(min(loss, 50.0)),
+                "test_tokens": int(len(test_tokens)),
+            },
+            files={"samples.json": samples},
+            trivial={"test_loss": math.log(meta["vocab_size"])},  # a uniform guess over the tokens
+            extra={"samples": samples},
+        )
+
+
+evaluate = SotalmEvaluation()
