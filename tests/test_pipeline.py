@@ -225,8 +225,9 @@ def test_slurm_profile_maps_config_resources_without_a_cluster(workflow_copy):
     blocks = re.split(r"\n\[[^\]]+\]\n", out)
     trials = [block for block in blocks if block.startswith("rule tune:")]
     runs = [block for block in blocks if block.startswith("rule train:")]
-    # the paper grid: sotalm 3 + lot 3 x 2 + lds 3 x 29 variants cells tuned with 4 trials each (their final
-    # runs wait for the selection); charlm 3 and heat2d 3 x 3 cells keep the source's schedule, 10 seeds each
-    assert len(trials) == 4 * (3 + 6 + 87) and len(runs) == 10 * (3 + 9)
+    # the paper grid: sotalm 3 + lot 3 x 2 + lds 3 x 29 variants cells tuned with 4 trials and one extension
+    # round each (their final runs wait for the selection); charlm 3 and heat2d 3 x 3 cells keep the source's
+    # schedule, 10 seeds each
+    assert len(trials) == 5 * (3 + 6 + 87) and len(runs) == 10 * (3 + 9)
     assert all("gpu=1" in job and "slurm_partition=main" in job for job in trials + runs)
     assert "runtime=1440" in out and "mem_mb=16000" in out
