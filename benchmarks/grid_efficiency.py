@@ -1,8 +1,9 @@
 #!/usr/bin/env python
-"""Where a finished grid's time went: per workload, the job-seconds of its training and evaluation jobs
-(Snakemake's benchmark files) split into optimisation steps (``train_seconds`` of each train.json), the
-first, compiling step of each session (``compile_seconds``), evaluation jobs, and the rest of the training
-jobs (process start, imports, data, model build, periodic validation, checkpoints). Printed side by side
+"""Where a finished grid's time went: per workload, the job-seconds of its jobs (Snakemake's benchmark
+files) split into optimisation steps (``train_seconds`` of each train.json), the first, compiling step of
+each session (``compile_seconds``), the test-split evaluation (``eval_seconds`` of a final run's
+final.json, or a separate evaluation job of an older grid) and the rest (process start, imports, data,
+model build, periodic validation, checkpoints). Printed side by side
 with each part's share; written to results/benchmarks/grid_efficiency.csv.
 
     python benchmarks/grid_efficiency.py [--results results]
@@ -43,11 +44,14 @@ def account(results: Path) -> dict[str, dict[str, float]]:
         stage = "runs" if kind == "train" else "tuning"
         member = tsv.stem  # seedN or trialN
         summary = results / stage / Path(*tsv.relative_to(jobs).parts[1:4]) / member / "train.json"
+        final = summary.with_name("final.json")
         trained = json.loads(summary.read_text()) if summary.exists() else {}
+        scoring = json.loads(final.read_text()).get("eval_seconds", 0.0) if final.exists() else 0.0
         steps, compiling = trained.get("train_seconds", 0.0), trained.get("compile_seconds", 0.0)
         parts[workload]["steps"] += steps
         parts[workload]["compile"] += compiling
-        parts[workload]["rest"] += max(seconds - steps - compiling, 0.0)
+        parts[workload]["evaluation"] += scoring
+        parts[workload]["rest"] += max(seconds - steps - compiling - scoring, 0.0)
     return parts
 
 

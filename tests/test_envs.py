@@ -177,8 +177,8 @@ def test_rules_use_the_envs_these_checks_assume():
         ("data", "tokenize_corpus", "torch"),
         ("aggregate", "aggregate", "analysis"),
         ("data", "generate_data", "the workload's framework"),
-        ("tune", "train", "the workload's framework"),  # rule train is `use rule tune`
-        ("evaluate", "evaluate", "the workload's framework"),
+        ("tune", "train", "the workload's framework"),
+        ("train", "train", "the workload's framework"),  # a final run: trained and evaluated in one job
     ]:
         block = rules[rule].split(f"python scripts/{script}.py")[0].rsplit("rule", 1)[1]
         expected = "framework_env" if env == "the workload's framework" else f"envs/{env}.yaml"

@@ -24,9 +24,9 @@ def snakemake(workdir: Path, *args: str, check: bool = True, env: dict | None = 
 
 
 def rule_kind(name: str) -> str:
-    """A rule's name with the per-workload ones merged: evaluate_charlm -> evaluate, plot_lot -> plot_own."""
-    if name.startswith("evaluate_"):
-        return "evaluate"
+    """A rule's name with the per-workload ones merged: train_charlm -> train, plot_lot -> plot_own."""
+    if name.startswith("train_"):
+        return "train"
     return "plot_own" if name.startswith("plot_") and name not in ("plot_workload", "plot_summary") else name
 
 
@@ -88,8 +88,7 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
         "tune": 30,  # lot and lds are tuned: 2 trials for each of their 12 cells, + lot's extension round
         "select_round": 6,  # lot's extension round: where its trial goes depends on the choice so far
         "select": 12,
-        "train": 13,  # the untuned cells; a tuned cell's final runs wait for its selection (a checkpoint)
-        "evaluate": 13,
+        "train": 13,  # the untuned cells (trained and evaluated); a tuned cell's wait for its selection
         "collect_cell": 25,
         "aggregate": 1,
         "plot_workload": 5,
@@ -164,9 +163,9 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
 
     edit_test_config(workflow_copy, lambda c: c["grid"].update(seeds=[0, 1]))
     added = planned_jobs(workflow_copy, *cfg)
-    assert added["train"] == 25 and added["evaluate"] == 25 and "generate_data" not in added  # only the new runs
+    assert added["train"] == 25 and "generate_data" not in added  # only the new runs
     target = "results/runs/charlm/base/kbeta/seed1/final.json"
-    assert planned_jobs(workflow_copy, target, *cfg) == {"train": 1, "evaluate": 1}
+    assert planned_jobs(workflow_copy, target, *cfg) == {"train": 1}
     chosen_lr = selected.set_index(["workload", "variant", "optimizer"]).loc[("lds", "base", "adamw"), "hp.train.lr"]
     plan = snakemake(workflow_copy, "-n", "-p", "results/runs/lds/base/adamw/seed1/final.json", *cfg).stdout
     assert f'"lr": {chosen_lr}' in plan  # a tuned cell's other seeds train at the chosen settings
@@ -205,13 +204,13 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     original = model.read_text()
     model.write_text(original + "\n# edited\n")
     jobs = planned_rules_and_workloads(workflow_copy, *cfg)
-    assert {w for rule, w in jobs if rule in ("train", "evaluate")} == {"charlm"}
-    assert {rule for rule, _ in jobs} >= {"train", "evaluate", "aggregate"}
+    assert {w for rule, w in jobs if rule in ("train", "tune")} == {"charlm"}
+    assert {rule for rule, _ in jobs} >= {"train", "aggregate"}
     model.write_text(original)
     stats = workflow_copy / "src" / "testbeds" / "analysis" / "stats.py"
     stats.write_text(stats.read_text() + "\n# edited\n")
     rules = {rule for rule, _ in planned_rules_and_workloads(workflow_copy, *cfg)}
-    assert "aggregate" in rules and not rules & {"train", "evaluate", "slice_corpus", "generate_data"}
+    assert "aggregate" in rules and not rules & {"train", "tune", "slice_corpus", "generate_data"}
 
 
 def test_workflow_lints_clean(workflow_copy):
@@ -222,12 +221,15 @@ def test_workflow_lints_clean(workflow_copy):
 def test_slurm_profile_maps_config_resources_without_a_cluster(workflow_copy):
     """`snakemake --profile profiles/slurm -n` needs no cluster and shows each job's resolved resources."""
     out = snakemake(workflow_copy, "--profile", "profiles/slurm", "-n", "--configfile", "config/paper.yaml").stdout
-    blocks = re.split(r"\n\[[^\]]+\]\n", out)
-    trials = [block for block in blocks if block.startswith("rule tune:")]
-    runs = [block for block in blocks if block.startswith("rule train:")]
+    blocks = [block.strip() for block in re.split(r"\n\s*\[[^\]]+\]\n", out)]
+    trials = {re.search(r"output: (\S+)", b).group(1): b for b in blocks if b.startswith("rule tune:")}
+    runs = {
+        re.search(r"output: (\S+)", b).group(1): b for b in blocks if re.match(r"rule train_\w+:", b) and "seed=" in b
+    }
     # the paper grid: sotalm 3 + lot 3 x 2 + lds 3 x 29 variants cells tuned with 4 trials and one extension
     # round each (their final runs wait for the selection); charlm 3 and heat2d 3 x 3 cells keep the source's
-    # schedule, 10 seeds each
+    # schedule, 10 seeds each (a grouped trial is printed in its group too: counted once by its output)
     assert len(trials) == 5 * (3 + 6 + 87) and len(runs) == 10 * (3 + 9)
+    trials, runs = list(trials.values()), list(runs.values())
     assert all("gpu=1" in job and "slurm_partition=main" in job for job in trials + runs)
     assert "runtime=1440" in out and "mem_mb=16000" in out

@@ -108,5 +108,6 @@ class Evaluation(ABC):
             data_source=about.data_source,
             bound=about.bound,
             throughput={**({about.throughput: rate} if about.throughput else {}), **scores.throughput},
+            eval_seconds=seconds,
             **{**about.extra, **scores.extra},
         )

@@ -277,6 +277,7 @@ def write_final(
     split: str = "test",
     bound: float | None = None,
     trivial: dict | None = None,
+    eval_seconds: float = 0.0,
     **extra,
 ) -> dict:
     """final.json: the run's identity, status, primary metric (from ``split``; ``bound`` is its best possible
@@ -303,6 +304,7 @@ def write_final(
         "stop_reason": summary["stop_reason"],
         "wall_seconds": summary["wall_seconds"],
         "train_seconds": summary["train_seconds"],
+        "eval_seconds": eval_seconds,
         "hyperparameters": hyperparameters,
         "throughput": {"train_tokens_per_second": summary["tokens_per_second"], **throughput},
         "device": summary["device"],

@@ -79,24 +79,31 @@ def read_selection(wildcards):
         return json.load(handle)
 
 
-def with_code(run, wildcards):
+def with_code(run, code):
     """The run's settings and the version of the code it runs, one parameter (a job's parameters are
     evaluated per job: one function is cheaper than two on a large grid)."""
-    return json.dumps({**run, "code": train_code(wildcards)}, sort_keys=True)
+    return json.dumps({**run, "code": code}, sort_keys=True)
 
 
 def run_json(wildcards):
-    """A final run: the configured settings, or a tuned cell's chosen ones."""
+    """A final run: the configured settings, or a tuned cell's chosen ones; its job trains and evaluates."""
     run = run_settings(wildcards)
     if budget(wildcards.workload):
         chosen = read_selection(wildcards)["settings"]
         run = {**tuning.apply(run, chosen), "tuned": chosen}
-    return with_code(run, wildcards)
+    return with_code(run, final_run_code(wildcards.workload))
 
 
 def trial_slot(wildcards):
     settings = tuning_of(wildcards.workload)
     return tuning.trial_slot(int(wildcards.trial), settings["budget"], settings["extend"])
+
+
+def trial_group(wildcards):
+    """The job group of a trial placed before any extension round ("tuning"; the SLURM profile bundles up to
+    4 of them into one cluster job); an extension trial, which waits on a selection over earlier trials of the
+    group, is in none (a group may not depend on itself)."""
+    return "tuning" if trial_slot(wildcards)[1] < budget(wildcards.workload) else None
 
 
 def round_file(wildcards):
@@ -127,7 +134,9 @@ def trial_json(wildcards):
     w = wildcards.workload
     run = cfg.resolve_run(config, w, wildcards.variant, wildcards.optimizer, tuning_of(w)["seed"])
     chosen = trial_settings(wildcards)
-    return with_code({**tuning.apply(run, chosen), "tuned": chosen, "trial": int(wildcards.trial)}, wildcards)
+    return with_code(
+        {**tuning.apply(run, chosen), "tuned": chosen, "trial": int(wildcards.trial)}, train_code(wildcards.workload)
+    )
 
 
 def trial_data(wildcards):
@@ -220,11 +229,23 @@ def data_option(wildcards, input):
     return option("--data", Path(input.data).parent if input.data else None)
 
 
-def train_code(wildcards):
+@functools.cache
+def train_code(name):
     """The version of the code a training job runs (its workload package, the shared modules it imports and
     its framework's optimisers): part of the run JSON parameter, so that editing it re-runs exactly its runs."""
-    spec = SPECS[wildcards.workload]
+    spec = SPECS[name]
     return code_version("scripts/train.py", f"{spec.module}.train", f"testbeds.optim.{spec.framework}_optim")
+
+
+@functools.cache
+def final_run_code(name):
+    """A final run's job also scores it: the training code and the workload's evaluation."""
+    return code_version(
+        "scripts/train.py",
+        f"{SPECS[name].module}.train",
+        f"{SPECS[name].module}.evaluate",
+        f"testbeds.optim.{SPECS[name].framework}_optim",
+    )
 
 
 def framework_env(wildcards):

@@ -12,6 +12,8 @@ rule tune:
         "results/logs/tuning/{workload}/{variant}/{optimizer}/trial{trial}.log",
     benchmark:
         "results/benchmarks/jobs/tuning/{workload}/{variant}/{optimizer}/trial{trial}.tsv"
+    group:
+        trial_group  # on a cluster, group-components bundles a round's trials (profiles/slurm)
     conda:
         framework_env
     threads: resource("threads")
