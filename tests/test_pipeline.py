@@ -25,7 +25,7 @@ def snakemake(workdir: Path, *args: str, check: bool = True, env: dict | None = 
 
 def rule_kind(name: str) -> str:
     """A rule's name with the per-workload ones merged: train_charlm -> train, plot_lot -> plot_own."""
-    if name.startswith("train_"):
+    if name.startswith("train_") and name != "train_tokenizer":
         return "train"
     return "plot_own" if name.startswith("plot_") and name not in ("plot_workload", "plot_summary") else name
 

@@ -84,3 +84,30 @@ def test_a_plug_in_workload_runs_through_the_tiny_grid(tmp_path):
     comparisons = pd.read_csv(workdir / "results" / "tables" / "comparisons.csv")
     assert set(comparisons.loc[comparisons["workload"] == "toy", "optimizer"]) == {"sgd"}
     assert os.environ.get("TESTBEDS_WORKLOADS") is None  # the test process itself was not changed
+
+
+def test_a_trainer_that_lacks_a_hook_of_its_framework_floor_is_refused_naming_it(tmp_path):
+    """The hooks are abstract methods: a loop without one cannot be built, and the error says which."""
+    from testbeds.mlx_loop import MlxLoop
+    from testbeds.torch_loop import TorchLoop
+
+    run = cfg.resolve_run(cfg.load_config([cfg.DEFAULT_CONFIG]), "charlm", "base", "adamw", 0)
+
+    class NoStep(MlxLoop):  # no make_step
+        def train_step(self):
+            return 0.0, 0, {}
+
+        def evaluate(self):
+            return {}
+
+        def learning_rate(self):
+            return 0.0
+
+    class NoEvaluation(TorchLoop):
+        def train_step(self):
+            return 0.0, 0, {}
+
+    with pytest.raises(TypeError, match="make_step"):
+        NoStep(run, tmp_path / "mlx")
+    with pytest.raises(TypeError, match="evaluate"):
+        NoEvaluation(run, tmp_path / "torch")

@@ -10,6 +10,7 @@ SIGTERM, resume from the newest valid checkpoint, divergence detection, provenan
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 import shutil
 import signal
 import time
@@ -30,7 +31,11 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-class TrainLoop:
+class TrainLoop(ABC):
+    """The run contract around a workload's steps; a framework's floor (``MlxLoop``, ``TorchLoop``,
+    ``JaxLoop``) adds its plumbing, a workload its data, model, loss and metrics. The abstract methods are the
+    hooks every workload defines (Python refuses to build a loop that lacks one, naming it)."""
+
     packages: list[str] = []
     eval_columns: list[str] = ["val_loss"]  # the first drives early stopping and is reported as best_*
     direction = "min"  # of the first eval column: "min" (lower is better) or "max"
@@ -52,25 +57,25 @@ class TrainLoop:
         self.total_steps = self.settings.get("steps")  # a workload may derive it (e.g. from epochs)
 
     # ------------------------------------------------------------- workload hooks
+    @abstractmethod
     def train_step(self) -> tuple[float, int, dict]:
         """Run one optimisation step; return (loss, tokens processed, extra metric columns)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def evaluate(self) -> dict:
         """The periodic evaluation: a value for each of ``eval_columns``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def learning_rate(self) -> float:
         """The learning rate of the step about to run (``self.step + 1``)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def write_state(self, directory: Path) -> None:
         """Write model, optimiser and any other framework state into ``directory``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def read_state(self, directory: Path, meta: dict) -> None:
         """Restore what ``write_state`` wrote, plus the workload's part of ``meta``."""
-        raise NotImplementedError
 
     def state_meta(self) -> dict:
         """JSON-able state of the workload (data sampler, RNG) stored in the checkpoint's meta."""

@@ -1,6 +1,6 @@
 """Training loop of the charlm workload (Testbed D, source 001) in MLX.
 
-Writes the run contract (docs/design.md) into ``run_dir`` through ``testbeds.loop.TrainLoop``: metrics.csv,
+Writes the run contract (docs/design.md) into ``run_dir`` through ``testbeds.mlx_loop.MlxLoop``: metrics.csv,
 provenance.json, checkpoint/ and train.json (the training summary that ``evaluate`` turns into
 final.json). A killed run resumes from its newest valid checkpoint and ends with the same numbers as
 one that was never interrupted.
@@ -8,7 +8,6 @@ one that was never interrupted.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import mlx.core as mx
@@ -16,15 +15,11 @@ import mlx.nn as nn
 import numpy as np
 from mlx.utils import tree_flatten, tree_map, tree_unflatten
 
-from testbeds import mlx_state
 from testbeds.charlm.data import BatchSampler, CharCorpus, fixed_eval_batch
 from testbeds.charlm.model import LN2, build_model, count_parameters, cross_entropy
-from testbeds.devices import resolve_mlx
-from testbeds.loop import TrainLoop, say
-from testbeds.optim import mlx_optim
-from testbeds.optim.registry import make_optimizer
+from testbeds.loop import say
+from testbeds.mlx_loop import MlxLoop
 from testbeds.schedule import lr_at, parse_lr_schedule
-from testbeds.speedups.blas import MARKER
 
 
 def decays(path: str, train: dict) -> bool:
@@ -47,20 +42,17 @@ def mean_ce(model: nn.Module, x: np.ndarray, y: np.ndarray, chunk: int = 32) -> 
     return total / len(x)
 
 
-class Trainer(TrainLoop):
+class Trainer(MlxLoop):
     """One charlm run: model, optimiser and the variable-length character stream."""
 
-    packages = ["mlx", "kbeta", "numpy"]
     extra_columns = ["seq_len"]
 
     def __init__(self, run: dict, data_dir: Path, run_dir: Path, log=say):
-        super().__init__(run, run_dir, resolve_mlx(run["device"]), log)
+        super().__init__(run, run_dir, log)
         t = self.settings
         self.corpus = CharCorpus(data_dir)
         self.eval_columns = [self.corpus.bits_metric, "val_loss"]  # bits per character, or per byte
-        self.model = build_model(run, self.corpus.vocab_size)
-        self.opt = make_optimizer("mlx", run["optimizer"], t["lr"])
-        mlx_optim.init_state(self.opt, self.model.trainable_parameters())
+        self.use_model(build_model(run, self.corpus.vocab_size))
         self.sampler = BatchSampler(
             self.corpus.train,
             t["batch"],
@@ -75,45 +67,36 @@ class Trainer(TrainLoop):
             self.corpus.val, t["eval_bs"], min(256, run["model"]["ctx"]), t["fixed_eval_seed"]
         )
         self.lr_points = parse_lr_schedule(t["lr_schedule"])
-        self.steps = mlx_optim.DiagnosticSteps(self.opt, run["optimizer"], self.make_step)
 
     # ------------------------------------------------------------------ hooks
     def learning_rate(self) -> float:
         return lr_at(self.step + 1, self.settings["lr"], self.lr_points)
 
     def train_step(self) -> tuple[float, int, dict]:
-        step = self.steps.get(logged=self.logs(self.step + 1))
         x, y = self.sampler.next()
-        loss = step(mx.array(x), mx.array(y), mx.array(self.learning_rate(), dtype=mx.float32))
-        mx.eval(loss, self.model.parameters(), self.opt.state)
+        loss = self.run_step(mx.array(x), mx.array(y))
         return loss.item(), x.size, {"seq_len": x.shape[1]}
 
     def evaluate(self) -> dict:
         loss = mean_ce(self.model, self.eval_x, self.eval_y)
         return {"val_loss": loss, self.corpus.bits_metric: loss / LN2}
 
-    def write_state(self, directory: Path) -> None:
-        mlx_state.save(self.model, self.opt, directory)
-
     def read_state(self, directory: Path, meta: dict) -> None:
-        mlx_state.load(self.model, self.opt, directory)
+        super().read_state(directory, meta)
         self.sampler.restore(meta["sampler"])
 
     def state_meta(self) -> dict:
         return {"sampler": self.sampler.state()}
 
-    def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
-        return mlx_optim.bucket_diagnostics(self.opt)
-
     def describe(self) -> dict:
-        return {"parameters": count_parameters(self.model), "blas": os.environ.get(MARKER, "not set")}
+        return {**super().describe(), "parameters": count_parameters(self.model)}
 
     def data_manifest(self) -> dict:
         return self.corpus.manifest
 
     # ------------------------------------------------------------------- step
     def make_step(self):
-        model, opt, wd = self.model, self.opt, self.settings["wd"]
+        model, wd = self.model, self.settings["wd"]
         decay = {path: decays(path, self.settings) for path, _ in tree_flatten(model.trainable_parameters())}
         decay_tree = tree_unflatten(list(decay.items()))
         loss_and_grad = nn.value_and_grad(model, lambda m, x, y: cross_entropy(m(x), y))
@@ -124,11 +107,10 @@ class Trainer(TrainLoop):
                 model.update(
                     tree_map(lambda p, d: p * (1 - lr * wd) if d else p, model.trainable_parameters(), decay_tree)
                 )
-            opt.state["learning_rate"] = lr
-            mlx_optim.apply_update(opt, model, grads)
+            self.apply(grads, lr)
             return loss
 
-        return mlx_optim.compile_step(step, model, opt, self.settings["compile"])
+        return self.compiled(step)
 
 
 def train(run: dict, data_dir: Path, run_dir: Path, log=say) -> dict:

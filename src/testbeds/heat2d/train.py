@@ -9,23 +9,18 @@ of the step (a permutation per epoch), so a resumed run sees exactly the batches
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
-from testbeds import mlx_state
-from testbeds.devices import resolve_mlx
 from testbeds.heat2d.data import HeatSplit
 from testbeds.heat2d.evaluate import batched, relative_l2, trained_frames
 from testbeds.heat2d.model import HeatTransformer, build_model, count_parameters, one_shot, rollout
-from testbeds.loop import TrainLoop, say
-from testbeds.optim import mlx_optim
-from testbeds.optim.registry import make_optimizer
+from testbeds.loop import say
+from testbeds.mlx_loop import MlxLoop
 from testbeds.schedule import lr_at, parse_lr_schedule
-from testbeds.speedups.blas import MARKER
 
 
 def laplacian(u: mx.array) -> mx.array:
@@ -70,12 +65,11 @@ def heat_loss(model: HeatTransformer, fields: mx.array, alpha: mx.array, weights
     )
 
 
-class Trainer(TrainLoop):
-    packages = ["mlx", "kbeta", "numpy"]
+class Trainer(MlxLoop):
     eval_columns = ["val_rollout_rel_l2_interior", "val_mse"]
 
     def __init__(self, run: dict, data_dir: Path, run_dir: Path, log=say):
-        super().__init__(run, run_dir, resolve_mlx(run["device"]), log)
+        super().__init__(run, run_dir, log)
         t, loss = self.settings, run["loss"]
         self.train_split, self.val_split = HeatSplit(data_dir, "train"), HeatSplit(data_dir, "val")
         self.manifest = self.train_split.manifest
@@ -84,16 +78,14 @@ class Trainer(TrainLoop):
                 "loss.pde > 0 needs α per sample and the frame interval; this data set "
                 f"({self.manifest['label']}) lacks them: set loss.pde to 0"
             )
-        self.model = build_model(run, self.manifest)
+        model = build_model(run, self.manifest)
         self.frames = trained_frames(run, self.manifest["frames"])  # the training window; later ones: extrapolation
         self.per_epoch = len(self.train_split) // t["batch"]
         if self.per_epoch < 1:
             raise ValueError(f"train.batch ({t['batch']}) is larger than the {len(self.train_split)} training samples")
         self.total_steps = t["epochs"] * self.per_epoch
         self.lr_points = parse_lr_schedule(t["lr_schedule"])
-        self.opt = make_optimizer("mlx", run["optimizer"], t["lr"])
-        mlx_optim.init_state(self.opt, self.model.trainable_parameters())
-        self.steps = mlx_optim.DiagnosticSteps(self.opt, run["optimizer"], self.make_step)
+        self.use_model(model)
 
     def batch_at(self, step: int) -> np.ndarray:
         """Sample indices of 0-indexed ``step``: a slice of epoch step // per_epoch's permutation."""
@@ -105,24 +97,21 @@ class Trainer(TrainLoop):
         return lr_at(self.step // self.per_epoch + 1, self.settings["lr"], self.lr_points)  # schedule by epoch
 
     def make_step(self):
-        model, opt = self.model, self.opt
+        model = self.model
         weights, interval = self.run["loss"], self.manifest["frame_interval"] or 1.0
         loss_and_grad = nn.value_and_grad(model, lambda m, f, a: heat_loss(m, f, a, weights, interval))
 
         def step(fields, alpha, lr):
             loss, grads = loss_and_grad(model, fields, alpha)
-            opt.state["learning_rate"] = lr
-            mlx_optim.apply_update(opt, model, grads)
+            self.apply(grads, lr)
             return loss
 
-        return mlx_optim.compile_step(step, model, opt, self.settings["compile"])
+        return self.compiled(step)
 
     def train_step(self) -> tuple[float, int, dict]:
-        step = self.steps.get(logged=self.logs(self.step + 1))
         picked = self.batch_at(self.step)
         fields, alpha = self.train_split.fields[picked, : self.frames], self.train_split.alpha[picked]
-        loss = step(mx.array(fields), mx.array(alpha), mx.array(self.learning_rate(), dtype=mx.float32))
-        mx.eval(loss, self.model.parameters(), self.opt.state)
+        loss = self.run_step(mx.array(fields), mx.array(alpha))
         return loss.item(), fields.shape[0] * fields.shape[1] * self.model.patches, {}  # tokens: frames x patches
 
     def evaluate(self) -> dict:
@@ -136,21 +125,8 @@ class Trainer(TrainLoop):
             "val_mse": float(np.mean((shot[:, 1:W] - truth[:, 1:W]) ** 2)),
         }
 
-    def write_state(self, directory: Path) -> None:
-        mlx_state.save(self.model, self.opt, directory)
-
-    def read_state(self, directory: Path, meta: dict) -> None:
-        mlx_state.load(self.model, self.opt, directory)
-
-    def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
-        return mlx_optim.bucket_diagnostics(self.opt)
-
     def describe(self) -> dict:
-        return {
-            "parameters": count_parameters(self.model),
-            "blas": os.environ.get(MARKER, "not set"),
-            "steps_per_epoch": self.per_epoch,
-        }
+        return {**super().describe(), "parameters": count_parameters(self.model), "steps_per_epoch": self.per_epoch}
 
     def data_manifest(self) -> dict:
         return self.manifest

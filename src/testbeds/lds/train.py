@@ -3,8 +3,8 @@
 A jit-compiled step draws a fresh batch of the run's system (or chain) from a key folded with the step
 number, so a resumed run sees the same batches as an uninterrupted one. Optimiser: global-norm clipping
 then the registry's optimiser (AdamW, Adam or Kβ) on a linear warm-up + cosine learning-rate schedule.
-The loop (``testbeds.loop.TrainLoop``) writes the run contract; checkpoints hold params and optimiser
-state (flax.serialization msgpack).
+The JAX floor (``testbeds.jax_loop.JaxLoop``) writes the run contract and checkpoints (params and
+optimiser state, flax.serialization msgpack).
 """
 
 from __future__ import annotations
@@ -14,16 +14,13 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import optax
-from flax import serialization
 
-from testbeds.devices import resolve_jax
+from testbeds.jax_loop import JaxLoop
 from testbeds.lds.model import count_parameters
 from testbeds.lds.model import build_model
 from testbeds.lds.task import Evaluator, Task, init_params, load_item, system_index
-from testbeds.loop import TrainLoop, say
-from testbeds.optim.kbeta_optax import bucket_diagnostics
+from testbeds.loop import say
 from testbeds.optim.jax_optim import warmup_cosine_schedule
-from testbeds.optim.registry import make_optimizer
 from testbeds.runio import read_json
 
 EVAL_COLUMNS = {"lds": ["score", "mse"], "bigram": ["ce_excess", "ce", "accuracy"]}
@@ -34,33 +31,29 @@ def schedule(train: dict) -> optax.Schedule:
     return warmup_cosine_schedule(train["lr"], train["warmup_steps"], train["steps"], train["min_lr_frac"])
 
 
-def optimizer(run: dict) -> optax.GradientTransformation:
-    t = run["train"]
-    return optax.chain(optax.clip_by_global_norm(t["clip"]), make_optimizer("jax", run["optimizer"], schedule(t)))
-
-
 def eval_key(run: dict):
     return jax.random.fold_in(jax.random.PRNGKey(run["train"]["fixed_eval_seed"]), 1)
 
 
-class Trainer(TrainLoop):
-    packages = ["jax", "jaxlib", "flax", "optax", "numpy", "scipy"]
+class Trainer(JaxLoop):
+    packages = JaxLoop.packages + ["scipy"]
 
     def __init__(self, run: dict, data_dir: Path, run_dir: Path, log=say):
-        super().__init__(run, run_dir, resolve_jax(run["device"], run["threads"]), log)
+        super().__init__(run, run_dir, log)
         t, d = self.settings, run["data"]
         self.eval_columns = EVAL_COLUMNS[d["task"]]
         self.index = system_index(run)
         self.task = Task(run, load_item(data_dir, self.index), build_model(run))
         self.manifest = {**read_json(Path(data_dir) / "manifest.json"), "system_index": self.index}
-        self.params = init_params(run, self.task)
-        self.tx = optimizer(run)
-        self.opt_state = jax.jit(self.tx.init)(self.params)
         self.lr = schedule(t)
+        self.use_params(
+            init_params(run, self.task),
+            optax.chain(optax.clip_by_global_norm(t["clip"]), self.registry_optimizer(self.lr)),
+        )
         self.evaluator = Evaluator(self.task, eval_key(run), t["eval_batch"])
         base = jax.random.PRNGKey(run["seed"])
         self.data_key, self.dropout_key = jax.random.fold_in(base, 0), jax.random.fold_in(base, 1)
-        self.step_fn = jax.jit(self.make_step(), donate_argnums=(0, 1))
+        self.step_fn = self.compiled(self.make_step())
         self.tokens_per_step = t["batch"] * d["seq_len"]
 
     def make_step(self):
@@ -91,19 +84,6 @@ class Trainer(TrainLoop):
     def evaluate(self) -> dict:
         metrics = self.evaluator(self.params)
         return {k: metrics[k] for k in self.eval_columns}
-
-    def write_state(self, directory: Path) -> None:
-        (directory / "state.msgpack").write_bytes(
-            serialization.to_bytes({"params": self.params, "opt": self.opt_state})
-        )
-
-    def read_state(self, directory: Path, meta: dict) -> None:
-        target = {"params": self.params, "opt": self.opt_state}
-        state = serialization.from_bytes(target, (directory / "state.msgpack").read_bytes())
-        self.params, self.opt_state = state["params"], state["opt"]
-
-    def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
-        return bucket_diagnostics(self.opt_state)
 
     def describe(self) -> dict:
         item = self.task.item

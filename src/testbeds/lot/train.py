@@ -128,6 +128,9 @@ class Trainer(TrainLoop):
         )
 
     # ------------------------------------------------------------------ hooks
+    def train_step(self) -> tuple[float, int, dict]:
+        raise RuntimeError("lot's steps run inside Lightning's fit(), which RunContract records: see train()")
+
     def learning_rate(self) -> float:
         return self.run["train"]["lr"]
 

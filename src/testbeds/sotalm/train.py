@@ -2,7 +2,8 @@
 
 Random non-overlapping chunks of seq_len + 1 tokens, reshuffled every epoch (the source's data order);
 linear warm-up then cosine decay of the learning rate; gradient clipping; AdamW with weight decay on
-matrices only, or any registry optimiser. The run contract comes from ``testbeds.loop.TrainLoop``.
+matrices only, or any registry optimiser. The run contract and torch's plumbing come from
+``testbeds.torch_loop.TorchLoop``.
 """
 
 from __future__ import annotations
@@ -14,29 +15,25 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from testbeds.devices import resolve_torch
-from testbeds.loop import TrainLoop, say
+from testbeds.loop import say
 from testbeds.optim import torch_optim
-from testbeds.optim.registry import make_optimizer
 from testbeds.sotalm.data import batch_at, chunks, load_tokens
 from testbeds.sotalm.evaluate import mean_loss
 from testbeds.sotalm.model import build_model, count_parameters
+from testbeds.torch_loop import TorchLoop
 
 
-class Trainer(TrainLoop):
+class Trainer(TorchLoop):
     packages = ["torch", "tokenizers", "numpy"]
     eval_columns = ["val_loss", "val_perplexity"]
 
     def __init__(self, run: dict, data_dir: Path, run_dir: Path, log=say):
-        super().__init__(run, run_dir, resolve_torch(run["device"]), log)
-        torch.set_num_threads(run["threads"])
+        super().__init__(run, run_dir, log)
         t, m = self.settings, run["model"]
         splits, self.meta = load_tokens(data_dir)
         self.train_tokens, self.val_tokens = splits["train"], splits["val"]
-        self.model = build_model(run, self.meta["vocab_size"]).to(self.device)
+        self.use_model(build_model(run, self.meta["vocab_size"]))
         self.forward = torch.compile(self.model) if m["compile"] else self.model
-        spec = run["optimizer"]
-        self.opt = make_optimizer("torch", spec, t["lr"], params=torch_optim.parameter_groups(self.model, spec))
         self.starts = chunks(self.train_tokens, m["seq_len"])
         self.per_epoch = len(self.starts) // t["batch"]
         if self.per_epoch == 0:
@@ -52,9 +49,6 @@ class Trainer(TrainLoop):
         return np.random.default_rng([self.run["seed"], epoch]).permutation(len(self.starts))
 
     # ------------------------------------------------------------------ hooks
-    def learning_rate(self) -> float:
-        return self.opt.param_groups[0]["lr"]
-
     def train_step(self) -> tuple[float, int, dict]:
         t = self.settings
         epoch, index = divmod(self.step, self.per_epoch)
@@ -63,12 +57,7 @@ class Trainer(TrainLoop):
         picked = self.starts[self.order[index * t["batch"] : (index + 1) * t["batch"]]]
         x, y = batch_at(self.train_tokens, picked, self.run["model"]["seq_len"], self.device)
         loss = F.cross_entropy(self.forward(x).flatten(0, 1), y.flatten())
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if t["clip"] > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), t["clip"])
-        self.opt.step()
-        self.schedule.step()
+        self.optimize(loss, clip=t["clip"])
         return loss.item(), y.numel(), {}
 
     def evaluate(self) -> dict:
@@ -76,33 +65,8 @@ class Trainer(TrainLoop):
         loss = mean_loss(self.model, self.val_tokens, m["seq_len"], t["batch"], self.device, t["eval_batches"])
         return {"val_loss": loss, "val_perplexity": math.exp(min(loss, 50.0))}
 
-    def write_state(self, directory: Path) -> None:
-        torch.save(
-            {
-                "model": self.model.state_dict(),
-                "optimizer": self.opt.state_dict(),
-                "schedule": self.schedule.state_dict(),
-                "torch_rng": torch.get_rng_state(),
-            },
-            directory / "state.pt",
-        )
-
-    def read_state(self, directory: Path, meta: dict) -> None:
-        state = torch.load(directory / "state.pt", map_location=self.device, weights_only=False)
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["optimizer"])
-        self.schedule.load_state_dict(state["schedule"])
-        torch.set_rng_state(state["torch_rng"])
-
-    def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
-        return torch_optim.bucket_diagnostics(self.opt)
-
     def describe(self) -> dict:
-        return {
-            "parameters": count_parameters(self.model),
-            "torch_threads": torch.get_num_threads(),
-            "steps_per_epoch": self.per_epoch,
-        }
+        return {**super().describe(), "parameters": count_parameters(self.model), "steps_per_epoch": self.per_epoch}
 
     def data_manifest(self) -> dict:
         return self.meta

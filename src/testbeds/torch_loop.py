@@ -1,0 +1,71 @@
+"""The PyTorch floor of a workload's training (``TrainLoop`` with torch's plumbing): the device and thread
+count, the registry's optimiser on the model's parameter groups, an optional learning-rate scheduler, and
+checkpoints of the model, optimiser, scheduler and torch's RNG (dropout resumes exactly). A workload keeps
+its data, model, loss and metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from testbeds.devices import resolve_torch
+from testbeds.loop import TrainLoop, say
+from testbeds.optim import torch_optim
+from testbeds.optim.registry import make_optimizer
+
+STATE_FILE = "state.pt"
+
+
+class TorchLoop(TrainLoop):
+    packages = ["torch", "numpy"]
+
+    def __init__(self, run: dict, run_dir: Path, log=say):
+        super().__init__(run, run_dir, resolve_torch(run["device"]), log)
+        torch.set_num_threads(run["threads"])
+        self.schedule = None  # a torch.optim.lr_scheduler, stepped by the workload
+
+    def use_model(self, model: torch.nn.Module) -> None:
+        """Train ``model`` (moved to the run's device) with the run's optimiser on its parameter groups."""
+        self.model = model.to(self.device)
+        spec = self.run["optimizer"]
+        groups = torch_optim.parameter_groups(self.model, spec)
+        self.opt = make_optimizer("torch", spec, self.settings["lr"], params=groups)
+
+    def learning_rate(self) -> float:
+        return self.opt.param_groups[0]["lr"]
+
+    def optimize(self, loss: torch.Tensor, clip: float = 0.0) -> None:
+        """Backpropagate ``loss``, clip the gradients' global norm (when ``clip`` > 0), step the optimiser
+        and the scheduler."""
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+        self.opt.step()
+        if self.schedule is not None:
+            self.schedule.step()
+
+    def write_state(self, directory: Path) -> None:
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+        }
+        if self.schedule is not None:
+            state["schedule"] = self.schedule.state_dict()
+        torch.save(state, directory / STATE_FILE)
+
+    def read_state(self, directory: Path, meta: dict) -> None:
+        state = torch.load(directory / STATE_FILE, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        if self.schedule is not None:
+            self.schedule.load_state_dict(state["schedule"])
+        torch.set_rng_state(state["torch_rng"])
+
+    def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
+        return torch_optim.bucket_diagnostics(self.opt)
+
+    def describe(self) -> dict:
+        return {"torch_threads": torch.get_num_threads()}
