@@ -237,15 +237,3 @@ def test_every_optimizer_gets_the_same_learning_rate_schedule(tmp_path):
         schedules[optimizer] = [(r["step"], float(r["lr"])) for r in rows(tmp_path / optimizer / "metrics.csv")]
     assert schedules["adam95"] == schedules["kbeta"] == schedules["sgd"]
     assert {lr for _, lr in schedules["adam95"]} == {2e-3, 5e-4}  # both pieces of the schedule were used
-
-
-@pytest.mark.parametrize("optimizer", ["adam95", "kbeta"])
-def test_killed_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, optimizer):
-    """The optimiser state is restored into its full tree: the model's parameterless nn.RoPE is an empty
-    subtree that a flat checkpoint does not list."""
-    from conftest import kill_and_resume
-
-    run = heat_run(optimizer=optimizer, train={"epochs": 4, "log_every": 1, "eval_every": 100, "checkpoint_every": 5})
-    heat_data.write_dataset(run["data"], tmp_path / "data", log=lambda m: None)
-    messages = kill_and_resume(train, run, tmp_path / "data", tmp_path, monkeypatch, kill_after_step=7)
-    assert any("resumed" in m and "step 5" in m for m in messages)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import copy_repo, metrics_without_time
+from conftest import copy_repo
+from helpers import metrics_without_time
 from test_pipeline import BIN, snakemake
 
 pytestmark = pytest.mark.slow
