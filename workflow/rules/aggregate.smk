@@ -28,8 +28,9 @@ rule aggregate:
     params:
         code=code_version("scripts/aggregate.py"),
         settings=json.dumps(aggregate_settings(), sort_keys=True),
+        out=out_folder("runs"),
     shell:
-        "python scripts/aggregate.py --cells {input.cells:q} --claims {input.claims:q} --settings {params.settings:q} --out $(dirname {output.runs:q}) > {log:q} 2>&1"
+        "python scripts/aggregate.py --cells {input.cells:q} --claims {input.claims:q} --settings {params.settings:q} --out {params.out:q} > {log:q} 2>&1"
 
 
 rule plot_workload:
@@ -55,9 +56,11 @@ rule plot_workload:
         "../../envs/analysis.yaml"
     params:
         code=code_version("scripts/plot.py"),
+        tables=in_folder("runs"),
+        out=out_folder("curves"),
     shell:
-        "python scripts/plot.py --workload {wildcards.workload:q} --tables $(dirname {input.runs:q}) "
-        "--out $(dirname {output.curves:q}) > {log:q} 2>&1"
+        "python scripts/plot.py --workload {wildcards.workload:q} --tables {params.tables:q} "
+        "--out {params.out:q} > {log:q} 2>&1"
 
 
 rule plot_summary:
@@ -83,8 +86,10 @@ rule plot_summary:
         "../../envs/analysis.yaml"
     params:
         code=code_version("scripts/plot.py"),
+        tables=in_folder("profile"),
+        out=out_folder("profiles"),
     shell:
-        "python scripts/plot.py --summary --tables $(dirname {input.profile:q}) --out $(dirname {output.profiles:q}) > {log:q} 2>&1"
+        "python scripts/plot.py --summary --tables {params.tables:q} --out {params.out:q} > {log:q} 2>&1"
 
 
 # one rule per workload that draws figures of its own (its plots.py), declared in its WORKLOAD description
@@ -119,6 +124,7 @@ for name in [w for w in WORKLOADS if SPECS[w].figures]:
             code=code_version("scripts/plot.py", f"{SPECS[name].module}.plots"),
             workload=name,
             settings=json.dumps(config["workloads"][name], sort_keys=True),
+            tables=in_folder("runs"),
         shell:
             "python scripts/plot.py --own --workload {params.workload:q} --settings {params.settings:q} "
-            "--tables $(dirname {input.runs:q}) --out results/figures/{params.workload:q} > {log:q} 2>&1"
+            "--tables {params.tables:q} --out results/figures/{params.workload:q} > {log:q} 2>&1"

@@ -34,6 +34,16 @@ def option(flag, value):
     return [flag, str(value)] if value not in (None, "") else []
 
 
+def out_folder(key):
+    """The folder of a rule's output ``key``, as a parameter (a script's --out)."""
+    return lambda wildcards, output: str(Path(output[key]).parent)
+
+
+def in_folder(key):
+    """The folder of a rule's input ``key``, as a parameter (a script's --data or --tables)."""
+    return lambda wildcards, input: str(Path(input[key]).parent)
+
+
 def workload(wildcards):
     return config["workloads"][wildcards.workload]
 

@@ -41,9 +41,10 @@ rule slice_corpus:
         test_frac=lambda wc: DATA[wc.datakey]["test_frac"],
         path=lambda wc, input: option("--path", input[0] if input else None),
         unit=lambda wc: DATA[wc.datakey].get("unit", "auto"),
+        out=out_folder("manifest"),
     shell:
         "python scripts/slice_corpus.py --source {params.source:q} {params.path:q} {params.sha256:q} "
-        "--max-chars {params.max_chars:q} --unit {params.unit:q} --val-frac {params.val_frac:q} --test-frac {params.test_frac:q} --out $(dirname {output.manifest:q}) > {log:q} 2>&1"
+        "--max-chars {params.max_chars:q} --unit {params.unit:q} --val-frac {params.val_frac:q} --test-frac {params.test_frac:q} --out {params.out:q} > {log:q} 2>&1"
 
 
 rule train_tokenizer:
@@ -76,9 +77,11 @@ rule tokenize:
         "../../envs/torch.yaml"
     params:
         code=code_version("scripts/tokenize_corpus.py"),
+        data=in_folder("corpus"),
+        out=out_folder("meta"),
     shell:
-        "python scripts/tokenize_corpus.py --tokenizer {input.tokenizer:q} --data $(dirname {input.corpus:q}) "
-        "--out $(dirname {output.meta:q}) > {log:q} 2>&1"
+        "python scripts/tokenize_corpus.py --tokenizer {input.tokenizer:q} --data {params.data:q} "
+        "--out {params.out:q} > {log:q} 2>&1"
 
 
 rule generate_data:
@@ -96,6 +99,7 @@ rule generate_data:
     params:
         code=lambda wc: code_version("scripts/generate_data.py", f"{SPECS[wc.workload].module}.data"),
         settings=lambda wc: json.dumps(GENERATED[wc.workload][wc.datakey], sort_keys=True),
+        out=out_folder("manifest"),
     shell:
         "python scripts/generate_data.py --workload {wildcards.workload:q} --settings {params.settings:q} "
-        "--out $(dirname {output.manifest:q}) > {log:q} 2>&1"
+        "--out {params.out:q} > {log:q} 2>&1"

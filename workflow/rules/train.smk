@@ -31,6 +31,7 @@ for name in WORKLOADS:
         params:
             run=run_json,  # with the version of the code (training and evaluation) the job runs
             data=data_option,
+            out=out_folder("summary"),
         shell:
             "python scripts/train.py --run-json {params.run:q} {params.data:q} "
-            "--out $(dirname {output.summary:q}) --evaluate > {log:q} 2>&1"
+            "--out {params.out:q} --evaluate > {log:q} 2>&1"

@@ -24,9 +24,9 @@ rule tune:
     params:
         run=trial_json,  # with the version of the code the job runs: editing it re-runs exactly its runs
         data=data_option,
+        out=out_folder("summary"),
     shell:
-        "python scripts/train.py --run-json {params.run:q} {params.data:q} "
-        "--out $(dirname {output.summary:q}) > {log:q} 2>&1"
+        "python scripts/train.py --run-json {params.run:q} {params.data:q} " "--out {params.out:q} > {log:q} 2>&1"
 
 
 # the best trial of a cell on the validation split; a checkpoint, because the final runs' settings are read
