@@ -26,7 +26,8 @@ def main() -> None:
         "--settings",
         default="{}",
         help='JSON: {"baselines": {workload: optimizer}, "targets": {workload: value or null}, "tuning": '
-        '{workload: {budget, seed}}, "seeds": [...], "clock": "steps" | "train_seconds"}',
+        '{workload: {budget, seed}}, "seeds": [...], "clock": "steps" | "train_seconds", "unavailable": '
+        "{workload: [optimizers its framework lacks]}}",
     )
     parser.add_argument("--out", type=Path, required=True, help="tables directory")
     args = parser.parse_args()
@@ -54,7 +55,7 @@ def main() -> None:
     profile = stats.performance_profile(profiles, optimizers=complete)
     scores = stats.benchmark_scores(profile)
     ranks = stats.ranking_table(stats.rank_blocks(summary))
-    coverage = stats.coverage_table(summary)
+    coverage = stats.coverage_table(summary, settings.get("unavailable"))
     pairs = stats.head_to_head(runs)
     claim_list = load_config([args.claims])["claims"] if args.claims else []
     measured = claims.claims_table(claim_list, runs, settings.get("tuning", {}), provisional)

@@ -1,5 +1,6 @@
 """A workload is a plug-in: a package defined here, in tests/plugins/toy, found through TESTBEDS_WORKLOADS,
-is validated, trained, evaluated and aggregated by the tiny grid with no change anywhere else."""
+is validated, trained, evaluated and aggregated by the tiny grid with no change anywhere else; so is an
+optimiser of one's own (tests/plugins/signum.py, by import path)."""
 
 import os
 from pathlib import Path
@@ -13,6 +14,13 @@ from testbeds import config as cfg
 from testbeds import workloads
 
 PLUGINS = Path(__file__).resolve().parent / "plugins"
+# a researcher's own torch optimiser, by import path (its folder on PYTHONPATH)
+SIGNUM = {
+    "import": "signum:make",
+    "framework": "torch",
+    "momentum": 0.9,
+    "search": {"train.lr": {"log_uniform": [1e-3, 1e-1]}},
+}
 TOY = {
     "framework": "torch",
     "device": "cpu",
@@ -64,25 +72,35 @@ def test_an_unknown_workload_is_rejected_naming_it(config):
 
 
 @pytest.mark.slow
-def test_a_plug_in_workload_runs_through_the_tiny_grid(tmp_path):
+def test_a_plug_in_workload_and_an_imported_optimizer_run_through_the_tiny_grid(tmp_path):
     workdir = copy_repo(tmp_path / "wf")
-    (tmp_path / "toy.yaml").write_text(
-        yaml.safe_dump({"grid": {"workloads": ["toy", "lot"], "seeds": [0]}, "workloads": {"toy": TOY}})
-    )
-    env = {"TESTBEDS_WORKLOADS": str(PLUGINS)}
+    grid = {
+        "grid": {"workloads": ["toy", "lds"], "seeds": [0]},
+        "optimizers": {"signum": SIGNUM},
+        "workloads": {
+            "toy": {**TOY, "optimizers": TOY["optimizers"] + ["signum"]},
+            "lds": {"optimizers": ["kbeta", "adamw", "signum"]},
+        },
+    }
+    (tmp_path / "toy.yaml").write_text(yaml.safe_dump(grid))
+    env = {"TESTBEDS_WORKLOADS": str(PLUGINS), "PYTHONPATH": str(PLUGINS)}
     snakemake(workdir, "--cores", "2", "--configfile", "config/test.yaml", str(tmp_path / "toy.yaml"), env=env)
     runs = pd.read_csv(workdir / "results" / "tables" / "runs.csv")
     toy = runs[runs["workload"] == "toy"]
-    assert len(toy) == 4 and (toy["status"] == "ok").all() and (toy["primary_metric"] == "test_mse").all()
+    assert len(toy) == 6 and (toy["status"] == "ok").all() and (toy["primary_metric"] == "test_mse").all()
     assert toy["run_dir"].str.startswith("results/runs/toy/").all()  # fresh runs at the chosen settings
     trials = pd.read_csv(workdir / "results" / "tables" / "tuning.csv")
-    assert len(trials[trials["workload"] == "toy"]) == 8
-    assert set(toy["variant"]) == {"base", "no_bias"} and set(toy["optimizer"]) == {"adamw", "sgd"}
+    assert len(trials[trials["workload"] == "toy"]) == 12  # Signum tuned like the others: 2 trials per cell
+    assert set(toy["variant"]) == {"base", "no_bias"} and set(toy["optimizer"]) == {"adamw", "sgd", "signum"}
+    # Signum is torch's: on lds (JAX) it is not run, not failed, and the coverage table says why
+    assert set(runs.loc[runs["workload"] == "lds", "optimizer"]) == {"kbeta", "adamw"}
+    coverage = pd.read_csv(workdir / "results" / "tables" / "coverage.csv").set_index("optimizer")
+    assert coverage.loc["signum", "not_available_on"] == "lds" and not coverage.loc["signum", "ranked"]
     assert (toy["primary_value"] < 1.0).all()  # learned: the targets' variance is about 4
     for name in ("learning_curves.png", "final_metric.png"):
         assert (workdir / "results" / "figures" / "toy" / name).stat().st_size > 1000
     comparisons = pd.read_csv(workdir / "results" / "tables" / "comparisons.csv")
-    assert set(comparisons.loc[comparisons["workload"] == "toy", "optimizer"]) == {"sgd"}
+    assert set(comparisons.loc[comparisons["workload"] == "toy", "optimizer"]) == {"sgd", "signum"}
     assert os.environ.get("TESTBEDS_WORKLOADS") is None  # the test process itself was not changed
 
 

@@ -7,6 +7,8 @@ so a run resolved either way is the same dictionary with the same hash.
 
 from __future__ import annotations
 
+import importlib.util
+
 import copy
 import functools
 import hashlib
@@ -17,7 +19,8 @@ from typing import Any
 import yaml
 
 from testbeds import tuning, workloads
-from testbeds.optim.options import ALGORITHMS, options_schema, with_defaults
+from testbeds.optim.options import ALGORITHMS, FRAMEWORKS, algorithm, available, is_imported, options_schema
+from testbeds.optim.options import with_defaults
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -163,6 +166,9 @@ def validate_optimizer(where: str, spec: dict) -> None:
     import jsonschema
 
     spec = {k: v for k, v in spec.items() if k != "search"}  # the search space is checked per workload
+    if is_imported(spec):
+        validate_imported(where, spec)
+        return
     if spec.get("algorithm") not in ALGORITHMS:
         raise ConfigError(
             f"config key '{where}.algorithm': unknown algorithm {spec.get('algorithm')!r} "
@@ -176,6 +182,45 @@ def validate_optimizer(where: str, spec: dict) -> None:
     if problem:
         option, message = problem
         raise ConfigError(f"config key '{where}.{option}': {message}")
+
+
+def validate_imported(where: str, spec: dict) -> None:
+    """A researcher's own optimiser: ``import`` names a factory as "module:function", ``framework`` the one
+    framework it is built for; its other keys are its options, which its factory checks."""
+    module, _, function = str(spec["import"]).partition(":")
+    if not (module and function) or "algorithm" in spec:
+        raise ConfigError(
+            f"config key '{where}.import': {spec['import']!r} should name a factory as \"module:function\" "
+            "(and the entry have no 'algorithm')"
+        )
+    if spec.get("framework") not in FRAMEWORKS:
+        raise ConfigError(
+            f"config key '{where}.framework': {spec.get('framework')!r} is not one of {', '.join(FRAMEWORKS)} "
+            "(the framework the imported optimiser is built for)"
+        )
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ImportError:
+        found = False
+    if not found:
+        raise ConfigError(
+            f"config key '{where}.import': cannot find module {module!r} (install it in this environment, or "
+            "put its folder on PYTHONPATH)"
+        )
+
+
+def runs_on(config: dict, workload: str, optimizer: str) -> bool:
+    """Whether ``optimizer`` exists for ``workload``'s framework (an imported one runs on its own only; the
+    tables say "not available" elsewhere)."""
+    return available(config["optimizers"][optimizer], config["workloads"][workload]["framework"])
+
+
+def unavailable(config: dict) -> dict[str, list[str]]:
+    """workload -> the optimizers it lists that its framework does not have (for the grid's workloads)."""
+    return {
+        w: [o for o in config["workloads"][w]["optimizers"] if not runs_on(config, w, o)]
+        for w in config["grid"]["workloads"]
+    }
 
 
 def check_consistency(config: dict) -> None:
@@ -198,7 +243,8 @@ def check_consistency(config: dict) -> None:
             validate_optimizer(f"workloads.{name}.optimizer_overrides.{opt}", {**optimizers[opt], **options})
         check_tuning(config, name)
         for opt in workload["optimizers"] if tuning_settings(config, name)["budget"] else []:
-            check_search(config, name, opt)  # a search space only matters where tuning uses it
+            if runs_on(config, name, opt):
+                check_search(config, name, opt)  # a search space only matters where tuning uses it
         check_target(name, workload)
         path = (workload.get("data") or {}).get("path")
         if path and Path(path).is_dir():
@@ -206,6 +252,8 @@ def check_consistency(config: dict) -> None:
         baseline = workload.get("baseline")
         if baseline is not None and baseline not in workload["optimizers"]:
             raise ConfigError(f"workloads.{name}.baseline: '{baseline}' is not among its optimizers")
+        if baseline is not None and not runs_on(config, name, baseline):
+            raise ConfigError(f"workloads.{name}.baseline: '{baseline}' is not available for {workload['framework']}")
         for variant, overrides in workload["variants"].items():
             settings = workload_settings(workload)
             for key, value in (overrides or {}).items():
@@ -292,7 +340,7 @@ def check_search(config: dict, workload: str, optimizer: str) -> None:
     has sensible bounds, and both ends of each range are valid values of the setting."""
     where = f"workloads.{workload}: optimizer '{optimizer}'"
     run = resolve_run(config, workload, next(iter(config["workloads"][workload]["variants"])), optimizer, 0)
-    options = ALGORITHMS[run["optimizer"]["algorithm"]].options
+    options = algorithm(run["optimizer"]).options
     for key, distribution in search_space(config, workload, optimizer).items():
         try:
             tuning.check_distribution(key, distribution)
@@ -378,12 +426,14 @@ def data_dir(results: str | Path, workload: str, data_settings: dict) -> Path:
 
 
 def grid_cells(config: dict) -> list[dict]:
-    """Every (workload, variant, optimizer) of the grid, as wildcard dicts: what tuning and statistics see."""
+    """Every (workload, variant, optimizer) of the grid, as wildcard dicts: what tuning and statistics see (an
+    optimizer only where the workload's framework has it)."""
     return [
         {"workload": w, "variant": v, "optimizer": o}
         for w in config["grid"]["workloads"]
         for v in config["workloads"][w]["variants"]
         for o in config["workloads"][w]["optimizers"]
+        if runs_on(config, w, o)
     ]
 
 

@@ -1,4 +1,6 @@
 import functools
+import hashlib
+import importlib.util
 import json
 
 from testbeds import tuning
@@ -74,7 +76,8 @@ def trial_points(name, study):
     """optimizer -> each trial's settings in one study: one quasi-random sequence per workload and study
     (testbeds.tuning), long enough for the extension rounds' fallback points; made when a trial is first
     planned (not on every parse of the Snakefile, e.g. by a cluster job)."""
-    searched = {o: cfg.search_space(config, name, o) for o in config["workloads"][name]["optimizers"]}
+    optimizers = [o for o in config["workloads"][name]["optimizers"] if cfg.runs_on(config, name, o)]
+    searched = {o: cfg.search_space(config, name, o) for o in optimizers}
     settings = tuning_of(name)
     return tuning.trial_points(searched, settings["budget"] + settings["extend"], settings["seed"], study)
 
@@ -90,9 +93,17 @@ def read_selection(wildcards):
 
 
 def with_code(run, code):
-    """The run's settings and the version of the code it runs, one parameter (a job's parameters are
-    evaluated per job: one function is cheaper than two on a large grid)."""
+    """The run's settings and the version of the code it runs (with an imported optimiser's source), one
+    parameter (a job's parameters are evaluated per job: one function is cheaper than two on a large grid)."""
+    if "import" in run["optimizer"]:
+        code += "+" + imported_code(run["optimizer"]["import"].partition(":")[0])
     return json.dumps({**run, "code": code}, sort_keys=True)
+
+
+@functools.cache
+def imported_code(module):
+    """A hash of an imported optimiser's module file: editing it re-runs the runs that use it."""
+    return hashlib.sha256(Path(importlib.util.find_spec(module).origin).read_bytes()).hexdigest()[:16]
 
 
 def run_json(wildcards):
@@ -291,6 +302,7 @@ def aggregate_settings():
         "tuning": {w: cfg.tuning_settings(config, w) for w in WORKLOADS},
         "seeds": SEEDS,
         "clock": config.get("analysis", {}).get("clock", "steps"),
+        "unavailable": cfg.unavailable(config),
     }
 
 

@@ -189,7 +189,12 @@ def ranking_lines(
     if len(outside):
         lines += [
             "Not ranked (they did not run every problem): "
-            + "; ".join(f"{r.optimizer} ({r.problems} of {r.of_problems} problems)" for r in outside.itertuples())
+            + "; ".join(
+                f"{r.optimizer} ({r.problems} of {r.of_problems} problems"
+                + (f"; not available on {r.not_available_on}" if getattr(r, "not_available_on", "") else "")
+                + ")"
+                for r in outside.itertuples()
+            )
             + ". They appear in the head-to-head table below.",
             "",
         ]

@@ -483,10 +483,13 @@ def complete_optimizers(summary: pd.DataFrame) -> list[str]:
     return sorted(o for o, n in ran.items() if n == len(problems))
 
 
-def coverage_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per optimizer: how many of the grid's problems and workloads it ran, and whether it is ranked."""
+def coverage_table(summary: pd.DataFrame, unavailable: dict[str, list[str]] | None = None) -> pd.DataFrame:
+    """Per optimizer: how many of the grid's problems and workloads it ran, whether it is ranked, and the
+    workloads that list it but whose framework does not have it (``unavailable``: workload -> optimizers;
+    "not available" there, never a failure)."""
     problems = summary[["workload", "variant"]].drop_duplicates()
     complete = set(complete_optimizers(summary))
+    missing = {o: sorted(w for w, names in (unavailable or {}).items() if o in names) for o in summary["optimizer"]}
     rows = [
         {
             "optimizer": optimizer,
@@ -495,10 +498,12 @@ def coverage_table(summary: pd.DataFrame) -> pd.DataFrame:
             "workloads": cells["workload"].nunique(),
             "of_workloads": problems["workload"].nunique(),
             "ranked": optimizer in complete,
+            "not_available_on": " ".join(missing.get(optimizer, [])),
         }
         for optimizer, cells in summary.groupby("optimizer", sort=True)
     ]
-    return pd.DataFrame(rows, columns=["optimizer", "problems", "of_problems", "workloads", "of_workloads", "ranked"])
+    columns = ["optimizer", "problems", "of_problems", "workloads", "of_workloads", "ranked", "not_available_on"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def rank_blocks(summary: pd.DataFrame) -> pd.DataFrame:

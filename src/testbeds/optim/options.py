@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 FRAMEWORKS = ("mlx", "jax", "torch")
-SPEC_KEYS = {"algorithm", "label", "search"}  # config entry keys that are not options
+IMPORT_KEYS = {"import", "framework"}  # a researcher's own optimiser: "module:function" for one framework
+SPEC_KEYS = {"algorithm", "label", "search"} | IMPORT_KEYS  # config entry keys that are not options
 
 # JSON-schema fragments for option values
 BETA = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
@@ -87,11 +88,26 @@ ALGORITHMS: dict[str, Algorithm] = {
 }
 
 
+def is_imported(spec: dict) -> bool:
+    """A researcher's own optimiser (``import: "module:function"``, ``framework: torch``), not the table's."""
+    return "import" in spec
+
+
 def algorithm(spec: dict) -> Algorithm:
+    """The table's entry of ``spec``; for an imported optimiser, its factory for its one framework, and its
+    entry's other keys as options with their values as defaults (free: its factory checks them)."""
+    if is_imported(spec):
+        options = {key: (value, {}) for key, value in spec.items() if key not in SPEC_KEYS}
+        return Algorithm(options, factories={spec["framework"]: spec["import"]})
     name = spec.get("algorithm")
     if name not in ALGORITHMS:
         raise ValueError(f"unknown optimizer algorithm {name!r}; known: {', '.join(ALGORITHMS)}")
     return ALGORITHMS[name]
+
+
+def available(spec: dict, framework: str) -> bool:
+    """Whether the optimiser of ``spec`` exists for ``framework`` (an imported one: only for its own)."""
+    return framework in algorithm(spec).factories
 
 
 def options_schema(name: str) -> dict:
@@ -120,7 +136,7 @@ def resolve_options(spec: dict) -> dict:
     entry = algorithm(spec)
     unknown = set(spec) - SPEC_KEYS - set(entry.options)
     if unknown:
-        raise ValueError(f"unknown option(s) of {spec['algorithm']}: {sorted(unknown)}")
+        raise ValueError(f"unknown option(s) of {spec.get('algorithm')}: {sorted(unknown)}")
     options = {k: v for k, v in with_defaults(spec).items() if k not in SPEC_KEYS}
     for key, (_, schema) in entry.options.items():
         if "enum" in schema and options[key] not in schema["enum"]:

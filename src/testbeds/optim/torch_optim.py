@@ -63,7 +63,7 @@ def matrix_decay_groups(named_parameters, weight_decay: float) -> list[dict]:
 
 def parameter_groups(model: torch.nn.Module, spec: dict):
     """What ``make_optimizer`` gets: AdamW decays matrices only; the others take named parameters."""
-    if spec["algorithm"] == "adamw":
+    if spec.get("algorithm") == "adamw":
         return matrix_decay_groups(model.named_parameters(), with_defaults(spec)["weight_decay"])
     return list(model.named_parameters())
 
