@@ -7,11 +7,10 @@ so a run resolved either way is the same dictionary with the same hash.
 
 from __future__ import annotations
 
-import importlib.util
-
 import copy
 import functools
 import hashlib
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
