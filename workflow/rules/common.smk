@@ -96,7 +96,7 @@ def with_code(run, code):
     """The run's settings and the version of the code it runs (with an imported optimiser's source), one
     parameter (a job's parameters are evaluated per job: one function is cheaper than two on a large grid)."""
     if "import" in run["optimizer"]:
-        code += "+" + imported_code(run["optimizer"]["import"].partition(":")[0])
+        code = f"{code}, {imported_code(run['optimizer']['import'].partition(':')[0])}"
     return json.dumps({**run, "code": code}, sort_keys=True)
 
 
