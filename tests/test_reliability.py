@@ -54,6 +54,7 @@ BAD_CONFIGS = [
     ("beta2_min above 1", "optimizers: {kbeta: {beta2_min: 1.5}}", "beta2_min"),
     ("unknown algorithm", "optimizers: {lionx: {algorithm: lion}}", "lion"),
     ("optimizer without algorithm", "optimizers: {plain: {beta1: 0.9}}", "algorithm"),
+    ("imported optimizer without framework", "optimizers: {mine: {import: 'mine:make'}}", "framework"),
     ("adam beta2 not a number", "optimizers: {adam95: {beta2: high}}", "beta2"),
     ("baseline not run", "workloads: {charlm: {baseline: adamw}}", "baseline"),
     ("variant overrides unknown key", "workloads: {charlm: {variants: {wide: {model.width: 3}}}}", "model.width"),
