@@ -54,3 +54,10 @@ def copy_repo(dest: Path) -> Path:
     ignore = shutil.ignore_patterns(".venv", "results", ".snakemake", ".git", "__pycache__", ".pytest_cache")
     shutil.copytree(REPO, dest, ignore=ignore)
     return dest
+
+
+@pytest.fixture(scope="session")
+def workflow_copy(tmp_path_factory) -> Path:
+    """One workflow copy for the session: the end-to-end test's grid (test_pipeline) is the one the report
+    test (test_report_browser) opens, so the tiny grid runs once."""
+    return copy_repo(tmp_path_factory.mktemp("wf") / "testbeds")

@@ -9,7 +9,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import copy_repo
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
@@ -58,11 +57,6 @@ def edit_test_config(workdir: Path, change) -> None:
     data = yaml.safe_load(path.read_text())
     change(data)
     path.write_text(yaml.safe_dump(data))
-
-
-@pytest.fixture(scope="module")
-def workflow_copy(tmp_path_factory) -> Path:
-    return copy_repo(tmp_path_factory.mktemp("wf") / "testbeds")
 
 
 def test_bad_config_is_rejected_before_any_job(workflow_copy, tmp_path):

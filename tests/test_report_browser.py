@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 from conftest import REPO
-from test_pipeline import snakemake, workflow_copy  # noqa: F401  (module-scoped fixture, shared run)
+from test_pipeline import snakemake
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -27,7 +27,7 @@ ARGS = [
 ]
 
 
-def test_report_renders_offline_with_every_figure(workflow_copy):  # noqa: F811
+def test_report_renders_offline_with_every_figure(workflow_copy):  # conftest: the end-to-end test's grid
     cfg = ("--configfile", "config/test.yaml")
     snakemake(workflow_copy, "--cores", "2", *cfg)
     report = workflow_copy / "results" / "report.html"
