@@ -26,7 +26,7 @@ rule tune:
         data=data_option,
         out=out_folder("summary"),
     shell:
-        "python scripts/train.py --run-json {params.run:q} {params.data:q} " "--out {params.out:q} > {log:q} 2>&1"
+        "python scripts/train.py --run-json {params.run:q} {params.data:q} --out {params.out:q} > {log:q} 2>&1"
 
 
 # the best trial of a cell on the validation split; a checkpoint, because the final runs' settings are read
