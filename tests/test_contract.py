@@ -6,6 +6,7 @@ final.json with no score and its run files with nothing in them. Each workload's
 particular to it."""
 
 import copy
+import csv
 import json
 import math
 from pathlib import Path
@@ -108,8 +109,6 @@ def train_and_evaluate_steps(name: str):
 
 
 def logged_losses(run_dir: Path) -> list[float]:
-    import csv
-
     with open(run_dir / "metrics.csv", newline="") as handle:
         return [float(row["train_loss"]) for row in csv.DictReader(handle) if row["train_loss"]]
 

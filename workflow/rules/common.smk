@@ -112,7 +112,7 @@ def run_json(wildcards):
     if budget(wildcards.workload):
         chosen = read_selection(wildcards)["settings"]
         run = {**tuning.apply(run, chosen), "tuned": chosen}
-    return with_code(run, final_run_code(wildcards.workload))
+    return with_code(run, train_code(wildcards.workload, evaluates=True))
 
 
 def trial_slot(wildcards):
@@ -251,22 +251,13 @@ def data_option(wildcards, input):
 
 
 @functools.cache
-def train_code(name):
+def train_code(name, evaluates=False):
     """The version of the code a training job runs (its workload package, the shared modules it imports and
-    its framework's optimisers): part of the run JSON parameter, so that editing it re-runs exactly its runs."""
+    its framework's optimisers; a final run's job also scores it: its evaluation too): part of the run JSON
+    parameter, so that editing it re-runs exactly its runs."""
     spec = SPECS[name]
-    return code_version("scripts/train.py", f"{spec.module}.train", f"testbeds.optim.{spec.framework}_optim")
-
-
-@functools.cache
-def final_run_code(name):
-    """A final run's job also scores it: the training code and the workload's evaluation."""
-    return code_version(
-        "scripts/train.py",
-        f"{SPECS[name].module}.train",
-        f"{SPECS[name].module}.evaluate",
-        f"testbeds.optim.{SPECS[name].framework}_optim",
-    )
+    roots = ["scripts/train.py", f"{spec.module}.train", f"testbeds.optim.{spec.framework}_optim"]
+    return code_version(*roots, *([f"{spec.module}.evaluate"] if evaluates else []))
 
 
 def framework_env(wildcards):

@@ -191,7 +191,7 @@ def ranking_lines(
             "Not ranked (they did not run every problem): "
             + "; ".join(
                 f"{r.optimizer} ({r.problems} of {r.of_problems} problems"
-                + (f"; not available on {r.not_available_on}" if getattr(r, "not_available_on", "") else "")
+                + (f"; not available on {r.not_available_on}" if r.not_available_on else "")
                 + ")"
                 for r in outside.itertuples()
             )
