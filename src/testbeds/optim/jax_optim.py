@@ -1,13 +1,20 @@
-"""Optimisers for the JAX workloads: optax's Adam, AdamW and SGD, and our Kourkoutas-β port.
+"""Optimisers for the JAX workloads: optax's Adam, AdamW, SGD, Lion and Adafactor, Muon and Schedule-Free
+AdamW composed from optax.contrib's transformations, and our Kourkoutas-β port.
 
-Each function builds one algorithm of ``options.ALGORITHMS`` from its resolved options.
+Each function builds one algorithm of ``options.ALGORITHMS`` from its resolved options. Where an optax
+function's defaults differ from the definition (docs/optimizers.md), the function is configured or composed
+from optax's own pieces to follow it.
 """
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import optax
+from optax import contrib
 
 from testbeds.optim.kbeta_optax import kourkoutas_beta
+from testbeds.optim.options import is_hidden_matrix
 
 
 def adam(options: dict, learning_rate) -> optax.GradientTransformation:
@@ -34,6 +41,102 @@ def sgd(options: dict, learning_rate) -> optax.GradientTransformation:
         optax.add_decayed_weights(options["weight_decay"]),
         optax.sgd(learning_rate, momentum=options["momentum"], nesterov=options["nesterov"]),
     )
+
+
+def lion(options: dict, learning_rate) -> optax.GradientTransformation:
+    return optax.lion(learning_rate, b1=options["beta1"], b2=options["beta2"], weight_decay=options["weight_decay"])
+
+
+def adafactor(options: dict, learning_rate) -> optax.GradientTransformation:
+    # every matrix factored (optax's default leaves dimensions under 128 unfactored), and torch's relative
+    # step: the step size is min(lr, 1/√t)
+    def capped(count):
+        return jnp.minimum(_at(learning_rate, count), jax.lax.rsqrt(count + 1.0))
+
+    return optax.adafactor(
+        capped,
+        min_dim_size_to_factor=1,
+        decay_rate=options["decay_rate"],
+        clipping_threshold=options["clip_threshold"],
+        eps=options["eps"],
+        multiply_by_parameter_scale=True,
+    )
+
+
+def muon(options: dict, learning_rate) -> optax.GradientTransformation:
+    """Muon (momentum as a sum, Nesterov, Newton-Schulz, update RMS matched to AdamW's) on the hidden
+    matrices, AdamW on the rest. ``optax.contrib.muon`` would bias-correct the momentum, give Muon the
+    embeddings and head and make its AdamW Nesterov, so it is composed here from its parts."""
+    hidden = optax.chain(
+        optax.trace(options["momentum"], nesterov=options["nesterov"]),
+        contrib.scale_by_muon(
+            ns_steps=options["ns_steps"], beta=0.0, nesterov=False, eps=1e-7, weight_dimension_numbers=_matrices
+        ),
+        optax.stateless(lambda updates, params: jax.tree.map(lambda u: 0.2 * max(u.shape) ** 0.5 * u, updates)),
+        optax.add_decayed_weights(options["weight_decay"]),
+        optax.scale_by_learning_rate(learning_rate),
+    )
+    rest = optax.adamw(
+        learning_rate,
+        b1=options["adam_beta1"],
+        b2=options["adam_beta2"],
+        eps=options["eps"],
+        weight_decay=options["weight_decay"],
+    )
+    return optax.partition({"muon": hidden, "adamw": rest}, muon_labels)
+
+
+def _matrices(updates):
+    return jax.tree.map(lambda _: contrib.MuonDimensionNumbers(), updates)
+
+
+def muon_labels(params):
+    """ "muon" for the hidden matrices, "adamw" for the rest, by each leaf's path and shape."""
+    return jax.tree_util.tree_map_with_path(
+        lambda path, leaf: (
+            "muon" if is_hidden_matrix(jax.tree_util.keystr(path, simple=True, separator="/"), leaf.shape) else "adamw"
+        ),
+        params,
+    )
+
+
+def schedule_free_adamw(options: dict, learning_rate) -> optax.GradientTransformation:
+    """optax.contrib's Schedule-Free wrapper around AdamW's step, as ``schedule_free_adamw`` builds it, except
+    that the averaging weights see the same step's learning rate as the step (optax's own reads the schedule
+    one step ahead, the reference package does not)."""
+    step = optax.chain(
+        optax.scale_by_rms(decay=options["beta2"], eps=options["eps"], eps_in_sqrt=False, bias_correction=True),
+        optax.add_decayed_weights(options["weight_decay"]),
+        optax.scale_by_learning_rate(learning_rate),
+    )
+    return contrib.schedule_free(
+        step,
+        learning_rate=lambda count: _at(learning_rate, count - 1),
+        b1=options["beta1"],
+        weight_lr_power=options["weight_lr_power"],
+    )
+
+
+def schedule_free_state(opt_state):
+    """The ScheduleFreeState inside a (possibly chained) optax state, or None."""
+    if isinstance(opt_state, contrib.ScheduleFreeState):
+        return opt_state
+    if isinstance(opt_state, tuple):
+        for part in opt_state:
+            found = schedule_free_state(part)
+            if found is not None:
+                return found
+    return None
+
+
+def evaluation_params(opt_state, params):
+    """The parameters to evaluate: Schedule-Free's average x; the training parameters for the others."""
+    state = schedule_free_state(opt_state)
+    return params if state is None else contrib.schedule_free_eval_params(state, params)
+
+
+def _at(learning_rate, count):
+    return learning_rate(count) if callable(learning_rate) else learning_rate
 
 
 def warmup_cosine_schedule(peak: float, warmup: int, total: int, min_frac: float) -> optax.Schedule:

@@ -1,6 +1,8 @@
-"""Optimisers for the MLX workloads: Adam, AdamW and SGD from mlx.optimizers, Kourkoutas-β from kbeta
-(``kbeta_mlx.KourkoutasBeta``: the package's KourkoutasSoftmaxFlex with a faster update). Each function
-named after an algorithm builds it from its resolved options (``options.ALGORITHMS``).
+"""Optimisers for the MLX workloads: Adam, AdamW, SGD, Lion, Adafactor and Muon from mlx.optimizers (the
+last two held to the definitions of docs/optimizers.md by small subclasses), Schedule-Free AdamW ported
+(MLX has none; ``ScheduleFreeAdamW``, held to the authors' package by a parity test), Kourkoutas-β from
+kbeta (``kbeta_mlx.KourkoutasBeta``: the package's KourkoutasSoftmaxFlex with a faster update). Each
+function named after an algorithm builds it from its resolved options (``options.ALGORITHMS``).
 
 kbeta's default per-array bucket keys on ``id(array)``; MLX makes new arrays every
 step, so its statistics table would grow each step and the gradient EMA would
@@ -13,9 +15,10 @@ from __future__ import annotations
 import mlx.core as mx
 import mlx.optimizers as optim
 from kbeta import KourkoutasSoftmaxFlex
-from mlx.utils import tree_flatten, tree_map_with_path
+from mlx.utils import tree_flatten, tree_map, tree_map_with_path
 
 from testbeds.optim.kbeta_mlx import KourkoutasBeta
+from testbeds.optim.options import is_hidden_matrix
 
 
 class BucketKeys:
@@ -69,6 +72,126 @@ def sgd(options: dict, learning_rate: float) -> optim.Optimizer:
     return optim.SGD(
         learning_rate, momentum=options["momentum"], weight_decay=options["weight_decay"], nesterov=options["nesterov"]
     )
+
+
+def lion(options: dict, learning_rate: float) -> optim.Optimizer:
+    return optim.Lion(learning_rate, betas=[options["beta1"], options["beta2"]], weight_decay=options["weight_decay"])
+
+
+class RelativeStepAdafactor(optim.Adafactor):
+    """mlx.optimizers.Adafactor with torch's relative step: min(lr, 1/√t) scaled by the parameter's RMS (MLX's
+    own relative step ignores the learning rate)."""
+
+    def _compute_learning_rate(self, step, parameter_rms):
+        step_size = mx.minimum(
+            self.learning_rate.astype(parameter_rms.dtype), mx.rsqrt(step.astype(parameter_rms.dtype))
+        )
+        return mx.maximum(self.eps[1], parameter_rms) * step_size
+
+
+def adafactor(options: dict, learning_rate: float) -> optim.Optimizer:
+    return RelativeStepAdafactor(
+        learning_rate,
+        eps=(options["eps"], options["eps_scale"]),
+        clip_threshold=options["clip_threshold"],
+        decay_rate=-options["decay_rate"],
+        relative_step=False,
+    )
+
+
+class AdamWMatchedMuon(optim.Muon):
+    """mlx.optimizers.Muon with the definition's decoupled weight decay (MLX adds it to the gradient) and its
+    update scaled by 0.2·√max(m, n) to AdamW's RMS (MLX: √max(1, m/n)); momentum and Newton-Schulz are MLX's."""
+
+    def apply_single(self, gradient: mx.array, parameter: mx.array, state: dict):
+        v = self.momentum * state["v"] + (1 - self.momentum) * gradient
+        state["v"] = v
+        update = gradient * (1 - self.momentum) + v * self.momentum if self.nesterov else v
+        update = self._zeropower_via_newtonschulz5(update, steps=self.ns_steps)
+        lr = self.learning_rate.astype(gradient.dtype)
+        return parameter * (1 - lr * self.weight_decay) - lr * 0.2 * max(update.shape) ** 0.5 * update
+
+
+def muon(options: dict, learning_rate: float) -> optim.Optimizer:
+    """Muon on the hidden matrices, AdamW on the rest (``MultiOptimizer``: its first optimiser takes what the
+    filter picks)."""
+    hidden = AdamWMatchedMuon(
+        learning_rate,
+        momentum=options["momentum"],
+        weight_decay=options["weight_decay"],
+        nesterov=options["nesterov"],
+        ns_steps=options["ns_steps"],
+    )
+    rest = optim.AdamW(
+        learning_rate,
+        betas=[options["adam_beta1"], options["adam_beta2"]],
+        eps=options["eps"],
+        weight_decay=options["weight_decay"],
+        bias_correction=True,
+    )
+    return optim.MultiOptimizer([hidden, rest], [lambda path, array: is_hidden_matrix(path, array.shape)])
+
+
+class ScheduleFreeAdamW(optim.Optimizer):
+    """Schedule-Free AdamW (Defazio et al. 2024) as the authors' ``schedulefree.AdamWScheduleFree`` computes
+    it, which is the parity test's reference. The parameters are the training iterate y; ``z`` is kept per
+    parameter and ``eval_parameters`` gives the average x to evaluate."""
+
+    def __init__(self, learning_rate, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, weight_lr_power=2.0):
+        super().__init__()
+        self._maybe_schedule("learning_rate", learning_rate)
+        self.betas, self.eps, self.weight_decay, self.weight_lr_power = betas, eps, weight_decay, weight_lr_power
+
+    def init(self, parameters: dict):
+        super().init(parameters)
+        self.state.setdefault("lr_max", mx.array(-1.0))
+        self.state.setdefault("weight_sum", mx.array(0.0))
+
+    def init_single(self, parameter: mx.array, state: dict):
+        state["z"] = mx.array(parameter)
+        state["v"] = mx.zeros_like(parameter)
+
+    def apply_gradients(self, gradients: dict, parameters: dict):
+        if not self._initialized:
+            self.init(gradients)
+        lr_max = mx.maximum(self.state["lr_max"], self.learning_rate)
+        weight = lr_max**self.weight_lr_power
+        self.state["lr_max"], self.state["weight_sum"] = lr_max, self.state["weight_sum"] + weight
+        self._ckp1 = weight / self.state["weight_sum"]
+        return super().apply_gradients(gradients, parameters)
+
+    def apply_single(self, gradient: mx.array, parameter: mx.array, state: dict):
+        beta1, beta2 = self.betas
+        lr, ckp1 = self.learning_rate.astype(gradient.dtype), self._ckp1.astype(gradient.dtype)
+        v = beta2 * state["v"] + (1 - beta2) * mx.square(gradient)
+        state["v"] = v
+        denom = mx.sqrt(v / (1 - beta2 ** self.step.astype(gradient.dtype))) + self.eps
+        u = gradient / denom + self.weight_decay * parameter
+        y = parameter + ckp1 * (state["z"] - parameter)
+        state["z"] = state["z"] - lr * u
+        return y + lr * (beta1 * (1 - ckp1) - 1) * u
+
+    def eval_parameters(self, parameters: dict) -> dict:
+        """x = y + (1 - 1/β₁)(z - y), per parameter."""
+        weight = 1 - 1 / self.betas[0]
+        return tree_map(
+            lambda y, s: y + weight * (s["z"] - y), parameters, self.state, is_leaf=lambda x: isinstance(x, mx.array)
+        )
+
+
+def schedule_free_adamw(options: dict, learning_rate: float) -> optim.Optimizer:
+    return ScheduleFreeAdamW(
+        learning_rate,
+        betas=(options["beta1"], options["beta2"]),
+        eps=options["eps"],
+        weight_decay=options["weight_decay"],
+        weight_lr_power=options["weight_lr_power"],
+    )
+
+
+def evaluation_parameters(opt: optim.Optimizer, parameters: dict) -> dict:
+    """The parameters to evaluate: Schedule-Free's average x; the training parameters for the others."""
+    return opt.eval_parameters(parameters) if isinstance(opt, ScheduleFreeAdamW) else parameters
 
 
 def is_kbeta(opt: optim.Optimizer) -> bool:

@@ -8,6 +8,7 @@ in each of ``mlx_optim``, ``jax_optim`` and ``torch_optim``, and one parity case
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -27,12 +28,14 @@ BOOLEAN = {"type": "boolean"}
 class Algorithm:
     """``options``: name -> (default, JSON schema of its values). ``check``: a rule between options that
     returns (the option at fault, what is wrong), or None. ``diagnostics``: whether a run logs per-bucket
-    diagnostics (sun-spike and β₂) for these options."""
+    diagnostics (sun-spike and β₂) for these options. ``schedule_free``: the algorithm replaces the learning
+    rate's decay (runs keep the warm-up, drop the decay) and is evaluated at its averaged parameters."""
 
     options: dict[str, tuple[Any, dict]]
     check: Callable[[dict], tuple[str, str] | None] = lambda options: None
     diagnostics: Callable[[dict], bool] = lambda options: False
     factories: dict[str, str] = field(default_factory=dict)
+    schedule_free: bool = False
 
 
 def _same_name_factories(name: str) -> dict[str, str]:
@@ -52,6 +55,16 @@ def _check_sgd(options: dict) -> tuple[str, str] | None:
 
 
 ADAM_OPTIONS = {"beta1": (0.9, BETA), "beta2": (0.999, BETA), "eps": (1e-8, POSITIVE)}
+
+# Muon's input and output layers (embeddings, the output head, heat2d's input features) take its AdamW part: a
+# parameter whose path has one of these components (docs/optimizers.md, "Muon")
+INPUT_OUTPUT_LAYER = re.compile(r"(^|[./])(\w*embed\w*|\w*_head|head|tok|pos|positions|input_layer|fourier)([./]|$)")
+
+
+def is_hidden_matrix(path: str, shape) -> bool:
+    """Whether Muon orthogonalises this parameter: a 2-D weight of a hidden layer."""
+    return len(shape) == 2 and not INPUT_OUTPUT_LAYER.search(path)
+
 
 ALGORITHMS: dict[str, Algorithm] = {
     "adam": Algorithm(ADAM_OPTIONS, factories=_same_name_factories("adam")),
@@ -84,6 +97,46 @@ ALGORITHMS: dict[str, Algorithm] = {
         {"momentum": (0.9, BETA), "nesterov": (True, BOOLEAN), "weight_decay": (0.0, NON_NEGATIVE)},
         check=_check_sgd,
         factories=_same_name_factories("sgd"),
+    ),
+    # The modern set (docs/optimizers.md has each one's definition and how each library is held to it)
+    "lion": Algorithm(
+        {"beta1": (0.9, BETA), "beta2": (0.99, BETA), "weight_decay": (0.0, NON_NEGATIVE)},
+        factories=_same_name_factories("lion"),
+    ),
+    # Adafactor as torch.optim.Adafactor defines it: factored second moment with β₂ₜ = 1 - t^-decay_rate,
+    # update clipped to RMS clip_threshold, step min(lr, 1/√t) · max(eps_scale, RMS(θ)), no momentum, no decay
+    "adafactor": Algorithm(
+        {
+            "decay_rate": (0.8, {"type": "number", "exclusiveMinimum": 0, "maximum": 1}),
+            "clip_threshold": (1.0, {"type": "number", "minimum": 1}),  # torch allows no less
+            "eps": (1e-30, POSITIVE),
+            "eps_scale": (1e-3, POSITIVE),
+        },
+        factories=_same_name_factories("adafactor"),
+    ),
+    # Muon on the hidden matrices (``is_hidden_matrix``), AdamW on the rest, one learning rate and weight decay
+    "muon": Algorithm(
+        {
+            "momentum": (0.95, BETA),
+            "nesterov": (True, BOOLEAN),
+            "ns_steps": (5, {"type": "integer", "minimum": 1, "maximum": 20}),
+            "weight_decay": (0.01, NON_NEGATIVE),
+            "adam_beta1": (0.9, BETA),
+            "adam_beta2": (0.95, BETA),
+            "eps": (1e-8, POSITIVE),
+        },
+        factories=_same_name_factories("muon"),
+    ),
+    "schedule_free_adamw": Algorithm(
+        {
+            "beta1": (0.9, {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}),
+            "beta2": (0.999, BETA),
+            "eps": (1e-8, POSITIVE),
+            "weight_decay": (0.0, NON_NEGATIVE),
+            "weight_lr_power": (2.0, NON_NEGATIVE),
+        },
+        factories=_same_name_factories("schedule_free_adamw"),
+        schedule_free=True,
     ),
 }
 
@@ -145,6 +198,11 @@ def resolve_options(spec: dict) -> dict:
     if problem:
         raise ValueError("{}: {}".format(*problem))
     return options
+
+
+def is_schedule_free(spec: dict) -> bool:
+    """Whether a run with this optimizer entry drops its learning rate's decay and evaluates averaged parameters."""
+    return algorithm(spec).schedule_free
 
 
 def logs_diagnostics(spec: dict) -> bool:

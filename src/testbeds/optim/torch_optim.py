@@ -1,4 +1,5 @@
-"""Optimisers for the PyTorch workloads: torch.optim's Adam, AdamW and SGD, and our Kourkoutas-β port.
+"""Optimisers for the PyTorch workloads: torch.optim's Adam, AdamW, SGD, Muon and Adafactor, Lion from
+lion-pytorch, Schedule-Free AdamW from schedulefree (its authors' package), and our Kourkoutas-β port.
 
 Each function builds one algorithm of ``options.ALGORITHMS`` from its resolved options.
 
@@ -8,10 +9,15 @@ Adam and AdamW use torch's fused kernel (one pass over each tensor), as Kβ does
 
 from __future__ import annotations
 
+import contextlib
+import copy
+
 import torch
+from lion_pytorch import Lion
+from schedulefree import AdamWScheduleFree
 
 from testbeds.optim.kbeta_torch import KourkoutasBeta
-from testbeds.optim.options import with_defaults
+from testbeds.optim.options import is_hidden_matrix, with_defaults
 
 
 def adam(options: dict, params, learning_rate: float) -> torch.optim.Optimizer:
@@ -43,6 +49,133 @@ def sgd(options: dict, params, learning_rate: float) -> torch.optim.Optimizer:
         nesterov=options["nesterov"],
         weight_decay=options["weight_decay"],
     )
+
+
+def lion(options: dict, params, learning_rate: float) -> torch.optim.Optimizer:
+    return Lion(
+        _tensors(params),
+        lr=learning_rate,
+        betas=(options["beta1"], options["beta2"]),
+        weight_decay=options["weight_decay"],
+    )
+
+
+def adafactor(options: dict, params, learning_rate: float) -> torch.optim.Optimizer:
+    # torch clamps the variance estimate at eps1² where the others add eps to g²: the same but for
+    # all-zero gradients, which both leave unchanged
+    return torch.optim.Adafactor(
+        _tensors(params),
+        lr=learning_rate,
+        beta2_decay=-options["decay_rate"],
+        eps=(options["eps"] ** 0.5, options["eps_scale"]),
+        d=options["clip_threshold"],
+        weight_decay=0.0,
+    )
+
+
+def muon(options: dict, params, learning_rate: float) -> torch.optim.Optimizer:
+    """torch.optim.Muon (update RMS matched to AdamW's) on the hidden matrices, torch.optim.AdamW on the rest."""
+    named = list(params)
+    hidden = [p for name, p in named if is_hidden_matrix(name, p.shape)]
+    rest = [p for name, p in named if not is_hidden_matrix(name, p.shape)]
+    parts = []
+    if hidden:
+        parts.append(
+            torch.optim.Muon(
+                hidden,
+                lr=learning_rate,
+                weight_decay=options["weight_decay"],
+                momentum=options["momentum"],
+                nesterov=options["nesterov"],
+                ns_steps=options["ns_steps"],
+                adjust_lr_fn="match_rms_adamw",
+            )
+        )
+    if rest:
+        parts.append(
+            torch.optim.AdamW(
+                rest,
+                lr=learning_rate,
+                betas=(options["adam_beta1"], options["adam_beta2"]),
+                eps=options["eps"],
+                weight_decay=options["weight_decay"],
+            )
+        )
+    return Partitioned(parts)
+
+
+def schedule_free_adamw(options: dict, params, learning_rate: float) -> torch.optim.Optimizer:
+    opt = AdamWScheduleFree(
+        _tensors(params),
+        lr=learning_rate,
+        betas=(options["beta1"], options["beta2"]),
+        eps=options["eps"],
+        weight_decay=options["weight_decay"],
+        weight_lr_power=options["weight_lr_power"],
+        warmup_steps=0,  # the run's scheduler warms up
+    )
+    opt.train()
+    return opt
+
+
+class Partitioned(torch.optim.Optimizer):
+    """Several optimisers over disjoint parameters as one: their param_groups are this one's, so a learning-rate
+    scheduler drives them all, and one state_dict holds them all."""
+
+    def __init__(self, parts: list[torch.optim.Optimizer]):
+        self.parts = parts
+        super().__init__([group for part in parts for group in part.param_groups], {})
+
+    def _link(self) -> None:
+        self.param_groups = [group for part in self.parts for group in part.param_groups]
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for part in self.parts:
+            part.step()
+        return loss
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for part in self.parts:
+            part.zero_grad(set_to_none=set_to_none)
+
+    def state_dict(self) -> dict:
+        return {"parts": [part.state_dict() for part in self.parts]}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        for part, state in zip(self.parts, state_dict["parts"], strict=True):
+            part.load_state_dict(state)
+        self._link()  # loading made new group dicts
+
+
+def _tensors(params) -> list:
+    """Plain tensors or groups from what ``make_optimizer`` gets ((name, tensor) pairs allowed)."""
+    params = list(params)
+    return [p[1] if isinstance(p, tuple) else p for p in params]
+
+
+def is_schedule_free(opt: torch.optim.Optimizer) -> bool:
+    return isinstance(opt, AdamWScheduleFree)
+
+
+@contextlib.contextmanager
+def evaluation_parameters(opt: torch.optim.Optimizer, model: torch.nn.Module):
+    """Within: ``model`` holds the parameters to evaluate (Schedule-Free's average x, via its eval()); after:
+    exactly the training iterate again (restored from a copy, not recomputed, so resumes stay exact)."""
+    if not is_schedule_free(opt):
+        yield
+        return
+    training = copy.deepcopy(model.state_dict())
+    opt.eval()
+    try:
+        yield
+    finally:
+        opt.train()
+        model.load_state_dict(training)
 
 
 def bucket_diagnostics(opt: torch.optim.Optimizer) -> dict[str, tuple[float, float]]:
