@@ -6,6 +6,7 @@ final.json with no score and its run files with nothing in them. Each workload's
 particular to it."""
 
 import copy
+import importlib
 import csv
 import json
 import math
@@ -156,3 +157,87 @@ def test_a_diverged_run_is_recorded_and_its_run_files_are_empty(name, tiny_confi
             assert not np.load(path).files, f"{name}: {file} has arrays"
         else:
             assert not json.loads(path.read_text()), f"{name}: {file} is not empty"
+
+
+# --------------------------------------------------------------- Schedule-Free: the average is what counts
+def parameter_sum(trainer) -> float:
+    """A fingerprint of the parameters a trainer holds, whatever its framework."""
+    if hasattr(trainer, "params"):  # JAX
+        import jax
+
+        return float(
+            sum(np.asarray(leaf, dtype=np.float64).sum() for leaf in jax.tree_util.tree_leaves(trainer.params))
+        )
+    model = trainer.module.model if hasattr(trainer, "module") else trainer.model  # lot's Lightning module
+    if hasattr(model, "trainable_parameters"):  # MLX
+        from mlx.utils import tree_flatten
+
+        return float(sum(np.array(a, dtype=np.float64).sum() for _, a in tree_flatten(model.trainable_parameters())))
+    return float(sum(p.detach().double().sum() for p in model.parameters()))
+
+
+def saved_parameter_sums(checkpoint: Path) -> tuple[float, float]:
+    """(the saved model's, the saved training iterate's) parameter sums of a checkpoint, for each framework's files."""
+    if (checkpoint / "state.pt").exists() or (checkpoint / "trainer.ckpt").exists():
+        import torch
+
+        if (checkpoint / "state.pt").exists():
+            state = torch.load(checkpoint / "state.pt", weights_only=False)
+            model, training = state["model"], state["training_model"]
+        else:
+            state = torch.load(checkpoint / "trainer.ckpt", weights_only=False)
+            model, training = state["state_dict"], state["training_state_dict"]
+        return tuple(
+            float(sum(v.double().sum() for v in d.values() if v.is_floating_point())) for d in (model, training)
+        )
+    if (checkpoint / "state.msgpack").exists():
+        from flax import serialization
+
+        state = serialization.msgpack_restore((checkpoint / "state.msgpack").read_bytes())
+        return tuple(
+            float(sum(np.asarray(v, dtype=np.float64).sum() for v in _leaves(state[key])))
+            for key in ("params", "training_params")
+        )
+    import mlx.core as mx
+
+    return tuple(
+        float(sum(np.array(v, dtype=np.float64).sum() for v in mx.load(str(checkpoint / name)).values()))
+        for name in ("model.safetensors", "training.safetensors")
+    )
+
+
+def _leaves(tree):
+    return [leaf for value in tree.values() for leaf in (_leaves(value) if isinstance(value, dict) else [value])]
+
+
+@pytest.mark.parametrize("name", ["charlm", "sotalm", "lot", "lds"])
+def test_schedule_free_evaluates_and_saves_its_average_and_resumes_exactly(
+    name, tiny_config, prepared, tmp_path, monkeypatch
+):
+    """Validation during training and the checkpoint evaluation loads see the average x, not the training
+    iterate y, on every framework floor (and lot's Lightning); the run resumes to the same numbers."""
+    data = prepared(name)
+    config = copy.deepcopy(tiny_config)
+    config["optimizers"]["sf"] = {"algorithm": "schedule_free_adamw", "weight_decay": 0.01}
+    config["workloads"][name]["optimizers"].append("sf")
+    case = {**CASES[name], "optimizer": "sf"}
+    monkeypatch.setitem(CASES, name, case)
+    run = tiny_run(config, name)
+    train, evaluate = train_and_evaluate_steps(name)
+    trainer_class = importlib.import_module(f"testbeds.{name}.train").Trainer
+    seen = {}
+    original = trainer_class.evaluate
+
+    def fingerprinting(self):
+        seen[self.step] = parameter_sum(self)
+        return original(self)
+
+    monkeypatch.setattr(trainer_class, "evaluate", fingerprinting)
+    kill_and_resume(train, run, data, tmp_path, monkeypatch, kill_after_step=case["kill"])
+    last = max(seen)
+    checkpoint = sorted((tmp_path / "straight" / "checkpoint").glob("step-*"))[-1]
+    average, iterate = saved_parameter_sums(checkpoint)
+    assert average != pytest.approx(iterate, rel=1e-6, abs=1e-6)  # x and y differ: the check means something
+    assert seen[last] == pytest.approx(average, rel=1e-9, abs=1e-9)  # validation saw x
+    finals = [evaluate(tmp_path / attempt, data) for attempt in ("straight", "killed")]
+    assert finals[0]["primary_value"] == finals[1]["primary_value"]

@@ -18,8 +18,9 @@ from typing import Any
 import yaml
 
 from testbeds import tuning, workloads
-from testbeds.optim.options import ALGORITHMS, FRAMEWORKS, algorithm, available, is_imported, options_schema
-from testbeds.optim.options import with_defaults
+from testbeds.optim.options import ALGORITHMS, FRAMEWORKS, algorithm, available, is_imported, is_schedule_free
+from testbeds.optim.options import options_schema, with_defaults
+from testbeds.schedule import lr_at, parse_lr_schedule
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -393,12 +394,15 @@ def resolve_run(config: dict, workload: str, variant: str, optimizer: str, seed:
     settings = workload_settings(entry)
     for key, value in (entry["variants"][variant] or {}).items():
         set_dotted(settings, key, value)
+    spec = optimizer_entry(config, workload, optimizer)
+    if is_schedule_free(spec):
+        without_decay(settings["train"])
     return {
         "workload": workload,
         "variant": variant,
         "optimizer": {
             "label": optimizer,
-            **with_defaults({k: v for k, v in optimizer_entry(config, workload, optimizer).items() if k != "search"}),
+            **with_defaults({k: v for k, v in spec.items() if k != "search"}),
         },
         "seed": int(seed),
         "framework": entry["framework"],
@@ -407,6 +411,16 @@ def resolve_run(config: dict, workload: str, variant: str, optimizer: str, seed:
         "speedups": entry["speedups"],
         **settings,
     }
+
+
+def without_decay(train: dict) -> None:
+    """A Schedule-Free run's schedule: the workload's warm-up, then its base rate (a piecewise schedule keeps its
+    first step's rate, a cosine ends where it starts)."""
+    if train.get("lr_schedule"):
+        train["lr"] = lr_at(1, train["lr"], parse_lr_schedule(train["lr_schedule"]))
+        train["lr_schedule"] = ""
+    if "min_lr_frac" in train:
+        train["min_lr_frac"] = 1.0
 
 
 def config_hash(run: dict) -> str:

@@ -5,6 +5,7 @@ metrics."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import jax
@@ -13,6 +14,7 @@ from flax import serialization
 
 from testbeds.devices import resolve_jax
 from testbeds.loop import TrainLoop, say
+from testbeds.optim import jax_optim
 from testbeds.optim.kbeta_optax import bucket_diagnostics
 from testbeds.optim.registry import make_optimizer
 
@@ -39,13 +41,28 @@ class JaxLoop(TrainLoop):
         buffers are reused for the results."""
         return jax.jit(step, donate_argnums=(0, 1))
 
+    @contextlib.contextmanager
+    def evaluation_parameters(self):
+        training = self.params
+        self.params = jax_optim.evaluation_params(self.opt_state, training)
+        try:
+            yield
+        finally:
+            self.params = training
+
+    def saved_state(self) -> dict:
+        """ "params" is what evaluation loads; a Schedule-Free run also keeps its training iterate."""
+        state = {"params": jax_optim.evaluation_params(self.opt_state, self.params), "opt": self.opt_state}
+        if jax_optim.schedule_free_state(self.opt_state) is not None:
+            state["training_params"] = self.params
+        return state
+
     def write_state(self, directory: Path) -> None:
-        (directory / STATE_FILE).write_bytes(serialization.to_bytes({"params": self.params, "opt": self.opt_state}))
+        (directory / STATE_FILE).write_bytes(serialization.to_bytes(self.saved_state()))
 
     def read_state(self, directory: Path, meta: dict) -> None:
-        target = {"params": self.params, "opt": self.opt_state}
-        state = serialization.from_bytes(target, (directory / STATE_FILE).read_bytes())
-        self.params, self.opt_state = state["params"], state["opt"]
+        state = serialization.from_bytes(self.saved_state(), (directory / STATE_FILE).read_bytes())
+        self.params, self.opt_state = state.get("training_params", state["params"]), state["opt"]
 
     def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
         return bucket_diagnostics(self.opt_state)

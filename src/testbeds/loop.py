@@ -9,6 +9,7 @@ SIGTERM, resume from the newest valid checkpoint, divergence detection, provenan
 
 from __future__ import annotations
 
+import contextlib
 import math
 from abc import ABC, abstractmethod
 import shutil
@@ -76,6 +77,11 @@ class TrainLoop(ABC):
     @abstractmethod
     def read_state(self, directory: Path, meta: dict) -> None:
         """Restore what ``write_state`` wrote, plus the workload's part of ``meta``."""
+
+    def evaluation_parameters(self) -> contextlib.AbstractContextManager:
+        """Within: the model holds the parameters to evaluate and save (a Schedule-Free optimiser's average);
+        after: exactly the training iterate. The framework floors define it; the default changes nothing."""
+        return contextlib.nullcontext()
 
     def state_meta(self) -> dict:
         """JSON-able state of the workload (data sampler, RNG) stored in the checkpoint's meta."""
@@ -152,7 +158,8 @@ class TrainLoop(ABC):
         self.window = [0.0, 0]
         stop = False
         if evaluate:
-            row.update(self.evaluate())
+            with self.evaluation_parameters():
+                row.update(self.evaluate())
             value = row[self.eval_columns[0]]
             stop = self.early.update(-value if self.direction == "max" else value)
         buckets = self.bucket_diagnostics()

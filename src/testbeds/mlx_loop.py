@@ -4,6 +4,7 @@ checkpoints of the model and optimiser state. A workload keeps its data, model, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from abc import abstractmethod
 from pathlib import Path
@@ -42,7 +43,7 @@ class MlxLoop(TrainLoop):
         return mlx_optim.compile_step(step, self.model, self.opt, self.settings["compile"])
 
     def apply(self, grads: dict, lr: mx.array) -> None:
-        self.opt.state["learning_rate"] = lr
+        self.opt.learning_rate = lr
         mlx_optim.apply_update(self.opt, self.model, grads)
 
     def run_step(self, *batch: mx.array) -> mx.array:
@@ -52,11 +53,30 @@ class MlxLoop(TrainLoop):
         mx.eval(loss, self.model.parameters(), self.opt.state)
         return loss
 
+    @contextlib.contextmanager
+    def evaluation_parameters(self):
+        training = self.model.trainable_parameters()
+        evaluated = mlx_optim.evaluation_parameters(self.opt, training)
+        if evaluated is training:
+            yield
+            return
+        self.model.update(evaluated)
+        try:
+            yield
+        finally:
+            self.model.update(training)
+
     def write_state(self, directory: Path) -> None:
-        mlx_state.save(self.model, self.opt, directory)
+        # the model file is what evaluation loads; a Schedule-Free run also keeps its training iterate
+        with self.evaluation_parameters():
+            mlx_state.save(self.model, self.opt, directory)
+        if mlx_optim.is_schedule_free(self.opt):
+            mlx_state.save_model(self.model, directory, mlx_state.TRAINING_FILE)
 
     def read_state(self, directory: Path, meta: dict) -> None:
         mlx_state.load(self.model, self.opt, directory)
+        if (directory / mlx_state.TRAINING_FILE).exists():
+            mlx_state.load_model(self.model, directory, mlx_state.TRAINING_FILE)
 
     def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
         return mlx_optim.bucket_diagnostics(self.opt)

@@ -12,15 +12,20 @@ from mlx.utils import tree_flatten, tree_unflatten
 from testbeds.optim import mlx_optim
 
 MODEL_FILE, OPTIMIZER_FILE = "model.safetensors", "optimizer.safetensors"
+TRAINING_FILE = "training.safetensors"  # a Schedule-Free run's training iterate (the model file: its average)
+
+
+def save_model(model: nn.Module, directory: Path, name: str = MODEL_FILE) -> None:
+    mx.save_safetensors(str(Path(directory) / name), dict(tree_flatten(model.parameters())))
 
 
 def save(model: nn.Module, opt: optim.Optimizer, directory: Path) -> None:
-    mx.save_safetensors(str(Path(directory) / MODEL_FILE), dict(tree_flatten(model.parameters())))
+    save_model(model, directory)
     mx.save_safetensors(str(Path(directory) / OPTIMIZER_FILE), mlx_optim.state_arrays(opt))
 
 
-def load_model(model: nn.Module, directory: Path) -> None:
-    model.update(tree_unflatten(list(mx.load(str(Path(directory) / MODEL_FILE)).items())))
+def load_model(model: nn.Module, directory: Path, name: str = MODEL_FILE) -> None:
+    model.update(tree_unflatten(list(mx.load(str(Path(directory) / name)).items())))
 
 
 def load(model: nn.Module, opt: optim.Optimizer, directory: Path) -> None:

@@ -46,19 +46,25 @@ class TorchLoop(TrainLoop):
         if self.schedule is not None:
             self.schedule.step()
 
+    def evaluation_parameters(self):
+        return torch_optim.evaluation_parameters(self.opt, self.model)
+
     def write_state(self, directory: Path) -> None:
+        # "model" is what evaluation loads; a Schedule-Free run also keeps its training iterate to resume from
         state = {
-            "model": self.model.state_dict(),
+            "model": torch_optim.evaluated_state(self.opt, self.model),
             "optimizer": self.opt.state_dict(),
             "torch_rng": torch.get_rng_state(),
         }
         if self.schedule is not None:
             state["schedule"] = self.schedule.state_dict()
+        if torch_optim.is_schedule_free(self.opt):
+            state["training_model"] = self.model.state_dict()
         torch.save(state, directory / STATE_FILE)
 
     def read_state(self, directory: Path, meta: dict) -> None:
         state = torch.load(directory / STATE_FILE, map_location=self.device, weights_only=False)
-        self.model.load_state_dict(state["model"])
+        self.model.load_state_dict(state.get("training_model", state["model"]))
         self.opt.load_state_dict(state["optimizer"])
         if self.schedule is not None:
             self.schedule.load_state_dict(state["schedule"])

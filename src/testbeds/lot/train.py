@@ -74,9 +74,15 @@ class CopyReverse(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["torch_rng"] = torch.get_rng_state()  # dropout masks continue identically after resume
+        opt = self.trainer.optimizers[0]
+        if torch_optim.is_schedule_free(opt):  # evaluation loads "state_dict": the average; resume the iterate
+            checkpoint["training_state_dict"] = checkpoint["state_dict"]
+            checkpoint["state_dict"] = torch_optim.evaluated_state(opt, self)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         torch.set_rng_state(checkpoint["torch_rng"])
+        if "training_state_dict" in checkpoint:  # called before Lightning loads "state_dict" into the module
+            checkpoint["state_dict"] = checkpoint["training_state_dict"]
 
 
 class RunContract(L.Callback):
@@ -133,6 +139,9 @@ class Trainer(TrainLoop):
 
     def learning_rate(self) -> float:
         return self.run["train"]["lr"]
+
+    def evaluation_parameters(self):
+        return torch_optim.evaluation_parameters(self.trainer.optimizers[0], self.module.model)
 
     def evaluate(self) -> dict:
         scores = evaluate_model(self.module.model, self.val_data, self.run["train"]["eval_batch"], self.device)

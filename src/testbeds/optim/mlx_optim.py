@@ -189,9 +189,14 @@ def schedule_free_adamw(options: dict, learning_rate: float) -> optim.Optimizer:
     )
 
 
+def is_schedule_free(opt: optim.Optimizer) -> bool:
+    return isinstance(opt, ScheduleFreeAdamW)
+
+
 def evaluation_parameters(opt: optim.Optimizer, parameters: dict) -> dict:
-    """The parameters to evaluate: Schedule-Free's average x; the training parameters for the others."""
-    return opt.eval_parameters(parameters) if isinstance(opt, ScheduleFreeAdamW) else parameters
+    """The parameters to evaluate: Schedule-Free's average x; the training parameters (the same object) for the
+    others."""
+    return opt.eval_parameters(parameters) if is_schedule_free(opt) else parameters
 
 
 def is_kbeta(opt: optim.Optimizer) -> bool:

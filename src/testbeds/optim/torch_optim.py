@@ -178,6 +178,12 @@ def evaluation_parameters(opt: torch.optim.Optimizer, model: torch.nn.Module):
         model.load_state_dict(training)
 
 
+def evaluated_state(opt: torch.optim.Optimizer, model: torch.nn.Module) -> dict:
+    """A copy of ``model``'s state dict at the parameters evaluation uses (``evaluation_parameters``)."""
+    with evaluation_parameters(opt, model):
+        return {key: value.clone() for key, value in model.state_dict().items()}
+
+
 def bucket_diagnostics(opt: torch.optim.Optimizer) -> dict[str, tuple[float, float]]:
     return opt.bucket_diagnostics() if isinstance(opt, KourkoutasBeta) and opt.diagnostics else {}
 
