@@ -93,6 +93,7 @@ def main() -> None:
             coverage=coverage,
             head_to_head=pairs,
             provisional=provisional,
+            schedule_free=settings.get("schedule_free", []),
         ),
     )
     print(

@@ -148,3 +148,11 @@ def test_too_few_ranked_optimizers_for_friedman_is_said_in_words():
     runs = grid()
     text, *_ = render(runs[runs["optimizer"] != "sgd"], [])
     assert "The Friedman test needs 3 optimizers that ran every problem and 2 workloads; this grid has 2 and 2" in text
+
+
+def test_the_protocol_names_the_schedule_free_optimizers_that_ran():
+    runs = grid()
+    stated = headline.protocol({}, runs, schedule_free=["kbeta", "sfadamw"])
+    assert "Schedule-Free (kbeta)" in stated and "without its learning-rate decay" in stated
+    assert "sfadamw" not in stated  # listed in the config, not run: not named
+    assert "Schedule-Free" not in headline.protocol({}, runs)

@@ -223,6 +223,12 @@ def unavailable(config: dict) -> dict[str, list[str]]:
     }
 
 
+def schedule_free(config: dict) -> list[str]:
+    """The grid's Schedule-Free optimizers (no learning-rate decay, evaluated at their average)."""
+    named = {o for w in config["grid"]["workloads"] for o in config["workloads"][w]["optimizers"]}
+    return sorted(o for o in named if is_schedule_free(config["optimizers"][o]))
+
+
 def check_consistency(config: dict) -> None:
     """The rules a JSON schema cannot state: references between sections and ranges."""
     optimizers = config["optimizers"]

@@ -294,6 +294,7 @@ def aggregate_settings():
         "seeds": SEEDS,
         "clock": config.get("analysis", {}).get("clock", "steps"),
         "unavailable": cfg.unavailable(config),
+        "schedule_free": cfg.schedule_free(config),
     }
 
 

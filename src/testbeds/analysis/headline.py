@@ -18,8 +18,9 @@ def _num(value, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
-def protocol(tuning: dict, runs: pd.DataFrame) -> str:
-    """How each workload's optimizers were set up and on which split they are compared."""
+def protocol(tuning: dict, runs: pd.DataFrame, schedule_free: list[str] = ()) -> str:
+    """How each workload's optimizers were set up and on which split they are compared, and which optimizers
+    run on another schedule."""
     splits = runs.dropna(subset=["split"]).groupby("workload")["split"].first() if "split" in runs else {}
     parts = []
     for workload in sorted(set(runs["workload"])):
@@ -34,7 +35,14 @@ def protocol(tuning: dict, runs: pd.DataFrame) -> str:
                 setup += f", median of {settings['studies']} studies"
             setup += f" at tuning seed {settings.get('seed')} (no evaluated run uses it)"
         parts.append(f"{workload}: {setup}, on the {splits.get(workload, 'test')} split")
-    return "; ".join(parts)
+    text = "; ".join(parts)
+    ran = [o for o in schedule_free if o in set(runs["optimizer"])]
+    if ran:
+        text += (
+            f". Schedule-Free ({', '.join(ran)}): the workload's warm-up without its learning-rate decay, "
+            "validated, checkpointed and tested at its averaged parameters"
+        )
+    return text
 
 
 def saturated_cells(runs: pd.DataFrame) -> list[str]:
@@ -226,6 +234,7 @@ def render(
     coverage: pd.DataFrame | None = None,
     head_to_head: pd.DataFrame | None = None,
     provisional: dict | None = None,
+    schedule_free: list[str] = (),
 ) -> str:
     used = runs.groupby(["workload", "device"]).size()
     devices = "; ".join(f"{workload}: {device} ({n} runs)" for (workload, device), n in used.items())
@@ -233,7 +242,7 @@ def render(
     sources = "; ".join(f"{workload}: {source}" for workload, source in data.items())
     lines = claim_lines(claims) if claims is not None and len(claims) else []
     lines += [
-        f"**Protocol:** {protocol(tuning, runs)}.",
+        f"**Protocol:** {protocol(tuning, runs, schedule_free)}.",
         "",
         f"**Devices used:** {devices}.",
         "",
