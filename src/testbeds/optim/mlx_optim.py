@@ -157,7 +157,7 @@ class ScheduleFreeAdamW(optim.Optimizer):
         lr_max = mx.maximum(self.state["lr_max"], self.learning_rate)
         weight = lr_max**self.weight_lr_power
         self.state["lr_max"], self.state["weight_sum"] = lr_max, self.state["weight_sum"] + weight
-        self._ckp1 = weight / self.state["weight_sum"]
+        self._ckp1 = weight / self.state["weight_sum"]  # this step's averaging weight, for apply_single
         return super().apply_gradients(gradients, parameters)
 
     def apply_single(self, gradient: mx.array, parameter: mx.array, state: dict):
@@ -174,9 +174,7 @@ class ScheduleFreeAdamW(optim.Optimizer):
     def eval_parameters(self, parameters: dict) -> dict:
         """x = y + (1 - 1/β₁)(z - y), per parameter."""
         weight = 1 - 1 / self.betas[0]
-        return tree_map(
-            lambda y, s: y + weight * (s["z"] - y), parameters, self.state, is_leaf=lambda x: isinstance(x, mx.array)
-        )
+        return tree_map(lambda y, state: y + weight * (state["z"] - y), parameters, self.state)
 
 
 def schedule_free_adamw(options: dict, learning_rate: float) -> optim.Optimizer:
