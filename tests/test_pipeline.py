@@ -66,9 +66,9 @@ def test_bad_config_is_rejected_before_any_job(workflow_copy, tmp_path):
     assert result.returncode != 0
     assert "stepz" in result.stdout + result.stderr
     unknown = tmp_path / "unknown_opt.yaml"
-    unknown.write_text("workloads:\n  charlm:\n    optimizers: [kbeta, lion]\n")
+    unknown.write_text("workloads:\n  charlm:\n    optimizers: [kbeta, lamb]\n")
     result = snakemake(workflow_copy, "-n", "--configfile", "config/test.yaml", str(unknown), check=False)
-    assert result.returncode != 0 and "lion" in result.stdout + result.stderr
+    assert result.returncode != 0 and "lamb" in result.stdout + result.stderr
     assert not (workflow_copy / "results").exists()
 
 
