@@ -2,15 +2,13 @@
 composed to the definition of docs/optimizers.md) against the definition in NumPy (tests/optim_reference.py),
 on one gradient stream with a learning rate that changes every step."""
 
-import jax
 import jax.numpy as jnp
 import mlx.core as mx
 import numpy as np
-import optax
 import pytest
 import torch
 from optim_reference import newton_schulz, run, schedule_free_eval_params
-from test_optim_parity import NATIVE_CASES, SHAPES, gradient_stream, initial_params
+from test_optim_parity import NATIVE_CASES, SHAPES, gradient_stream, initial_params, run_optax
 from testbeds.optim import jax_optim, mlx_optim, torch_optim
 from testbeds.optim.options import ALGORITHMS, is_hidden_matrix, resolve_options
 from testbeds.optim.registry import make_optimizer
@@ -40,16 +38,7 @@ def run_torch(spec, stream, lrs):
 def run_jax(spec, stream, lrs):
     table = jnp.asarray(lrs, dtype=jnp.float32)
     opt = make_optimizer("jax", spec, lambda count: table[jnp.minimum(count, len(lrs) - 1)])
-    params = {k: jnp.asarray(v) for k, v in initial_params().items()}
-    state = opt.init(params)
-
-    @jax.jit
-    def step(params, state, grads):
-        updates, state = opt.update(grads, state, params)
-        return optax.apply_updates(params, updates), state
-
-    for grads in stream:
-        params, state = step(params, state, {k: jnp.asarray(v) for k, v in grads.items()})
+    params, state = run_optax(opt, stream)
     evaluated = jax_optim.evaluation_params(state, params)
     return {k: np.asarray(v) for k, v in params.items()}, {k: np.asarray(v) for k, v in evaluated.items()}
 

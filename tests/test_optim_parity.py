@@ -67,8 +67,8 @@ def run_torch(spec: dict, stream, lr: float = 1e-2):
     return {k: v.detach().numpy() for k, v in params.items()}, diagnostics
 
 
-def run_jax(spec: dict, stream, lr: float = 1e-2):
-    opt = make_optimizer("jax", spec, lr)
+def run_optax(opt, stream):
+    """The stream through an optax optimiser from the initial parameters, jit-compiled: (params, state)."""
     params = {k: jnp.asarray(v) for k, v in initial_params().items()}
     state = opt.init(params)
 
@@ -79,6 +79,11 @@ def run_jax(spec: dict, stream, lr: float = 1e-2):
 
     for grads in stream:
         params, state = step(params, state, {k: jnp.asarray(v) for k, v in grads.items()})
+    return params, state
+
+
+def run_jax(spec: dict, stream, lr: float = 1e-2):
+    params, state = run_optax(make_optimizer("jax", spec, lr), stream)
     return {k: np.asarray(v) for k, v in params.items()}, kbeta_optax.bucket_diagnostics(state)
 
 
