@@ -179,7 +179,10 @@ def evaluation_parameters(opt: torch.optim.Optimizer, model: torch.nn.Module):
 
 
 def evaluated_state(opt: torch.optim.Optimizer, model: torch.nn.Module) -> dict:
-    """A copy of ``model``'s state dict at the parameters evaluation uses (``evaluation_parameters``)."""
+    """``model``'s state dict at the parameters evaluation uses (``evaluation_parameters``): a copy for
+    Schedule-Free, whose parameters go back to the training iterate afterwards; the live one otherwise."""
+    if not is_schedule_free(opt):
+        return model.state_dict()
     with evaluation_parameters(opt, model):
         return {key: value.clone() for key, value in model.state_dict().items()}
 
