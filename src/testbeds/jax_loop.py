@@ -1,14 +1,21 @@
 """The JAX floor of a workload's training (``TrainLoop`` with JAX's plumbing): the device and thread
 count, the registry's optax optimiser, a jit-compiled step that donates the parameters and optimiser
 state, and checkpoints of both (flax.serialization msgpack). A workload keeps its data, model, loss and
-metrics."""
+metrics.
+
+The learning rate and the weight decay are arguments of the compiled step, not constants of it, so one
+compilation (and one entry of the persistent compilation cache) serves every tuning trial and seed of a
+variant and optimiser. Both only multiply the update, and the schedule is compiled on its own, so the
+step computes bit for bit what it computes with them as constants (tests/test_jax_loop.py)."""
 
 from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import Callable
 
 import jax
+import jax.numpy as jnp
 import optax
 from flax import serialization
 
@@ -16,6 +23,7 @@ from testbeds.devices import resolve_jax
 from testbeds.loop import TrainLoop, say
 from testbeds.optim import jax_optim
 from testbeds.optim.kbeta_optax import bucket_diagnostics
+from testbeds.optim.options import resolve_options
 from testbeds.optim.registry import make_optimizer
 
 STATE_FILE = "state.msgpack"
@@ -27,14 +35,24 @@ class JaxLoop(TrainLoop):
     def __init__(self, run: dict, run_dir: Path, log=say):
         super().__init__(run, run_dir, resolve_jax(run["device"], run["threads"]), log)
 
-    def registry_optimizer(self, learning_rate) -> optax.GradientTransformation:
-        """The run's optimiser from the registry, at ``learning_rate`` (a number or an optax schedule)."""
-        return make_optimizer("jax", self.run["optimizer"], learning_rate)
+    def registry_optimizer(self, hyper: dict) -> optax.GradientTransformation:
+        """The run's optimiser from the registry at ``hyper`` (``hyperparameters()``, traced inside the step)."""
+        return registry_optimizer(self.run["optimizer"], hyper)
 
-    def use_params(self, params, tx: optax.GradientTransformation) -> None:
-        """Train ``params`` with ``tx`` (the registry's optimiser, possibly chained with e.g. clipping)."""
-        self.params, self.tx = params, tx
-        self.opt_state = jax.jit(tx.init)(params)
+    def use_optimizer(
+        self, params, optimizer: Callable[[dict], optax.GradientTransformation], schedule: optax.Schedule
+    ) -> None:
+        """Train ``params`` with ``optimizer(hyper)`` (the registry's optimiser, possibly chained with e.g.
+        clipping), built inside the compiled step from ``hyperparameters()``, at the learning rate
+        ``schedule(step)``."""
+        self.params, self.optimizer, self.schedule = params, optimizer, jax.jit(schedule)
+        self.opt_state = jax.jit(optimizer(self.hyperparameters()).init)(params)
+
+    def hyperparameters(self) -> dict:
+        return hyperparameters(self.run["optimizer"], self.schedule, self.step)
+
+    def learning_rate(self) -> float:
+        return float(self.schedule(jnp.int32(self.step)))  # the value the step uses
 
     def compiled(self, step):
         """``step(params, opt_state, ...) -> (params, opt_state, loss)`` jit-compiled; its first two arguments'
@@ -66,3 +84,20 @@ class JaxLoop(TrainLoop):
 
     def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
         return bucket_diagnostics(self.opt_state)
+
+
+def hyperparameters(spec: dict, schedule, step: int) -> dict:
+    """Arguments of a compiled step at ``step``: the learning rate from the jit-compiled ``schedule`` (it rounds
+    as it would inside the step) and the optimizer entry's weight decay, as float32. A zero decay stays a
+    constant: optax skips it then."""
+    values = {"learning_rate": schedule(jnp.int32(step))}
+    decay = resolve_options(spec).get("weight_decay")
+    if isinstance(decay, float) and decay != 0:
+        values["weight_decay"] = jnp.float32(decay)
+    return values
+
+
+def registry_optimizer(spec: dict, hyper: dict) -> optax.GradientTransformation:
+    """The registry's optax optimiser for the entry ``spec`` with the values of ``hyper`` (traced or not)."""
+    options = {k: v for k, v in hyper.items() if k != "learning_rate"}
+    return make_optimizer("jax", {**spec, **options}, hyper["learning_rate"])

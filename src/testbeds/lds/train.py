@@ -45,10 +45,10 @@ class Trainer(JaxLoop):
         self.index = system_index(run)
         self.task = Task(run, load_item(data_dir, self.index), build_model(run))
         self.manifest = {**read_json(Path(data_dir) / "manifest.json"), "system_index": self.index}
-        self.lr = schedule(t)
-        self.use_params(
+        self.use_optimizer(
             init_params(run, self.task),
-            optax.chain(optax.clip_by_global_norm(t["clip"]), self.registry_optimizer(self.lr)),
+            lambda hyper: optax.chain(optax.clip_by_global_norm(t["clip"]), self.registry_optimizer(hyper)),
+            schedule(t),
         )
         self.evaluator = Evaluator(self.task, eval_key(run), t["eval_batch"])
         base = jax.random.PRNGKey(run["seed"])
@@ -57,27 +57,31 @@ class Trainer(JaxLoop):
         self.tokens_per_step = t["batch"] * d["seq_len"]
 
     def make_step(self):
-        """The compiled step; seed-dependent values (keys, the system) are arguments, not constants, so
-        that the persistent compilation cache serves every seed of a (variant, optimizer)."""
-        tx, batch_size = self.tx, self.settings["batch"]
+        """The compiled step; seed-dependent values (keys, the system) and the tuned ones (learning rate,
+        weight decay) are arguments, not constants, so that the persistent compilation cache serves every
+        trial and seed of a (variant, optimizer)."""
+        optimizer, batch_size = self.optimizer, self.settings["batch"]
 
-        def step(params, opt_state, step_index, data_key, dropout_key, system):
+        def step(params, opt_state, hyper, step_index, data_key, dropout_key, system):
             task = self.task.using(system)
             batch = task.sample(jax.random.fold_in(data_key, step_index), batch_size)
             dropout = jax.random.fold_in(dropout_key, step_index)
             loss, grads = jax.value_and_grad(task.loss)(params, batch, dropout, True)
-            updates, opt_state = tx.update(grads, opt_state, params)
+            updates, opt_state = optimizer(hyper).update(grads, opt_state, params)
             return optax.apply_updates(params, updates), opt_state, loss
 
         return step
 
     # ------------------------------------------------------------------ hooks
-    def learning_rate(self) -> float:
-        return float(self.lr(self.step))
-
     def train_step(self) -> tuple[float, int, dict]:
         self.params, self.opt_state, loss = self.step_fn(
-            self.params, self.opt_state, jnp.int32(self.step), self.data_key, self.dropout_key, self.task.system
+            self.params,
+            self.opt_state,
+            self.hyperparameters(),
+            jnp.int32(self.step),
+            self.data_key,
+            self.dropout_key,
+            self.task.system,
         )
         return float(loss), self.tokens_per_step, {}
 

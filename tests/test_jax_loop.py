@@ -1,0 +1,76 @@
+"""The JAX floor's compiled step takes the learning rate and the weight decay as arguments: the same numbers,
+bit for bit, as the step with them compiled in as constants, and one compilation for every trial."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from test_optim_parity import gradient_stream, initial_params, run_optax
+from testbeds.jax_loop import hyperparameters, registry_optimizer
+from testbeds.optim.jax_optim import warmup_cosine_schedule
+from testbeds.optim.options import ALGORITHMS, resolve_options
+from testbeds.optim.registry import make_optimizer
+
+STEPS = 40
+JAX_ALGORITHMS = sorted(name for name, entry in ALGORITHMS.items() if "jax" in entry.factories)
+
+
+def spec_of(algorithm: str) -> dict:
+    spec = {"algorithm": algorithm}
+    if "weight_decay" in resolve_options(spec):
+        spec["weight_decay"] = 0.03
+    return spec
+
+
+def schedule(peak: float = 3e-2) -> optax.Schedule:
+    return warmup_cosine_schedule(peak, 8, STEPS, 0.1)
+
+
+def run_traced(spec: dict, sched: optax.Schedule, stream, step_fn=None):
+    """The stream through the registry's optimiser built inside the compiled step from ``hyperparameters``."""
+    compiled_schedule = jax.jit(sched)
+    params = {k: jnp.asarray(v) for k, v in initial_params().items()}
+    state = registry_optimizer(spec, hyperparameters(spec, compiled_schedule, 0)).init(params)
+
+    def step(params, state, grads, hyper):
+        updates, state = registry_optimizer(spec, hyper).update(grads, state, params)
+        return optax.apply_updates(params, updates), state
+
+    step_fn = step_fn or jax.jit(step)
+    for t, grads in enumerate(stream):
+        hyper = hyperparameters(spec, compiled_schedule, t)
+        params, state = step_fn(params, state, {k: jnp.asarray(v) for k, v in grads.items()}, hyper)
+    return {k: np.asarray(v) for k, v in params.items()}
+
+
+@pytest.mark.parametrize("algorithm", JAX_ALGORITHMS)
+def test_traced_hyperparameters_compute_what_constants_compute(algorithm):
+    spec, sched, stream = spec_of(algorithm), schedule(), gradient_stream(steps=STEPS)
+    constants, _ = run_optax(make_optimizer("jax", spec, sched), stream)
+    traced = run_traced(spec, sched, stream)
+    for name, value in constants.items():
+        np.testing.assert_array_equal(traced[name], np.asarray(value), err_msg=f"{algorithm}: {name}")
+
+
+def test_one_compilation_serves_every_learning_rate_and_decay():
+    stream, spec = gradient_stream(steps=3), {"algorithm": "adamw"}
+    compilations = []
+
+    def step(params, state, grads, hyper):
+        compilations.append(1)  # runs while tracing, once per compilation
+        updates, state = registry_optimizer(spec, hyper).update(grads, state, params)
+        return optax.apply_updates(params, updates), state
+
+    step_fn = jax.jit(step)
+    for peak, decay in [(1e-3, 0.01), (3e-2, 0.2), (1e-2, 0.05)]:
+        run_traced({**spec, "weight_decay": decay}, schedule(peak), stream, step_fn)
+    assert len(compilations) == 1
+
+
+def test_a_zero_weight_decay_stays_a_constant():
+    # optax skips a decay that is the constant zero; a traced zero would add 0 * params
+    compiled = jax.jit(schedule())
+    assert "weight_decay" not in hyperparameters({"algorithm": "sgd", "weight_decay": 0.0}, compiled, 0)
+    assert set(hyperparameters({"algorithm": "adamw"}, compiled, 5)) == {"learning_rate", "weight_decay"}
+    assert set(hyperparameters({"algorithm": "kbeta"}, compiled, 5)) == {"learning_rate"}
