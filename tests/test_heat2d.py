@@ -195,8 +195,49 @@ def test_short_training_lowers_the_loss_and_evaluation_reports_every_metric(tmp_
     frame_rows = rows(tmp_path / "run" / "frame_errors.csv")
     assert [int(r["frame"]) for r in frame_rows] == list(range(1, 8))
     assert all(float(r["one_shot_mse"]) >= 0 and float(r["rollout_mse"]) >= 0 for r in frame_rows)  # plain numbers
-    model, fraction = quantized(tiny_model("causal"), 8, 32)  # only the MLP output layer is 32 wide
+    model, fraction = quantized(tiny_model("causal"), 8, 32, kernels=True)  # only the MLP output layer is 32 wide
     assert 0 < fraction <= 1 and any(isinstance(m, nn.QuantizedLinear) for _, m in model.named_modules())
+
+
+def test_dequantised_weights_are_the_quantised_kernels_weights():
+    """quantized_kernels off: the same 8-bit weights, float matmuls; the rollout agrees to float rounding."""
+    from testbeds.heat2d.evaluate import quantized
+
+    model = tiny_model("causal")
+    with_kernels, fraction = quantized(model, 8, 32, kernels=True)
+    dequantised, same_fraction = quantized(model, 8, 32, kernels=False)
+    assert fraction == same_fraction
+    original, floats = dict(model.named_modules()), dict(dequantised.named_modules())
+    quantised = [path for path, m in with_kernels.named_modules() if isinstance(m, nn.QuantizedLinear)]
+    assert quantised
+    for path in quantised:
+        m = dict(with_kernels.named_modules())[path]
+        weights = mx.dequantize(m.weight, m.scales, m.biases, group_size=32, bits=8)
+        assert mx.array_equal(weights, floats[path].weight).item()
+        assert not mx.array_equal(floats[path].weight, original[path].weight).item()  # really quantised
+    fields, alpha = mx.random.normal((2, 8, 8, 8)), mx.array([0.05, 0.1])
+    np.testing.assert_allclose(
+        np.asarray(rollout(dequantised, fields, alpha)), np.asarray(rollout(with_kernels, fields, alpha)), atol=1e-5
+    )
+
+
+def test_the_compiled_rollout_computes_the_models_own_steps_with_its_current_weights():
+    from mlx.utils import tree_map
+
+    def step_by_step(model, fields, alpha):  # the rollout, calling the model itself
+        frames = [fields[:, t] for t in range(model.context)]
+        for t in range(model.context - 1, fields.shape[1] - 1):
+            known = mx.stack(frames + [mx.zeros_like(frames[0])] * (fields.shape[1] - len(frames)), axis=1)
+            frames.append(model(known, alpha)[:, t])
+        return np.asarray(mx.stack(frames, axis=1))
+
+    model, fields, alpha = tiny_model("causal"), mx.random.normal((2, 8, 8, 8)), mx.array([0.05, 0.1])
+    before = np.asarray(rollout(model, fields, alpha))
+    np.testing.assert_array_equal(before, step_by_step(model, fields, alpha))
+    model.update(tree_map(lambda w: w * 1.1, model.parameters()))  # as training does between validations
+    after = np.asarray(rollout(model, fields, alpha))
+    assert not np.array_equal(after, before)
+    np.testing.assert_array_equal(after, step_by_step(model, fields, alpha))
 
 
 def test_pde_loss_without_alpha_is_a_clear_error(tmp_path):

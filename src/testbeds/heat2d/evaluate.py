@@ -4,7 +4,7 @@ Per predicted frame, the MSE of the one-shot (teacher-forced) prediction and of 
 rollout from the context frames (frame_errors.csv); the rollout's relative L2 on the interior pixels over
 the frames trained on (primary metric: the boundary is given, so counting it flatters every model), and
 on all pixels; the interior error on the frames past the training window (extrapolation); its inference
-time; the same rollout with 8-bit weights (``mlx.nn.quantize``); and the first test sample's frames
+time; the same rollout with 8-bit weights (``mlx.nn.quantize``; ``eval.quantized_kernels``); and the first test sample's frames
 (frames.npz) for the figure. For scale, ``persistence_*`` is the error of holding the last context frame.
 """
 
@@ -49,9 +49,11 @@ def batched(fn, model, split: HeatSplit, count: int, batch: int) -> np.ndarray:
     return np.concatenate(out)
 
 
-def quantized(model: nn.Module, bits: int, group_size: int) -> tuple[nn.Module, float]:
-    """A copy with every Linear whose input width the group size divides quantised; and the fraction of
-    weights that were."""
+def quantized(model: nn.Module, bits: int, group_size: int, kernels: bool) -> tuple[nn.Module, float]:
+    """A copy with every Linear whose input width the group size divides quantised (``mlx.nn.quantize``), and
+    the fraction of weights that were. ``kernels`` off: those Linears keep float32 matmuls of their
+    dequantised weights, the same quantised values, since MLX's quantised CPU kernels are several times
+    slower (equal in exact arithmetic; the rounding differs)."""
 
     def eligible(_path: str, m: nn.Module) -> bool:
         return isinstance(m, nn.Linear) and m.weight.shape[1] % group_size == 0
@@ -59,7 +61,13 @@ def quantized(model: nn.Module, bits: int, group_size: int) -> tuple[nn.Module, 
     q = copy.deepcopy(model)
     total = sum(m.weight.size for _, m in q.named_modules() if isinstance(m, nn.Linear))
     done = sum(m.weight.size for p, m in q.named_modules() if eligible(p, m))
-    nn.quantize(q, group_size=group_size, bits=bits, class_predicate=eligible)
+    if kernels:
+        nn.quantize(q, group_size=group_size, bits=bits, class_predicate=eligible)
+    else:
+        for path, m in q.named_modules():
+            if eligible(path, m):
+                packed = mx.quantize(m.weight, group_size=group_size, bits=bits)
+                m.weight = mx.dequantize(*packed, group_size=group_size, bits=bits)
     return q, done / total
 
 
@@ -95,7 +103,7 @@ class Heat2dEvaluation(Evaluation):
         started = time.perf_counter()
         rolled = batched(rollout, model, test, count, batch)
         seconds = time.perf_counter() - started
-        q_model, q_fraction = quantized(model, e["quantize_bits"], e["quantize_group_size"])
+        q_model, q_fraction = quantized(model, e["quantize_bits"], e["quantize_group_size"], e["quantized_kernels"])
         q_rolled = batched(rollout, q_model, test, count, batch)
         rel = relative_l2(rolled, truth, P, W, interior=True)
         persistence = np.repeat(truth[:, P - 1 : P], truth.shape[1], axis=1)  # the last context frame, held

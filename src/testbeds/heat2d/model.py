@@ -188,10 +188,11 @@ def rollout(model: HeatTransformer, fields: mx.array, alpha: mx.array) -> mx.arr
     T, P = fields.shape[1], model.context
     if model.mask_mode == "block":
         return mx.concatenate([fields[:, :P], model(fields, alpha)[:, P - 1 : T - 1]], axis=1)
+    forward = mx.compile(model, inputs=model.state)  # one compiled forward for the T - P steps, current weights
     frames = [fields[:, t] for t in range(P)]
     for t in range(P - 1, T - 1):
         known = mx.stack(frames + [mx.zeros_like(frames[0])] * (T - len(frames)), axis=1)
-        frames.append(model(known, alpha)[:, t])
+        frames.append(forward(known, alpha)[:, t])
         mx.eval(frames[-1])
     return mx.stack(frames, axis=1)
 
