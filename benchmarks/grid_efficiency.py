@@ -2,8 +2,9 @@
 """Where a finished grid's time went: per workload, the job-seconds of its jobs (Snakemake's benchmark
 files) split into optimisation steps (``train_seconds`` of each train.json), the first, compiling step of
 each session (``compile_seconds``), the test-split evaluation (``eval_seconds`` of a final run's
-final.json, or a separate evaluation job of an older grid) and the rest (process start, imports, data,
-model build, periodic validation, checkpoints). Printed side by side
+final.json, or a separate evaluation job of an older grid), the rest of the training loop (``wall_seconds``
+less steps and compilation: periodic validation, checkpoints, logs) and the start-up (the job's seconds
+outside the loop and the evaluation: process start, imports, data, model build). Printed side by side
 with each part's share; written to results/benchmarks/grid_efficiency.csv.
 
     python benchmarks/grid_efficiency.py [--results results]
@@ -22,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 import _table  # noqa: E402
 
-PARTS = ("steps", "compile", "evaluation", "rest")
+PARTS = ("steps", "compile", "evaluation", "validation", "startup")
 
 
 def job_seconds(tsv: Path) -> float:
@@ -50,8 +51,10 @@ def account(results: Path) -> dict[str, dict[str, float]]:
         steps, compiling = trained.get("train_seconds", 0.0), trained.get("compile_seconds", 0.0)
         parts[workload]["steps"] += steps
         parts[workload]["compile"] += compiling
+        wall = trained.get("wall_seconds", steps + compiling)
         parts[workload]["evaluation"] += scoring
-        parts[workload]["rest"] += max(seconds - steps - compiling - scoring, 0.0)
+        parts[workload]["validation"] += max(wall - steps - compiling, 0.0)
+        parts[workload]["startup"] += max(seconds - wall - scoring, 0.0)
     return parts
 
 
