@@ -4,8 +4,9 @@ Per predicted frame, the MSE of the one-shot (teacher-forced) prediction and of 
 rollout from the context frames (frame_errors.csv); the rollout's relative L2 on the interior pixels over
 the frames trained on (primary metric: the boundary is given, so counting it flatters every model), and
 on all pixels; the interior error on the frames past the training window (extrapolation); its inference
-time; the same rollout with 8-bit weights (``mlx.nn.quantize``; ``eval.quantized_kernels``); and the first test sample's frames
-(frames.npz) for the figure. For scale, ``persistence_*`` is the error of holding the last context frame.
+time; the same rollout with 8-bit weights (``mlx.nn.quantize``; ``eval.quantized_kernels``); and the first
+test sample's frames (frames.npz) for the figure. For scale, ``persistence_*`` is the error of holding the
+last context frame.
 """
 
 from __future__ import annotations
