@@ -53,19 +53,23 @@ def test_traced_hyperparameters_compute_what_constants_compute(algorithm):
         np.testing.assert_array_equal(traced[name], np.asarray(value), err_msg=f"{algorithm}: {name}")
 
 
-def test_one_compilation_serves_every_learning_rate_and_decay():
-    stream, spec = gradient_stream(steps=3), {"algorithm": "adamw"}
-    compilations = []
-
-    def step(params, state, grads, hyper):
-        compilations.append(1)  # runs while tracing, once per compilation
-        updates, state = registry_optimizer(spec, hyper).update(grads, state, params)
-        return optax.apply_updates(params, updates), state
-
-    step_fn = jax.jit(step)
+def test_every_trial_compiles_the_same_program():
+    """The persistent compilation cache is keyed on the lowered program: trials that differ only in learning
+    rate and weight decay must lower to the same one."""
+    params = {k: jnp.asarray(v) for k, v in initial_params().items()}
+    grads = {k: jnp.asarray(v) for k, v in gradient_stream(steps=1)[0].items()}
+    programs = set()
     for peak, decay in [(1e-3, 0.01), (3e-2, 0.2), (1e-2, 0.05)]:
-        run_traced({**spec, "weight_decay": decay}, schedule(peak), stream, step_fn)
-    assert len(compilations) == 1
+        spec = {"algorithm": "adamw", "weight_decay": decay}  # a trial's settings, as its job resolves them
+
+        def step(params, state, grads, hyper, spec=spec):
+            updates, state = registry_optimizer(spec, hyper).update(grads, state, params)
+            return optax.apply_updates(params, updates), state
+
+        hyper = hyperparameters(spec, jax.jit(schedule(peak)), 3)
+        state = registry_optimizer(spec, hyper).init(params)
+        programs.add(jax.jit(step).lower(params, state, grads, hyper).as_text())
+    assert len(programs) == 1
 
 
 def test_a_zero_weight_decay_stays_a_constant():
