@@ -208,10 +208,9 @@ def test_dequantised_weights_are_the_quantised_kernels_weights():
     dequantised, same_fraction = quantized(model, 8, 32, kernels=False)
     assert fraction == same_fraction
     original, floats = dict(model.named_modules()), dict(dequantised.named_modules())
-    quantised = [path for path, m in with_kernels.named_modules() if isinstance(m, nn.QuantizedLinear)]
+    quantised = {path: m for path, m in with_kernels.named_modules() if isinstance(m, nn.QuantizedLinear)}
     assert quantised
-    for path in quantised:
-        m = dict(with_kernels.named_modules())[path]
+    for path, m in quantised.items():
         weights = mx.dequantize(m.weight, m.scales, m.biases, group_size=32, bits=8)
         assert mx.array_equal(weights, floats[path].weight).item()
         assert not mx.array_equal(floats[path].weight, original[path].weight).item()  # really quantised

@@ -7,7 +7,7 @@ import numpy as np
 import optax
 import pytest
 from test_optim_parity import gradient_stream, initial_params, run_optax
-from testbeds.jax_loop import hyperparameters, registry_optimizer
+from testbeds.jax_loop import hyperparameters, learning_rates, registry_optimizer, traced_options
 from testbeds.optim.jax_optim import warmup_cosine_schedule
 from testbeds.optim.options import ALGORITHMS, resolve_options
 from testbeds.optim.registry import make_optimizer
@@ -29,9 +29,9 @@ def schedule(peak: float = 3e-2) -> optax.Schedule:
 
 def run_traced(spec: dict, sched: optax.Schedule, stream, step_fn=None):
     """The stream through the registry's optimiser built inside the compiled step from ``hyperparameters``."""
-    compiled_schedule = jax.jit(sched)
+    rates, options = learning_rates(sched, len(stream)), traced_options(spec)
     params = {k: jnp.asarray(v) for k, v in initial_params().items()}
-    state = registry_optimizer(spec, hyperparameters(spec, compiled_schedule, 0)).init(params)
+    state = registry_optimizer(spec, hyperparameters(rates, options, 0)).init(params)
 
     def step(params, state, grads, hyper):
         updates, state = registry_optimizer(spec, hyper).update(grads, state, params)
@@ -39,7 +39,7 @@ def run_traced(spec: dict, sched: optax.Schedule, stream, step_fn=None):
 
     step_fn = step_fn or jax.jit(step)
     for t, grads in enumerate(stream):
-        hyper = hyperparameters(spec, compiled_schedule, t)
+        hyper = hyperparameters(rates, options, t)
         params, state = step_fn(params, state, {k: jnp.asarray(v) for k, v in grads.items()}, hyper)
     return {k: np.asarray(v) for k, v in params.items()}
 
@@ -66,7 +66,7 @@ def test_every_trial_compiles_the_same_program():
             updates, state = registry_optimizer(spec, hyper).update(grads, state, params)
             return optax.apply_updates(params, updates), state
 
-        hyper = hyperparameters(spec, jax.jit(schedule(peak)), 3)
+        hyper = hyperparameters(learning_rates(schedule(peak), STEPS), traced_options(spec), 3)
         state = registry_optimizer(spec, hyper).init(params)
         programs.add(jax.jit(step).lower(params, state, grads, hyper).as_text())
     assert len(programs) == 1
@@ -74,7 +74,11 @@ def test_every_trial_compiles_the_same_program():
 
 def test_a_zero_weight_decay_stays_a_constant():
     # optax skips a decay that is the constant zero; a traced zero would add 0 * params
-    compiled = jax.jit(schedule())
-    assert "weight_decay" not in hyperparameters({"algorithm": "sgd", "weight_decay": 0.0}, compiled, 0)
-    assert set(hyperparameters({"algorithm": "adamw"}, compiled, 5)) == {"learning_rate", "weight_decay"}
-    assert set(hyperparameters({"algorithm": "kbeta"}, compiled, 5)) == {"learning_rate"}
+    rates = learning_rates(schedule(), STEPS)
+
+    def at(spec: dict, step: int) -> dict:
+        return hyperparameters(rates, traced_options(spec), step)
+
+    assert "weight_decay" not in at({"algorithm": "sgd", "weight_decay": 0.0}, 0)
+    assert set(at({"algorithm": "adamw"}, 5)) == {"learning_rate", "weight_decay"}
+    assert set(at({"algorithm": "kbeta"}, 5)) == {"learning_rate"}

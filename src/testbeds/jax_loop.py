@@ -5,8 +5,9 @@ metrics.
 
 The learning rate and the weight decay are arguments of the compiled step, not constants of it, so one
 compilation (and one entry of the persistent compilation cache) serves every tuning trial and seed of a
-variant and optimiser. Both only multiply the update, and the schedule is compiled on its own, so the
-step computes bit for bit what it computes with them as constants (tests/test_jax_loop.py)."""
+variant and optimiser. Both only multiply the update, and the schedule's values are computed once by the
+schedule compiled on its own, so the step computes bit for bit what it computes with them as constants
+(tests/test_jax_loop.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import serialization
 
@@ -45,14 +47,15 @@ class JaxLoop(TrainLoop):
         """Train ``params`` with ``optimizer(hyper)`` (the registry's optimiser, possibly chained with e.g.
         clipping), built inside the compiled step from ``hyperparameters()``, at the learning rate
         ``schedule(step)``."""
-        self.params, self.optimizer, self.schedule = params, optimizer, jax.jit(schedule)
+        self.params, self.optimizer = params, optimizer
+        self.rates, self.options = learning_rates(schedule, self.total_steps), traced_options(self.run["optimizer"])
         self.opt_state = jax.jit(optimizer(self.hyperparameters()).init)(params)
 
     def hyperparameters(self) -> dict:
-        return hyperparameters(self.run["optimizer"], self.schedule, self.step)
+        return hyperparameters(self.rates, self.options, self.step)
 
     def learning_rate(self) -> float:
-        return float(self.schedule(jnp.int32(self.step)))  # the value the step uses
+        return float(self.rates[self.step])  # the value the step uses
 
     def compiled(self, step):
         """``step(params, opt_state, ...) -> (params, opt_state, loss)`` jit-compiled; its first two arguments'
@@ -86,15 +89,21 @@ class JaxLoop(TrainLoop):
         return bucket_diagnostics(self.opt_state)
 
 
-def hyperparameters(spec: dict, schedule, step: int) -> dict:
-    """Arguments of a compiled step at ``step``: the learning rate from the jit-compiled ``schedule`` (it rounds
-    as it would inside the step) and the optimizer entry's weight decay, as float32. A zero decay stays a
-    constant: optax skips it then."""
-    values = {"learning_rate": schedule(jnp.int32(step))}
+def learning_rates(schedule: optax.Schedule, steps: int) -> np.ndarray:
+    """``schedule`` at steps 0..steps-1 as float32, compiled (it rounds as it does inside a compiled step)."""
+    return np.asarray(jax.jit(jax.vmap(schedule))(jnp.arange(steps)), dtype=np.float32)
+
+
+def traced_options(spec: dict) -> dict:
+    """The optimizer entry's options the step takes as arguments: a non-zero weight decay, as float32. A zero
+    decay stays a constant: optax skips it then."""
     decay = resolve_options(spec).get("weight_decay")
-    if isinstance(decay, float) and decay != 0:
-        values["weight_decay"] = jnp.float32(decay)
-    return values
+    return {"weight_decay": np.float32(decay)} if isinstance(decay, float) and decay != 0 else {}
+
+
+def hyperparameters(rates: np.ndarray, options: dict, step: int) -> dict:
+    """Arguments of the compiled step at ``step``: its learning rate and the traced options."""
+    return {"learning_rate": rates[step], **options}
 
 
 def registry_optimizer(spec: dict, hyper: dict) -> optax.GradientTransformation:
