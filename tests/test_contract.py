@@ -19,7 +19,7 @@ from conftest import REPO
 from helpers import kill_and_resume
 from test_plugin_workload import PLUGINS, TOY
 from testbeds import config as cfg
-from testbeds import workloads
+from testbeds import schedule, workloads
 from testbeds.data import tokens
 from testbeds.data.corpus import slice_corpus
 
@@ -64,10 +64,10 @@ def tiny_config(toy_registered) -> dict:
     return config
 
 
-def tiny_run(config: dict, name: str, **changes) -> dict:
+def tiny_run(config: dict, name: str, optimizer: str | None = None, **changes) -> dict:
     case = CASES[name]
     variant = next(iter(config["workloads"][name]["variants"]))
-    run = cfg.resolve_run(config, name, variant, case["optimizer"], 0)
+    run = cfg.resolve_run(config, name, variant, optimizer or case["optimizer"], 0)
     for section in ("train", "model"):
         run[section].update(case.get(section, {}))
     for section, values in changes.items():
@@ -142,8 +142,6 @@ def test_training_writes_the_contract_resumes_to_the_same_numbers_and_evaluation
 def test_a_diverged_run_is_recorded_and_its_run_files_are_empty(name, tiny_config, prepared, tmp_path):
     train, evaluate = train_and_evaluate_steps(name)
     run = tiny_run(tiny_config, name, train={"lr": 1e30})  # the weights overflow float32
-    if "lr_schedule" in run["train"]:
-        run["train"]["lr_schedule"] = ""
     summary = train(copy.deepcopy(run), prepared(name), tmp_path, log=lambda m: None)
     assert summary["status"] == "diverged"
     final = evaluate(tmp_path, prepared(name))
@@ -241,3 +239,56 @@ def test_schedule_free_evaluates_and_saves_its_average_and_resumes_exactly(
     assert seen[last] == pytest.approx(average, rel=1e-9, abs=1e-9)  # validation saw x
     finals = [evaluate(tmp_path / attempt, data) for attempt in ("straight", "killed")]
     assert finals[0]["primary_value"] == finals[1]["primary_value"]
+
+
+def optimiser_rate(trainer) -> float:
+    """The learning rate the optimiser itself used in the step just run (not the loop's log of it)."""
+    from testbeds.jax_loop import JaxLoop
+    from testbeds.mlx_loop import MlxLoop
+    from testbeds.torch_loop import TorchLoop
+
+    if isinstance(trainer, MlxLoop):
+        return float(trainer.opt.learning_rate)
+    if isinstance(trainer, TorchLoop):
+        return trainer.opt.param_groups[0]["lr"]
+    if isinstance(trainer, JaxLoop):
+        return float(trainer.last_hyper["learning_rate"])
+    return trainer.trainer.optimizers[0].param_groups[0]["lr"]  # lot: Lightning's optimiser
+
+
+def rates_received(name: str, run: dict, data, run_dir: Path) -> list[float]:
+    """The rate each step's optimiser received, step by step, over a whole run of ``name``."""
+    trainer = workloads.step(name, "train").Trainer(run, data, run_dir, log=lambda m: None)
+    seen, record = [], trainer.record_step
+    if hasattr(trainer, "hyperparameters"):  # the JAX floor hands the rate to the compiled step
+        hyper = trainer.hyperparameters
+
+        def keep():
+            trainer.last_hyper = hyper()
+            return trainer.last_hyper
+
+        trainer.hyperparameters = keep
+
+    def recording(*args, **kwargs):
+        seen.append(optimiser_rate(trainer))
+        return record(*args, **kwargs)
+
+    trainer.record_step = recording
+    trainer.train()
+    return seen
+
+
+@pytest.mark.parametrize("name", [name for name in CASES if name != "toy"])
+def test_every_optimiser_of_a_workload_receives_the_schedules_rate_at_every_step(name, tiny_config, prepared, tmp_path):
+    """One schedule for every optimiser (train.schedule: warmup_cosine): two optimisers of a workload get the same
+    rate at each step, the loop's warm-up + cosine, in every framework floor (mutation: a floor that does not
+    hand the rate to its optimiser, or a workload that keeps a schedule of its own)."""
+    first, second = tiny_config["workloads"][name]["optimizers"][:2]
+    schedule_settings = {"lr": 1e-3, "warmup_steps": 3, "min_lr_frac": 0.1}
+    runs = {o: tiny_run(tiny_config, name, o, train=schedule_settings) for o in (first, second)}
+    received = {o: rates_received(name, run, prepared(name), tmp_path / o) for o, run in runs.items()}
+    assert received[first] == pytest.approx(received[second], rel=1e-6)
+    total = len(received[first])
+    expected = [1e-3 * schedule.warmup_cosine(t, 3, total, 0.1) for t in range(total)]
+    assert received[first] == pytest.approx(expected, rel=1e-6)
+    assert expected[0] < expected[2] and expected[-1] < expected[2]  # a warm-up and a decay, not a constant

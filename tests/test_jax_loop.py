@@ -7,10 +7,10 @@ import numpy as np
 import optax
 import pytest
 from test_optim_parity import gradient_stream, initial_params, run_optax
-from testbeds.jax_loop import hyperparameters, learning_rates, registry_optimizer, traced_options
-from testbeds.optim.jax_optim import warmup_cosine_schedule
+from testbeds.jax_loop import hyperparameters, registry_optimizer, traced_options
 from testbeds.optim.options import ALGORITHMS, resolve_options
 from testbeds.optim.registry import make_optimizer
+from testbeds.schedule import warmup_cosine
 
 STEPS = 40
 JAX_ALGORITHMS = sorted(name for name, entry in ALGORITHMS.items() if "jax" in entry.factories)
@@ -23,15 +23,22 @@ def spec_of(algorithm: str) -> dict:
     return spec
 
 
-def schedule(peak: float = 3e-2) -> optax.Schedule:
-    return warmup_cosine_schedule(peak, 8, STEPS, 0.1)
+def rates(peak: float = 3e-2) -> list[float]:
+    """The loop's rates of every step (warm-up + cosine), as the training loop computes them."""
+    return [peak * warmup_cosine(t, 8, STEPS, 0.1) for t in range(STEPS)]
 
 
-def run_traced(spec: dict, sched: optax.Schedule, stream, step_fn=None):
+def as_schedule(values: list[float]) -> optax.Schedule:
+    """The same float32 rates as an optax schedule, compiled into the optimiser as constants."""
+    table = jnp.asarray(np.float32(values))
+    return lambda count: table[count]
+
+
+def run_traced(spec: dict, values: list[float], stream, step_fn=None):
     """The stream through the registry's optimiser built inside the compiled step from ``hyperparameters``."""
-    rates, options = learning_rates(sched, len(stream)), traced_options(spec)
+    options = traced_options(spec)
     params = {k: jnp.asarray(v) for k, v in initial_params().items()}
-    state = registry_optimizer(spec, hyperparameters(rates, options, 0)).init(params)
+    state = registry_optimizer(spec, hyperparameters(values[0], options)).init(params)
 
     def step(params, state, grads, hyper):
         updates, state = registry_optimizer(spec, hyper).update(grads, state, params)
@@ -39,16 +46,16 @@ def run_traced(spec: dict, sched: optax.Schedule, stream, step_fn=None):
 
     step_fn = step_fn or jax.jit(step)
     for t, grads in enumerate(stream):
-        hyper = hyperparameters(rates, options, t)
+        hyper = hyperparameters(values[t], options)
         params, state = step_fn(params, state, {k: jnp.asarray(v) for k, v in grads.items()}, hyper)
     return {k: np.asarray(v) for k, v in params.items()}
 
 
 @pytest.mark.parametrize("algorithm", JAX_ALGORITHMS)
 def test_traced_hyperparameters_compute_what_constants_compute(algorithm):
-    spec, sched, stream = spec_of(algorithm), schedule(), gradient_stream(steps=STEPS)
-    constants, _ = run_optax(make_optimizer("jax", spec, sched), stream)
-    traced = run_traced(spec, sched, stream)
+    spec, values, stream = spec_of(algorithm), rates(), gradient_stream(steps=STEPS)
+    constants, _ = run_optax(make_optimizer("jax", spec, as_schedule(values)), stream)
+    traced = run_traced(spec, values, stream)
     for name, value in constants.items():
         np.testing.assert_array_equal(traced[name], np.asarray(value), err_msg=f"{algorithm}: {name}")
 
@@ -66,7 +73,7 @@ def test_every_trial_compiles_the_same_program():
             updates, state = registry_optimizer(spec, hyper).update(grads, state, params)
             return optax.apply_updates(params, updates), state
 
-        hyper = hyperparameters(learning_rates(schedule(peak), STEPS), traced_options(spec), 3)
+        hyper = hyperparameters(rates(peak)[3], traced_options(spec))
         state = registry_optimizer(spec, hyper).init(params)
         programs.add(jax.jit(step).lower(params, state, grads, hyper).as_text())
     assert len(programs) == 1
@@ -74,10 +81,8 @@ def test_every_trial_compiles_the_same_program():
 
 def test_a_zero_weight_decay_stays_a_constant():
     # optax skips a decay that is the constant zero; a traced zero would add 0 * params
-    rates = learning_rates(schedule(), STEPS)
-
     def at(spec: dict, step: int) -> dict:
-        return hyperparameters(rates, traced_options(spec), step)
+        return hyperparameters(rates()[step], traced_options(spec))
 
     assert "weight_decay" not in at({"algorithm": "sgd", "weight_decay": 0.0}, 0)
     assert set(at({"algorithm": "adamw"}, 5)) == {"learning_rate", "weight_decay"}

@@ -32,7 +32,17 @@ TOY = {
     "variants": {"base": {}, "no_bias": {"model.bias": False}},
     "data": {"features": 4, "n_train": 256, "n_val": 64, "noise": 0.1, "seed": 3},
     "model": {"bias": True},
-    "train": {"steps": 30, "batch": 16, "lr": 0.05, "eval_every": 10, "log_every": 5, "checkpoint_every": 10},
+    "train": {
+        "steps": 30,
+        "batch": 16,
+        "lr": 0.05,
+        "schedule": "warmup_cosine",
+        "warmup_steps": 3,
+        "min_lr_frac": 0.1,
+        "eval_every": 10,
+        "log_every": 5,
+        "checkpoint_every": 10,
+    },
 }
 
 

@@ -2,7 +2,7 @@ import math
 
 import pytest
 from testbeds.early_stop import EarlyStopping
-from testbeds.schedule import lr_at, parse_lr_schedule, warmup_cosine
+from testbeds.schedule import bias_ramp, lr_at, parse_lr_schedule, piecewise_problem, warmup_cosine
 
 
 def test_piecewise_schedule_is_one_indexed_and_takes_largest_boundary():
@@ -49,18 +49,29 @@ def test_warmup_cosine_schedule():
     assert warmup_cosine(100, 10, 100, 0.1) == pytest.approx(0.1)
 
 
-@pytest.mark.parametrize("warmup, total, min_frac", [(10, 300, 0.1), (4, 20, 0.0), (1, 5, 0.5), (0, 12, 0.2)])
-def test_torch_and_optax_warmup_cosine_are_the_one_definition(warmup, total, min_frac):
-    import torch
-    from testbeds.optim.jax_optim import warmup_cosine_schedule
-    from testbeds.optim.torch_optim import warmup_cosine_scheduler
+def test_kbetas_ramp_multiplies_every_steps_rate_of_the_optimiser_that_asks_for_it(tmp_path):
+    """bias_ramp: β gives an optimiser the ramp that Kβ's beta2max bias correction builds in, √(1 − β^t), on top
+    of the workload's schedule (mutation: the ramp dropped, or t counted from 0)."""
+    from testbeds.loop import TrainLoop
 
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.5)
-    scheduler = warmup_cosine_scheduler(opt, warmup, total, min_frac)
-    optax_schedule = warmup_cosine_schedule(0.5, warmup, total, min_frac)
-    for step in range(total):
-        expected = 0.5 * warmup_cosine(step, warmup, total, min_frac)
-        assert opt.param_groups[0]["lr"] == pytest.approx(expected, rel=1e-9, abs=1e-12), step
-        assert float(optax_schedule(step)) == pytest.approx(expected, rel=1e-6, abs=1e-7), step  # float32
-        opt.step()
-        scheduler.step()
+    class Rates(TrainLoop):  # the loop's rate logic alone: no model, no framework
+        train_step = evaluate = write_state = read_state = None
+
+    Rates.__abstractmethods__ = frozenset()
+    train = {"steps": 100, "lr": 0.01, "schedule": "warmup_cosine", "warmup_steps": 10, "min_lr_frac": 0.1}
+    runs = {ramp: {"train": train, "optimizer": {"bias_ramp": ramp} if ramp else {}} for ramp in (None, 0.999)}
+    loops = {ramp: Rates(run, tmp_path / str(ramp), "cpu") for ramp, run in runs.items()}
+    for step in (0, 49, 99):
+        rates = {}
+        for ramp, loop in loops.items():
+            loop.step = step
+            rates[ramp] = loop.learning_rate()
+        assert rates[None] == pytest.approx(0.01 * warmup_cosine(step, 10, 100, 0.1))
+        assert rates[0.999] == pytest.approx(rates[None] * math.sqrt(1 - 0.999 ** (step + 1)))
+    assert bias_ramp(49, 0.999) == pytest.approx(0.2209, abs=1e-4)  # 0.22 at step 50, as the issue measured
+
+
+def test_a_piecewise_string_is_refused_where_it_would_be_ignored():
+    assert piecewise_problem({"lr_schedule": "1:1e-3", "schedule": "source"}) is None
+    assert "schedule: source" in piecewise_problem({"lr_schedule": "1:1e-3", "schedule": "warmup_cosine"})
+    assert "step:lr" in piecewise_problem({"lr_schedule": "10-1e-3", "schedule": "source"})

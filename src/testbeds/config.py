@@ -361,7 +361,7 @@ def check_search(config: dict, workload: str, optimizer: str) -> None:
                 )
         elif section not in workload_settings(config["workloads"][workload]):
             raise ConfigError(f"{where}: search key '{key}' names no setting of {workload}")
-        elif key == "train.lr" and run["train"].get("lr_schedule"):
+        elif key == "train.lr" and run["train"].get("schedule") == "source" and run["train"].get("lr_schedule"):
             raise ConfigError(
                 f"{where}: search key 'train.lr' has no effect while train.lr_schedule "
                 f"({run['train']['lr_schedule']!r}) sets absolute rates: set tuning.budget to 0 or clear the schedule"

@@ -5,9 +5,9 @@ metrics.
 
 The learning rate and the weight decay are arguments of the compiled step, not constants of it, so one
 compilation (and one entry of the persistent compilation cache) serves every tuning trial and seed of a
-variant and optimiser. Both only multiply the update, and the schedule's values are computed once by the
-schedule compiled on its own, so the step computes bit for bit what it computes with them as constants
-(tests/test_jax_loop.py)."""
+variant and optimiser. Both only multiply the update, so the step computes bit for bit what it computes with
+them as constants (tests/test_jax_loop.py); the rate is the loop's schedule's (``TrainLoop.learning_rate``),
+as ``optax.inject_hyperparams`` would feed it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import serialization
@@ -41,21 +40,16 @@ class JaxLoop(TrainLoop):
         """The run's optimiser from the registry at ``hyper`` (``hyperparameters()``, traced inside the step)."""
         return registry_optimizer(self.run["optimizer"], hyper)
 
-    def use_optimizer(
-        self, params, optimizer: Callable[[dict], optax.GradientTransformation], schedule: optax.Schedule
-    ) -> None:
+    def use_optimizer(self, params, optimizer: Callable[[dict], optax.GradientTransformation]) -> None:
         """Train ``params`` with ``optimizer(hyper)`` (the registry's optimiser, possibly chained with e.g.
-        clipping), built inside the compiled step from ``hyperparameters()``, at the learning rate
-        ``schedule(step)``."""
+        clipping), built inside the compiled step from ``hyperparameters()``."""
         self.params, self.optimizer = params, optimizer
-        self.rates, self.options = learning_rates(schedule, self.total_steps), traced_options(self.run["optimizer"])
+        self.options = traced_options(self.run["optimizer"])
         self.opt_state = jax.jit(optimizer(self.hyperparameters()).init)(params)
 
     def hyperparameters(self) -> dict:
-        return hyperparameters(self.rates, self.options, self.step)
-
-    def learning_rate(self) -> float:
-        return float(self.rates[self.step])  # the value the step uses
+        """Arguments of the compiled step: this step's learning rate and the traced options."""
+        return hyperparameters(self.learning_rate(), self.options)
 
     def compiled(self, step):
         """``step(params, opt_state, ...) -> (params, opt_state, loss)`` jit-compiled; its first two arguments'
@@ -89,11 +83,6 @@ class JaxLoop(TrainLoop):
         return bucket_diagnostics(self.opt_state)
 
 
-def learning_rates(schedule: optax.Schedule, steps: int) -> np.ndarray:
-    """``schedule`` at steps 0..steps-1 as float32, compiled (it rounds as it does inside a compiled step)."""
-    return np.asarray(jax.jit(jax.vmap(schedule))(jnp.arange(steps)), dtype=np.float32)
-
-
 def traced_options(spec: dict) -> dict:
     """The optimizer entry's options the step takes as arguments: a non-zero weight decay, as float32. A zero
     decay stays a constant: optax skips it then."""
@@ -101,9 +90,9 @@ def traced_options(spec: dict) -> dict:
     return {"weight_decay": np.float32(decay)} if isinstance(decay, float) and decay != 0 else {}
 
 
-def hyperparameters(rates: np.ndarray, options: dict, step: int) -> dict:
-    """Arguments of the compiled step at ``step``: its learning rate and the traced options."""
-    return {"learning_rate": rates[step], **options}
+def hyperparameters(learning_rate: float, options: dict) -> dict:
+    """Arguments of the compiled step: the learning rate, as float32, and the traced options."""
+    return {"learning_rate": np.float32(learning_rate), **options}
 
 
 def registry_optimizer(spec: dict, hyper: dict) -> optax.GradientTransformation:

@@ -22,6 +22,7 @@ from testbeds.early_stop import EarlyStopping
 from testbeds.optim.options import logs_diagnostics
 from testbeds.optim.registry import summarise_buckets
 from testbeds.runio import Checkpoints, MetricsLog, atomic_write_json, provenance
+from testbeds.schedule import bias_ramp, warmup_cosine
 
 BASE_COLUMNS = ["step", "wall_seconds", "train_seconds", "train_loss", "lr", "tokens"]
 DIAGNOSTIC_COLUMNS = list(summarise_buckets({"": (0.0, 0.0)}))  # an optimizer's per-bucket diagnostics
@@ -67,16 +68,30 @@ class TrainLoop(ABC):
         """The periodic evaluation: a value for each of ``eval_columns``."""
 
     @abstractmethod
-    def learning_rate(self) -> float:
-        """The learning rate of the step about to run (``self.step + 1``)."""
-
-    @abstractmethod
     def write_state(self, directory: Path) -> None:
         """Write model, optimiser and any other framework state into ``directory``."""
 
     @abstractmethod
     def read_state(self, directory: Path, meta: dict) -> None:
         """Restore what ``write_state`` wrote, plus the workload's part of ``meta``."""
+
+    def learning_rate(self) -> float:
+        """The rate of the step about to run (0-indexed ``self.step``): the workload's schedule
+        (``train.schedule``), the same for every optimiser of the workload, times the optimizer entry's
+        ``bias_ramp`` (testbeds.schedule). Every framework's floor hands this value to its optimiser."""
+        source = self.settings["schedule"] == "source"
+        rate = self.source_rate(self.step) if source else self.warmup_cosine_rate(self.step)
+        return rate * bias_ramp(self.step, self.run["optimizer"].get("bias_ramp"))
+
+    def warmup_cosine_rate(self, step: int) -> float:
+        """The common schedule's rate at 0-indexed ``step``: warm-up to the peak ``train.lr``, then cosine."""
+        t = self.settings
+        return t["lr"] * warmup_cosine(step, t["warmup_steps"], self.total_steps, t["min_lr_frac"])
+
+    def source_rate(self, step: int) -> float:
+        """The rate of 0-indexed ``step`` under the source project's own schedule (``train.schedule:
+        source``); a workload whose source schedules its rate says how. Default: a constant rate."""
+        return self.settings["lr"]
 
     def evaluation_parameters(self) -> contextlib.AbstractContextManager:
         """Within: the model holds the parameters to evaluate and save (a Schedule-Free optimiser's average);

@@ -1,16 +1,24 @@
-"""Learning-rate schedules.
+"""Learning-rate schedules: the rate of every step, computed by the training loop for every framework
+(``testbeds.loop.TrainLoop.learning_rate``), so that every optimiser of a workload trains under one schedule.
 
-- Piecewise constant, written as ``"step:lr,step:lr"`` strings (charlm, heat2d). As in Testbed D: steps
-  are 1-indexed, and the learning rate at a step is the value of the largest boundary ``<= step``; before
-  the first boundary the base rate holds.
-- Linear warm-up then cosine decay (sotalm, lds): ``warmup_cosine`` is the one definition; the torch and
-  optax schedules of ``optim.torch_optim`` and ``optim.jax_optim`` are built from those libraries'
-  schedulers to equal it step for step (a test holds all three together).
+- ``warmup_cosine`` (``train.schedule: warmup_cosine``, every workload's default): a linear warm-up over
+  ``train.warmup_steps`` to the peak ``train.lr`` (what tuning searches), then a cosine down to
+  ``min_lr_frac`` times the peak at the last step.
+- ``source``: the schedule of the workload's source project, to reproduce its comparison as published:
+  piecewise constant ``"step:lr,step:lr"`` strings for charlm and heat2d (``lr_schedule``; empty: a constant
+  rate), a constant rate for lot, the warm-up + cosine above for sotalm and lds. As in Testbed D, the
+  strings' steps are 1-indexed and the rate at a step is the value of the largest boundary ``<= step``;
+  before the first boundary the base rate holds.
+- ``bias_ramp(step, beta)``: an optimizer entry's ``bias_ramp: β`` multiplies every step's rate by
+  √(1 − β^t): the ramp that Kβ's ``bias_correction: beta2max`` builds into its update, given to another
+  optimiser so that the two can be compared with the same ramp (docs/statistics.md, "Kβ's ramp").
 """
 
 from __future__ import annotations
 
 import math
+
+SCHEDULES = ("warmup_cosine", "source")
 
 
 def parse_lr_schedule(text: str) -> list[tuple[int, float]]:
@@ -33,6 +41,18 @@ def parse_lr_schedule(text: str) -> list[tuple[int, float]]:
     return points
 
 
+def piecewise_problem(train: dict) -> str | None:
+    """What is wrong with a workload's ``train.lr_schedule``, or None: a malformed string, or one set while
+    ``train.schedule`` is not ``source`` (it would be silently ignored)."""
+    try:
+        parse_lr_schedule(train["lr_schedule"])
+    except ValueError as err:
+        return str(err)
+    if train["lr_schedule"] and train["schedule"] != "source":
+        return f"{train['lr_schedule']!r} applies only under train.schedule: source (now {train['schedule']!r})"
+    return None
+
+
 def lr_at(step: int, base_lr: float, points: list[tuple[int, float]]) -> float:
     """Learning rate of 1-indexed ``step``."""
     lr = base_lr
@@ -49,3 +69,8 @@ def warmup_cosine(step: int, warmup: int, total: int, min_frac: float) -> float:
         return (step + 1) / warmup
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
     return min_frac + (1 - min_frac) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def bias_ramp(step: int, beta: float | None) -> float:
+    """√(1 − β^t) at 0-indexed ``step`` (t = step + 1); 1 without a ramp (``beta`` None or 0)."""
+    return math.sqrt(1.0 - beta ** (step + 1)) if beta else 1.0

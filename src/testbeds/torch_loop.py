@@ -1,7 +1,7 @@
 """The PyTorch floor of a workload's training (``TrainLoop`` with torch's plumbing): the device and thread
-count, the registry's optimiser on the model's parameter groups, an optional learning-rate scheduler, and
-checkpoints of the model, optimiser, scheduler and torch's RNG (dropout resumes exactly). A workload keeps
-its data, model, loss and metrics."""
+count, the registry's optimiser on the model's parameter groups at the loop's learning rate of each step, and
+checkpoints of the model, optimiser and torch's RNG (dropout resumes exactly). A workload keeps its data,
+model, loss and metrics."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ class TorchLoop(TrainLoop):
     def __init__(self, run: dict, run_dir: Path, log=say):
         super().__init__(run, run_dir, resolve_torch(run["device"]), log)
         torch.set_num_threads(run["threads"])
-        self.schedule = None  # a torch.optim.lr_scheduler, stepped by the workload
 
     def use_model(self, model: torch.nn.Module) -> None:
         """Train ``model`` (moved to the run's device) with the run's optimiser on its parameter groups."""
@@ -32,19 +31,15 @@ class TorchLoop(TrainLoop):
         groups = torch_optim.parameter_groups(self.model, spec)
         self.opt = make_optimizer("torch", spec, self.settings["lr"], params=groups)
 
-    def learning_rate(self) -> float:
-        return self.opt.param_groups[0]["lr"]
-
     def optimize(self, loss: torch.Tensor, clip: float = 0.0) -> None:
-        """Backpropagate ``loss``, clip the gradients' global norm (when ``clip`` > 0), step the optimiser
-        and the scheduler."""
+        """Backpropagate ``loss``, clip the gradients' global norm (when ``clip`` > 0), step the optimiser at
+        this step's learning rate."""
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         if clip > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+        torch_optim.set_learning_rate(self.opt, self.learning_rate())
         self.opt.step()
-        if self.schedule is not None:
-            self.schedule.step()
 
     def evaluation_parameters(self):
         return torch_optim.evaluation_parameters(self.opt, self.model)
@@ -56,8 +51,6 @@ class TorchLoop(TrainLoop):
             "optimizer": self.opt.state_dict(),
             "torch_rng": torch.get_rng_state(),
         }
-        if self.schedule is not None:
-            state["schedule"] = self.schedule.state_dict()
         if torch_optim.is_schedule_free(self.opt):
             state["training_model"] = self.model.state_dict()
         torch.save(state, directory / STATE_FILE)
@@ -66,8 +59,6 @@ class TorchLoop(TrainLoop):
         state = torch.load(directory / STATE_FILE, map_location=self.device, weights_only=False)
         self.model.load_state_dict(state.get("training_model", state["model"]))
         self.opt.load_state_dict(state["optimizer"])
-        if self.schedule is not None:
-            self.schedule.load_state_dict(state["schedule"])
         torch.set_rng_state(state["torch_rng"])
 
     def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:

@@ -1,7 +1,7 @@
 """Testbed D of the Kourkoutas-β paper (source 001): a GPT-2-style character language model in MLX."""
 
 from testbeds.config import ConfigError
-from testbeds.schedule import parse_lr_schedule
+from testbeds.schedule import piecewise_problem
 from testbeds.workloads import Workload
 
 
@@ -13,10 +13,9 @@ def check(settings: dict, where: str) -> None:
         raise ConfigError(f"{where}.train.lmax ({train['lmax']}) is larger than model.ctx ({model['ctx']})")
     if model["d_model"] % model["n_head"]:
         raise ConfigError(f"{where}.model.d_model ({model['d_model']}) is not divisible by model.n_head")
-    try:
-        parse_lr_schedule(train["lr_schedule"])
-    except ValueError as err:
-        raise ConfigError(f"{where}.train.lr_schedule: {err}") from None
+    problem = piecewise_problem(train)
+    if problem:
+        raise ConfigError(f"{where}.train.lr_schedule: {problem}")
 
 
 WORKLOAD = Workload(framework="mlx", data="corpus", check=check)

@@ -69,8 +69,8 @@ class Trainer(MlxLoop):
         self.lr_points = parse_lr_schedule(t["lr_schedule"])
 
     # ------------------------------------------------------------------ hooks
-    def learning_rate(self) -> float:
-        return lr_at(self.step + 1, self.settings["lr"], self.lr_points)
+    def source_rate(self, step: int) -> float:
+        return lr_at(step + 1, self.settings["lr"], self.lr_points)  # Testbed D's piecewise constant rates
 
     def train_step(self) -> tuple[float, int, dict]:
         x, y = self.sampler.next()

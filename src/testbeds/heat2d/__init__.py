@@ -1,7 +1,7 @@
 """The 2-D heat-diffusion transformer of source 000 in MLX: FTCS-solved meshes, causal or block masks, rollouts."""
 
 from testbeds.config import ConfigError
-from testbeds.schedule import parse_lr_schedule
+from testbeds.schedule import piecewise_problem
 from testbeds.workloads import Figure, Workload
 
 FRAME_ERROR_COLUMNS = ["frame", "one_shot_mse", "rollout_mse"]  # frame_errors.csv
@@ -31,10 +31,9 @@ def check(settings: dict, where: str) -> None:
         raise ConfigError(f"{where}.data.split: {data['split']} leaves no test split")
     if (model["dim"] // model["heads"]) % 2 or model["dim"] % model["heads"]:
         raise ConfigError(f"{where}.model.heads: dim ({model['dim']}) / heads must be an even integer (RoPE)")
-    try:
-        parse_lr_schedule(settings["train"]["lr_schedule"])
-    except ValueError as err:
-        raise ConfigError(f"{where}.train.lr_schedule: {err}") from None
+    problem = piecewise_problem(settings["train"])
+    if problem:
+        raise ConfigError(f"{where}.train.lr_schedule: {problem}")
 
 
 WORKLOAD = Workload(

@@ -3,7 +3,7 @@
 Loss = MSE of the predicted next frames + w_boundary · Σ over the four edges of their MSE + w_pde · the
 mean squared heat-equation residual of consecutive predicted frames, (ŷ_{t+1} - ŷ_t) - αΔ ∇²ŷ_t on the
 interior (dimensionless: scaled by the frame interval Δ) + w_initial · the MSE of the first predicted
-frames. One learning-rate schedule (by epoch, config) for every optimiser. Batches are a pure function
+frames. One learning-rate schedule (train.schedule) for every optimiser. Batches are a pure function
 of the step (a permutation per epoch), so a resumed run sees exactly the batches of an uninterrupted one.
 """
 
@@ -93,8 +93,8 @@ class Trainer(MlxLoop):
         order = np.random.default_rng([self.run["seed"], epoch]).permutation(len(self.train_split))
         return np.sort(order[index * self.settings["batch"] : (index + 1) * self.settings["batch"]])
 
-    def learning_rate(self) -> float:
-        return lr_at(self.step // self.per_epoch + 1, self.settings["lr"], self.lr_points)  # schedule by epoch
+    def source_rate(self, step: int) -> float:
+        return lr_at(step // self.per_epoch + 1, self.settings["lr"], self.lr_points)  # the source's, by epoch
 
     def make_step(self):
         model = self.model

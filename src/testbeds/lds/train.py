@@ -2,7 +2,7 @@
 
 A jit-compiled step draws a fresh batch of the run's system (or chain) from a key folded with the step
 number, so a resumed run sees the same batches as an uninterrupted one. Optimiser: global-norm clipping
-then the registry's optimiser (AdamW, Adam or Kβ) on a linear warm-up + cosine learning-rate schedule.
+then the registry's optimiser at the loop's learning rate of each step (train.schedule).
 The JAX floor (``testbeds.jax_loop.JaxLoop``) writes the run contract and checkpoints (params and
 optimiser state, flax.serialization msgpack).
 """
@@ -20,15 +20,9 @@ from testbeds.lds.model import count_parameters
 from testbeds.lds.model import build_model
 from testbeds.lds.task import Evaluator, Task, init_params, load_item, system_index
 from testbeds.loop import say
-from testbeds.optim.jax_optim import warmup_cosine_schedule
 from testbeds.runio import read_json
 
 EVAL_COLUMNS = {"lds": ["score", "mse"], "bigram": ["ce_excess", "ce", "accuracy"]}
-
-
-def schedule(train: dict) -> optax.Schedule:
-    """Linear warm-up to lr, then cosine decay to min_lr_frac · lr at the last step (testbeds.schedule)."""
-    return warmup_cosine_schedule(train["lr"], train["warmup_steps"], train["steps"], train["min_lr_frac"])
 
 
 def eval_key(run: dict):
@@ -48,7 +42,6 @@ class Trainer(JaxLoop):
         self.use_optimizer(
             init_params(run, self.task),
             lambda hyper: optax.chain(optax.clip_by_global_norm(t["clip"]), self.registry_optimizer(hyper)),
-            schedule(t),
         )
         self.evaluator = Evaluator(self.task, eval_key(run), t["eval_batch"])
         base = jax.random.PRNGKey(run["seed"])
@@ -73,6 +66,9 @@ class Trainer(JaxLoop):
         return step
 
     # ------------------------------------------------------------------ hooks
+    def source_rate(self, step: int) -> float:
+        return self.warmup_cosine_rate(step)  # the source's own schedule is the common one
+
     def train_step(self) -> tuple[float, int, dict]:
         self.params, self.opt_state, loss = self.step_fn(
             self.params,

@@ -92,8 +92,9 @@ class RunContract(L.Callback):
         self.loop = loop
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.lr = self.loop.learning_rate()  # the loop's schedule, as for every workload
+        torch_optim.set_learning_rate(trainer.optimizers[0], self.lr)
         self.started = time.perf_counter()
-        self.lr = trainer.optimizers[0].param_groups[0]["lr"]
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         loss = outputs["loss"].item()
@@ -136,9 +137,6 @@ class Trainer(TrainLoop):
     # ------------------------------------------------------------------ hooks
     def train_step(self) -> tuple[float, int, dict]:
         raise RuntimeError("lot's steps run inside Lightning's fit(), which RunContract records: see train()")
-
-    def learning_rate(self) -> float:
-        return self.run["train"]["lr"]
 
     def evaluation_parameters(self):
         return torch_optim.evaluation_parameters(self.trainer.optimizers[0], self.module.model)

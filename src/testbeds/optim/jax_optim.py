@@ -137,12 +137,3 @@ def evaluation_params(opt_state, params):
 
 def _at(learning_rate, count):
     return learning_rate(count) if callable(learning_rate) else learning_rate
-
-
-def warmup_cosine_schedule(peak: float, warmup: int, total: int, min_frac: float) -> optax.Schedule:
-    """``schedule.warmup_cosine`` times ``peak`` from optax's schedules."""
-    decay = optax.cosine_decay_schedule(peak, max(1, total - warmup), alpha=min_frac)
-    if warmup == 0:
-        return decay
-    ramp = optax.linear_schedule(peak / warmup, peak, max(1, warmup - 1))
-    return optax.join_schedules([ramp, decay], [warmup])

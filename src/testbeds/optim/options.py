@@ -14,7 +14,8 @@ from typing import Any, Callable
 
 FRAMEWORKS = ("mlx", "jax", "torch")
 IMPORT_KEYS = {"import", "framework"}  # a researcher's own optimiser: "module:function" for one framework
-SPEC_KEYS = {"algorithm", "label", "search"} | IMPORT_KEYS  # config entry keys that are not options
+# config entry keys that are not options; bias_ramp: the run's rate times √(1 − β^t) (testbeds.schedule)
+SPEC_KEYS = {"algorithm", "label", "search", "bias_ramp"} | IMPORT_KEYS
 
 # JSON-schema fragments for option values
 BETA = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
@@ -173,6 +174,7 @@ def options_schema(name: str) -> dict:
         "properties": {
             "algorithm": {"const": name},
             "label": {"type": "string"},
+            "bias_ramp": BETA,
             **{key: schema for key, (_, schema) in options.items()},
         },
     }

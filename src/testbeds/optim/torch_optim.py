@@ -112,15 +112,15 @@ def schedule_free_adamw(options: dict, params, learning_rate: float) -> torch.op
         eps=options["eps"],
         weight_decay=options["weight_decay"],
         weight_lr_power=options["weight_lr_power"],
-        warmup_steps=0,  # the run's scheduler warms up
+        warmup_steps=0,  # the run's schedule warms up
     )
     opt.train()
     return opt
 
 
 class Partitioned(torch.optim.Optimizer):
-    """Several optimisers over disjoint parameters as one: their param_groups are this one's, so a learning-rate
-    scheduler drives them all, and one state_dict holds them all."""
+    """Several optimisers over disjoint parameters as one: their param_groups are this one's, so one learning rate
+    drives them all, and one state_dict holds them all."""
 
     def __init__(self, parts: list[torch.optim.Optimizer]):
         self.parts = parts
@@ -210,12 +210,7 @@ def parameter_groups(model: torch.nn.Module, spec: dict):
     return list(model.named_parameters())
 
 
-def warmup_cosine_scheduler(opt: torch.optim.Optimizer, warmup: int, total: int, min_frac: float):
-    """``schedule.warmup_cosine`` from torch's schedulers: LinearLR over the warm-up, then CosineAnnealingLR."""
-    decay = torch.optim.lr_scheduler.CosineAnnealingLR(
-        opt, T_max=max(1, total - warmup), eta_min=opt.param_groups[0]["lr"] * min_frac
-    )
-    if warmup == 0:
-        return decay
-    ramp = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1 / warmup, total_iters=max(1, warmup - 1))
-    return torch.optim.lr_scheduler.SequentialLR(opt, [ramp, decay], milestones=[warmup])
+def set_learning_rate(opt: torch.optim.Optimizer, lr: float) -> None:
+    """The step's rate (the training loop's schedule) in every parameter group, as torch's schedulers set it."""
+    for group in opt.param_groups:
+        group["lr"] = lr

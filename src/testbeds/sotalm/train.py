@@ -1,7 +1,7 @@
 """Training loop of the sotalm workload (source 004) in PyTorch.
 
 Random non-overlapping chunks of seq_len + 1 tokens, reshuffled every epoch (the source's data order);
-linear warm-up then cosine decay of the learning rate; gradient clipping; AdamW with weight decay on
+the learning rate of the loop's schedule (its source's is the common warm-up + cosine); gradient clipping; AdamW with weight decay on
 matrices only, or any registry optimiser. The run contract and torch's plumbing come from
 ``testbeds.torch_loop.TorchLoop``.
 """
@@ -16,7 +16,6 @@ import torch
 import torch.nn.functional as F
 
 from testbeds.loop import say
-from testbeds.optim import torch_optim
 from testbeds.sotalm.data import batch_at, chunks, load_tokens
 from testbeds.sotalm.evaluate import mean_loss
 from testbeds.sotalm.model import build_model, count_parameters
@@ -40,15 +39,15 @@ class Trainer(TorchLoop):
             raise ValueError(f"{data_dir}: {len(self.starts)} training chunks do not fill one batch of {t['batch']}")
         if t["epochs"] is not None:
             self.total_steps = int(t["epochs"] * self.per_epoch)
-        self.schedule = torch_optim.warmup_cosine_scheduler(
-            self.opt, t["warmup_steps"], self.total_steps, t["min_lr_frac"]
-        )
         self.order = None
 
     def epoch_order(self, epoch: int) -> np.ndarray:
         return np.random.default_rng([self.run["seed"], epoch]).permutation(len(self.starts))
 
     # ------------------------------------------------------------------ hooks
+    def source_rate(self, step: int) -> float:
+        return self.warmup_cosine_rate(step)  # the source's own schedule is the common one
+
     def train_step(self) -> tuple[float, int, dict]:
         t = self.settings
         epoch, index = divmod(self.step, self.per_epoch)
