@@ -161,16 +161,69 @@ def test_a_choice_at_the_lowest_or_highest_value_tried_is_flagged_provisional():
     assert high["edges"] == {"train.lr": "high"}
 
 
-def test_an_extension_round_steps_past_the_edge_in_the_keys_scale_or_takes_the_next_point():
-    at_low = tuning.choose([lr_trial(0, 1e-3, 1.0), lr_trial(1, 1e-2, 2.0)], SPACE, 2, 1)
+def with_trials(trials, space, budget, extend):
+    """A round's selection as select_trial.py writes it: the choice and the study's trials so far."""
+    return {**tuning.choose(trials, space, budget, extend), "trials": trials}
+
+
+def test_an_extension_round_steps_past_the_edge_in_the_keys_scale_where_no_parabola_can_be_fitted():
+    at_low = with_trials([lr_trial(0, 1e-3, 1.0), lr_trial(1, 1e-2, 2.0)], SPACE, 2, 1)
     nxt = {"train.lr": 0.05}
     # log scale: the declared width (2 decades) over the budget (2): one decade below 1e-3
-    assert tuning.extension_point(at_low, SPACE, 2, nxt, lambda s: True) == {"train.lr": pytest.approx(1e-4)}
-    assert tuning.extension_point(at_low, SPACE, 2, nxt, lambda s: False) == nxt  # an invalid step: next point
-    inside = tuning.choose([lr_trial(0, 1e-3, 2.0), lr_trial(1, 1e-2, 1.0), lr_trial(2, 3e-2, 3.0)], SPACE, 3, 1)
-    assert tuning.extension_point(inside, SPACE, 3, nxt, lambda s: True) == nxt
+    assert tuning.extension_point(at_low, SPACE, 2, 0, nxt, lambda s: True) == {"train.lr": pytest.approx(1e-4)}
+    # an invalid step: the midpoint towards the neighbour instead (in log scale), never another optimiser's point
+    valid = lambda s: s["train.lr"] >= 1e-3  # noqa: E731
+    assert tuning.extension_point(at_low, SPACE, 2, 0, nxt, valid) == {"train.lr": pytest.approx(10**-2.5)}
+    assert tuning.extension_point(at_low, SPACE, 2, 0, nxt, lambda s: False) == nxt  # nothing valid: fallback
     linear = {"optimizer.momentum": {"uniform": [0.8, 0.9]}}
     assert tuning.step_past(linear["optimizer.momentum"], 0.9, "high", 2) == pytest.approx(0.95)
+
+
+def test_an_interior_choice_moves_to_the_vertex_of_its_parabola_or_towards_its_better_neighbour():
+    """Three learning rates on an exact parabola in log10 lr with its minimum at 10^-2.3: the round lands there
+    (mutation: the sequence's next point, as before, or the midpoint rule alone)."""
+    curve = lambda lr: (math.log10(lr) + 2.3) ** 2  # noqa: E731
+    trials = [lr_trial(k, lr, curve(lr)) for k, lr in enumerate([1e-3, 3e-3, 3e-2])]
+    inside = with_trials(trials, SPACE, 3, 2)
+    point = tuning.extension_point(inside, SPACE, 3, 0, {"train.lr": 0.05}, lambda s: True)
+    assert math.log10(point["train.lr"]) == pytest.approx(-2.3, abs=1e-4)
+    # two finite values only: between the choice and its better neighbour (the one below diverged)
+    trials = [lr_trial(0, 1e-3, None, "diverged"), lr_trial(1, 3e-3, 1.0), lr_trial(2, 3e-2, 1.5)]
+    midpoint = tuning.extension_point(with_trials(trials, SPACE, 3, 2), SPACE, 3, 0, {}, lambda s: True)
+    assert midpoint == {"train.lr": pytest.approx(math.sqrt(3e-3 * 3e-2), rel=1e-5)}
+
+
+def test_each_extension_round_moves_one_key_the_learning_rate_first():
+    """AdamW at the edge of both keys: round 0 moves the learning rate only, round 1 the weight decay only
+    (mutation: every key at an edge moved at once, as before)."""
+    space = {"train.lr": {"log_uniform": [1e-3, 1e-1]}, "optimizer.weight_decay": {"log_uniform": [1e-3, 0.3]}}
+    trials = [
+        {"trial": 0, "status": "ok", "value": 1.0, "settings": {"train.lr": 1e-3, "optimizer.weight_decay": 0.3}},
+        {"trial": 1, "status": "ok", "value": 2.0, "settings": {"train.lr": 1e-2, "optimizer.weight_decay": 0.01}},
+    ]
+    for t in trials:
+        t["direction"] = "min"
+    selection = with_trials(trials, space, 2, 2)
+    first = tuning.extension_point(selection, space, 2, 0, {}, lambda s: True)
+    second = tuning.extension_point(selection, space, 2, 1, {}, lambda s: True)
+    assert first == {"train.lr": pytest.approx(1e-4), "optimizer.weight_decay": 0.3}
+    assert second["train.lr"] == 1e-3 and second["optimizer.weight_decay"] > 0.3
+    assert tuning.outside_declared(second, space) == {"optimizer.weight_decay": "above"}
+    assert tuning.outside_declared(first, space) == {"train.lr": "below"}
+
+
+def test_tuning_lands_near_the_optimum_wherever_it_lies():
+    """benchmarks/tuning_regret.py's 1-D case, budget 4 + 2 rounds, on fewer seeds: mean regret at most 0.010
+    decade^2 and no optimum position more than 1.75x worse than the best (mutation: the previous rule, a step past
+    an edge and otherwise the sequence's next point: 0.017 decade^2)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tuning_regret", cfg.REPO / "benchmarks" / "tuning_regret.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    per_position = bench.regrets(1, 4, 2, seeds=150)
+    assert np.mean(per_position) <= 0.010
+    assert max(per_position) / min(per_position) <= 1.75
 
 
 def test_studies_repeat_the_search_and_the_median_studys_choice_is_run():
@@ -221,3 +274,17 @@ def test_a_cell_whose_trials_all_diverged_counts_as_diverged_in_every_table():
     assert list(tried["hp.train.lr"]) == [0.1, 0.3] and not tried["chosen"].any()
     summary = stats.summary_table(failed.assign(optimizer="sgd", variant="v"))
     assert summary["success_rate"].iloc[0] == 0 and summary["n_diverged"].iloc[0] == 2
+
+
+def test_a_choice_past_the_declared_range_is_flagged_in_selected_csv():
+    """An extension round stepped the learning rate below [1e-3, 1e-1] and that trial won: selected.csv says so
+    (mutation: outside_declared not written)."""
+    from testbeds.analysis import tables
+
+    trials = [lr_trial(0, 1e-3, 2.0), lr_trial(1, 1e-2, 3.0), lr_trial(2, 1e-4, 1.0)]
+    selected = {**tuning.choose(trials, SPACE, 2, 1), "metric": "val_loss", "budget": 2, "extend": 1}
+    cell = {"workload": "w", "variant": "v", "optimizer": "adam", "finals": [], "selected": selected}
+    row = tables.selected_table([cell]).iloc[0]
+    assert row["outside_declared"] == "train.lr below its declared range"
+    inside = {**tuning.choose(trials[:2], SPACE, 2, 0), "metric": "val_loss", "budget": 2}
+    assert tables.selected_table([{**cell, "selected": inside}]).iloc[0]["outside_declared"] == ""

@@ -5,8 +5,8 @@ An optimiser entry may carry ``search: {dotted key: distribution}``; the keys ar
 studies}`` says how many trials each of its optimisers gets. Trial ``k`` of every optimiser of a workload is
 point ``k`` of one scrambled Halton sequence over the union of their dimensions, so optimisers that search the
 same key over the same range try the same values, and raising the budget only appends points. ``extend``
-rounds then add one trial each: one step past the edge where the choice sits at the lowest or highest value
-tried, else the sequence's next point. ``studies`` repeats the whole search with independent scrambles; the
+rounds then add one trial each around the choice so far, one key a round: one step past the edge where the
+choice sits at the lowest or highest value tried, else the midpoint towards its better neighbour. ``studies`` repeats the whole search with independent scrambles; the
 final runs take the median study's choice. (docs/tuning.md)
 
 Framework-free: the Snakefile, the config checks and the select step import it.
@@ -178,17 +178,122 @@ def step_past(distribution: dict, value: float, side: str, budget: int) -> float
     return float(f"{result:.6g}")
 
 
-def extension_point(selection: dict, space: dict, budget: int, next_point: dict, valid) -> dict:
-    """The settings of an extension round's trial: the chosen point with each key at an edge moved one step
-    past it, if that is a valid setting (``valid(settings)``); otherwise, or where nothing sits at an edge,
-    ``next_point`` (the sequence's next point), so every optimizer gets the same number of extra trials."""
-    at_edge = selection.get("edges") or {}
-    if selection.get("status") != "ok" or not at_edge:
-        return next_point
-    point = dict(selection["settings"])
-    for key, side in at_edge.items():
-        point[key] = step_past(space[key], point[key], side, budget)
-    return point if valid(point) else next_point
+def extension_key(space: dict, round_index: int) -> str | None:
+    """The one key an extension round moves: the numeric keys in turn, the learning rate first."""
+    keys = dimensions([{k: d for k, d in space.items() if is_numeric(d)}])
+    return keys[round_index % len(keys)] if keys else None
+
+
+def in_scale(distribution: dict, a: float, b: float) -> float:
+    """The midpoint of ``a`` and ``b`` in the key's scale (geometric for log_uniform), 6 significant digits."""
+    kind = next(iter(distribution))
+    middle = math.sqrt(a * b) if kind == "log_uniform" else (a + b) / 2
+    return float(f"{middle:.6g}")
+
+
+def better_neighbour(key: str, chosen: dict, trials: list[dict], direction: str) -> float | None:
+    """The value of ``key`` next to the chosen one, below or above it among the trials, whose trial scored
+    better (a diverged trial worst); None when no other value was tried."""
+    value = chosen[key]
+    sign = -1 if direction == "max" else 1
+
+    def badness(trial: dict) -> float:
+        finite = trial["status"] == "ok" and trial["value"] is not None and math.isfinite(trial["value"])
+        return sign * trial["value"] if finite else math.inf
+
+    tried = [t for t in trials if key in (t.get("settings") or {}) and t["settings"][key] != value]
+    below = [t for t in tried if t["settings"][key] < value]
+    above = [t for t in tried if t["settings"][key] > value]
+    nearest = [
+        min(side, key=lambda t: (abs(t["settings"][key] - value), badness(t))) for side in (below, above) if side
+    ]
+    if not nearest:
+        return None
+    return min(nearest, key=badness)["settings"][key]
+
+
+def to_scale(distribution: dict, value: float) -> float:
+    return math.log(value) if next(iter(distribution)) == "log_uniform" else value
+
+
+def from_scale(distribution: dict, x: float) -> float:
+    value = math.exp(x) if next(iter(distribution)) == "log_uniform" else x
+    return float(f"{value:.6g}")
+
+
+def parabola_vertex(key: str, selection: dict, distribution: dict, edge: str | None, step: float) -> float | None:
+    """Where the parabola through the choice and its two nearest values of ``key`` (in the key's scale) has its
+    minimum, among the trials that share the choice's other settings, kept between the neighbours inside the
+    values tried and at most ``step`` past the choice at an edge. None with fewer than three such values, a
+    parabola that opens the wrong way, or a vertex at the choice itself."""
+    chosen, sign = selection["settings"], -1 if selection["direction"] == "max" else 1
+    scores: dict[float, float] = {}
+    for trial in selection.get("trials") or []:
+        settings = trial.get("settings") or {}
+        same_elsewhere = all(settings.get(k) == v for k, v in chosen.items() if k != key)
+        finite = trial["status"] == "ok" and trial["value"] is not None and math.isfinite(trial["value"])
+        if key in settings and same_elsewhere and finite:
+            x = to_scale(distribution, settings[key])
+            scores[x] = min(scores.get(x, math.inf), sign * trial["value"])
+    xs = sorted(scores)
+    centre = to_scale(distribution, chosen[key])
+    if len(xs) < 3 or centre not in scores:
+        return None
+    i = min(max(xs.index(centre), 1), len(xs) - 2)  # the choice and its neighbours, or the two next to an edge
+    (x1, x2, x3), (f1, f2, f3) = xs[i - 1 : i + 2], [scores[x] for x in xs[i - 1 : i + 2]]
+    curvature = ((f3 - f2) / (x3 - x2) - (f2 - f1) / (x2 - x1)) / (x3 - x1)
+    if curvature <= 0:
+        return None
+    vertex = x2 - 0.5 * ((x2 - x1) ** 2 * (f2 - f3) - (x2 - x3) ** 2 * (f2 - f1)) / (
+        (x2 - x1) * (f2 - f3) - (x2 - x3) * (f2 - f1)
+    )
+    low, high = (centre - step, centre) if edge == "low" else (centre, centre + step) if edge == "high" else (x1, x3)
+    vertex = min(max(vertex, low), high)
+    return from_scale(distribution, vertex) if vertex != centre else None
+
+
+def extension_point(selection: dict, space: dict, budget: int, round_index: int, fallback: dict, valid) -> dict:
+    """The settings of extension round ``round_index``'s trial, around the choice so far (``selection``, over
+    the study's trials before the round): one key moves (``extension_key``), the others keep the chosen
+    values. It goes to the minimum of the parabola through the choice and its neighbours along the key where
+    three values of it were tried at the choice's other settings (``parabola_vertex``); otherwise past the edge
+    the choice sits at (``step_past``), or to the midpoint between the choice and its better neighbour. Every
+    optimiser follows the same rule around its own choice, so none is handed a differently placed point
+    (benchmarks/tuning_regret.py measures it). ``fallback`` (the sequence's next point) only where every trial
+    so far failed, nothing is numeric, or no valid move exists."""
+    key = extension_key(space, round_index)
+    if selection.get("status") != "ok" or key is None:
+        return fallback
+    chosen, distribution = selection["settings"], space[key]
+    edge = (selection.get("edges") or {}).get(key)
+    step = abs(
+        to_scale(distribution, step_past(distribution, chosen[key], "high", budget))
+        - to_scale(distribution, chosen[key])
+    )
+    neighbour = better_neighbour(key, chosen, selection.get("trials") or [], selection["direction"])
+    moves = [parabola_vertex(key, selection, distribution, edge, step)]
+    moves.append(step_past(distribution, chosen[key], edge, budget) if edge else None)
+    moves.append(in_scale(distribution, chosen[key], neighbour) if neighbour is not None else None)
+    for value in filter(lambda v: v is not None, moves):
+        point = {**chosen, key: value}
+        if valid(point):
+            return point
+    return fallback
+
+
+def outside_declared(settings: dict | None, space: dict) -> dict[str, str]:
+    """{key: "below" | "above"} for each numeric key whose value lies outside its declared search range (an
+    extension round stepped past it)."""
+    out = {}
+    for key, distribution in space.items():
+        if not settings or key not in settings or not is_numeric(distribution):
+            continue
+        lo, hi = next(iter(distribution.values()))
+        if settings[key] < lo:
+            out[key] = "below"
+        elif settings[key] > hi:
+            out[key] = "above"
+    return out
 
 
 def median_study(choices: list[dict], direction: str) -> dict:
@@ -226,7 +331,9 @@ def choose(trials: list[dict], space: dict, budget: int, extend: int) -> dict:
     median = median_study(choices, direction)
     return {
         **median,
+        "direction": direction,
         "provisional": bool(median["edges"]),
+        "outside_declared": outside_declared(median["settings"], space),
         "declared": {key: next(iter(d.values())) for key, d in space.items() if is_numeric(d)},
         "studies": [{k: c[k] for k in ("study", "status", "trial", "value", "edges")} for c in choices],
     }

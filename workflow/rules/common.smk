@@ -137,8 +137,8 @@ def round_file(wildcards):
 
 
 def trial_settings(wildcards):
-    """Trial k's searched settings: its study's point k, or, in an extension round, one step past the edge
-    the choice so far sits at (the study's next point where none does)."""
+    """Trial k's searched settings: its study's point k, or, in an extension round, a move of one key around
+    the choice so far: past the edge it sits at, else towards its better neighbour (testbeds.tuning)."""
     study, index = trial_slot(wildcards)
     point = trial_points(wildcards.workload, study)[wildcards.optimizer][index]
     selection_path = round_file(wildcards)
@@ -147,7 +147,8 @@ def trial_settings(wildcards):
     with open(selection_path) as handle:
         selection = json.load(handle)
     valid = functools.partial(cfg.valid_settings, config, wildcards.workload, wildcards.optimizer)
-    return tuning.extension_point(selection, search_space(wildcards), budget(wildcards.workload), point, valid)
+    size, extension_round = budget(wildcards.workload), index - budget(wildcards.workload)
+    return tuning.extension_point(selection, search_space(wildcards), size, extension_round, point, valid)
 
 
 def trial_json(wildcards):

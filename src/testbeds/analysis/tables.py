@@ -185,7 +185,8 @@ def tuning_table(cells: list[dict]) -> pd.DataFrame:
 def selected_table(cells: list[dict]) -> pd.DataFrame:
     """Per tuned cell: the budget, the chosen trial and settings, its validation value (or failed), the range
     each numeric key was tried over (``tried.KEY``: lowest..highest) and the keys the choice sits at the edge
-    of (``edge``; ``provisional`` then: the optimum may lie outside what was tried)."""
+    of (``edge``; ``provisional`` then: the optimum may lie outside what was tried); ``outside_declared``: the
+    keys whose chosen value an extension round took past the declared search range."""
     rows = []
     for cell in cells:
         chosen = cell["selected"]
@@ -204,11 +205,15 @@ def selected_table(cells: list[dict]) -> pd.DataFrame:
                 "value": chosen["value"],
                 "provisional": bool(chosen.get("provisional")),
                 "edge": edge_text(chosen.get("edges") or {}),
+                "outside_declared": "; ".join(
+                    f"{key} {side} its declared range"
+                    for key, side in sorted(chosen.get("outside_declared", {}).items())
+                ),
                 **{f"hp.{k}": v for k, v in (chosen["settings"] or {}).items()},
                 **{f"tried.{k}": f"{lo:.3g}..{hi:.3g}" for k, (lo, hi) in (chosen.get("tried") or {}).items()},
             }
         )
-    columns = CELL_KEYS + ["budget", "status", "trial", "metric", "value", "provisional", "edge"]
+    columns = CELL_KEYS + ["budget", "status", "trial", "metric", "value", "provisional", "edge", "outside_declared"]
     return pd.DataFrame(rows, columns=None if rows else columns)
 
 
