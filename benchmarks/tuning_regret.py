@@ -37,14 +37,11 @@ SPACES = {1: {"train.lr": LR}, 2: {"train.lr": LR, "optimizer.weight_decay": WD}
 
 def positions(dims: int) -> list[dict]:
     """Optimum positions (log10 of each key) evenly spaced inside the declared ranges: 9 in 1-D, 3 x 3 in 2-D."""
-    inside = lambda d, n: (
-        np.log10(d["log_uniform"][0])
-        + (np.arange(n) + 0.5)
-        / n
-        * np.log10(  # noqa: E731
-            d["log_uniform"][1] / d["log_uniform"][0]
-        )
-    )
+
+    def inside(distribution: dict, n: int) -> np.ndarray:
+        lo, hi = np.log10(distribution["log_uniform"])
+        return lo + (np.arange(n) + 0.5) / n * (hi - lo)
+
     if dims == 1:
         return [{"train.lr": x} for x in inside(LR, 9)]
     return [{"train.lr": x, "optimizer.weight_decay": y} for x in inside(LR, 3) for y in inside(WD, 3)]
