@@ -54,7 +54,7 @@ def main() -> None:
     complete = stats.complete_optimizers(summary)
     profile = stats.performance_profile(profiles, optimizers=complete)
     scores = stats.benchmark_scores(profile)
-    ranks = stats.ranking_table(stats.rank_blocks(summary))
+    ranks = stats.ranking_table(stats.rank_blocks(runs))
     coverage = stats.coverage_table(summary, settings.get("unavailable"))
     pairs = stats.head_to_head(runs)
     claim_list = load_config([args.claims])["claims"] if args.claims else []

@@ -49,11 +49,21 @@ def main() -> None:
         plots.empty_figure(str(args.out / "kbeta_diagnostics.png"), "no Kβ run with diagnostics in this workload")
     else:
         plots.kbeta_diagnostics(buckets, str(args.out / "kbeta_diagnostics.png"))
-    draw_tuning(args.tables / "tuning.csv", args.workload, args.out)
+    draw_tuning(args.tables / "tuning.csv", args.workload, args.out, trivial_value(runs))
     print(f"{args.out}: figures for {args.workload}")
 
 
-def draw_tuning(table: Path, workload: str, out: Path) -> None:
+def trivial_value(runs: pd.DataFrame) -> dict:
+    """workload -> the trivial model's score of its primary metric (uniform guess, persistence), where recorded."""
+    values = {}
+    for workload, group in runs.groupby("workload"):
+        column = f"trivial.{group['primary_metric'].iloc[0]}"
+        if column in group and group[column].notna().any():
+            values[workload] = float(group[column].dropna().iloc[0])
+    return values
+
+
+def draw_tuning(table: Path, workload: str, out: Path, trivial: dict) -> None:
     """The budget and sensitivity figures of a tuned workload (empty figures that say so otherwise)."""
     trials = pd.read_csv(table)
     trials = trials[trials["workload"] == workload] if len(trials) else trials
@@ -62,7 +72,7 @@ def draw_tuning(table: Path, workload: str, out: Path) -> None:
         for path in (budget, sensitivity):
             plots.empty_figure(path, f"{workload} is not tuned (tuning.budget: 0): configured settings")
         return
-    curve = stats.expected_best_curve(trials)
+    curve = stats.expected_best_curve(trials, trivial)
     if curve.empty:
         plots.empty_figure(budget, "every tuning trial diverged")
     else:

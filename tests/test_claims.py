@@ -143,3 +143,29 @@ def test_the_shipped_claims_name_real_workloads_variants_optimizers_and_metrics(
             assert variant in entry["variants"], claim["id"]
         for optimizer in {claim["optimizer"], claim["against"].get("optimizer", claim["optimizer"])}:
             assert optimizer in entry["optimizers"], claim["id"]
+
+
+def test_a_claim_is_not_supported_because_its_own_arm_diverged():
+    """12 seeds: A diverges on 9 and is 0.05 better on the other 3. The divergence-aware test is significant,
+    and it leans against A (A's failures rank worst), while the complete pairs favour A: no verdict (mutation:
+    the direction taken from the complete pairs' mean, as before, which called this "supported")."""
+    b = [1.0 + 0.01 * k for k in range(12)]
+    a = [None] * 9 + [v - 0.05 for v in b[9:]]
+    row = one(CLAIM, runs(a, b))
+    assert row["p"] < 0.05 and row["test"] == claims.DIVERGENCE_AWARE
+    assert row["side"] == 1.0 and row["pairs_side"] == -1.0
+    assert row["verdict"] == "inconclusive: divergence and scores disagree"
+
+
+def test_contradicted_needs_significance_on_the_other_side_of_zero_even_with_a_min_effect():
+    """A is 0.0045 worse than B with noise (p against 0 about 0.3): with min_effect 0.01 the test against the
+    threshold is significant, but the difference is not significantly past zero, so "inconclusive", not
+    "contradicted" (mutation: contradicted by the threshold test and the sign alone, as before)."""
+    rng = np.random.default_rng(3)
+    b = list(1.0 + rng.normal(0, 0.01, 8))
+    a = [v + 0.0045 + e for v, e in zip(b, rng.normal(0, 0.012, 8))]
+    row = one({**CLAIM, "min_effect": 0.01}, runs(a, b))
+    assert row["p"] < 0.05 and row["p_zero"] > 0.05 and row["difference"] > 0
+    assert row["verdict"] == "inconclusive at this scale"
+    clearly_worse = [v + 0.05 for v in b]
+    assert one({**CLAIM, "min_effect": 0.01}, runs(clearly_worse, b))["verdict"] == "contradicted"

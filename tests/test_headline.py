@@ -60,7 +60,7 @@ def render(runs: pd.DataFrame, claim_list: list[dict]):
     summary = stats.summary_table(runs)
     comparisons = stats.comparisons_table(runs, BASELINES)
     measured = claims.claims_table(claim_list, runs, {})
-    ranks = stats.ranking_table(stats.rank_blocks(summary))
+    ranks = stats.ranking_table(stats.rank_blocks(runs))
     text = headline.render(
         summary,
         comparisons,

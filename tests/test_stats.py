@@ -109,7 +109,7 @@ def test_two_seeds_are_flagged_as_unable_to_reach_significance():
     row = stats.comparisons_table(runs, {"w": "adam"}).iloc[0]
     assert row["underpowered"] and row["smallest_rank_p"] == 0.5 and row["sign_test_p"] == 0.5
     summary = stats.summary_table(runs)
-    ranks = stats.ranking_table(stats.rank_blocks(summary))
+    ranks = stats.ranking_table(stats.rank_blocks(runs))
     text = headline.render(
         summary,
         stats.comparisons_table(runs, {"w": "adam"}),
@@ -168,7 +168,7 @@ def test_ranks_put_a_diverged_optimizer_last_and_weigh_workloads_equally():
             runs_frame({"a": [3.0, 3.1], "b": [1.0, 1.2], "c": [4.0, 4.2]}, workload="w2"),
         ]
     )
-    blocks = stats.rank_blocks(stats.summary_table(runs))
+    blocks = stats.rank_blocks(runs)
     assert blocks.loc["w1"].to_dict() == {"a": 1.0, "b": 2.0, "c": 3.0}
     assert blocks.loc["w2"].to_dict() == {"a": 2.0, "b": 1.0, "c": 3.0}
     table = stats.ranking_table(blocks).set_index("optimizer")
@@ -192,7 +192,7 @@ def test_rankings_and_profiles_count_only_optimizers_that_ran_every_problem():
     runs = coverage_grid()
     summary = stats.summary_table(runs)
     assert stats.complete_optimizers(summary) == ["kbeta", "x", "y"]
-    table = stats.ranking_table(stats.rank_blocks(summary)).set_index("optimizer")
+    table = stats.ranking_table(stats.rank_blocks(runs)).set_index("optimizer")
     assert list(table.index) == ["x", "y", "kbeta"] and table.loc["kbeta", "mean_rank"] == 3.0
     coverage = stats.coverage_table(summary).set_index("optimizer")
     assert coverage.loc["adam95", ["problems", "of_problems", "ranked"]].tolist() == [1, 3, False]
@@ -369,3 +369,25 @@ def test_the_curve_band_is_a_t_interval_that_two_seeds_leave_wide():
 
     assert over_seeds(pd.DataFrame({"seed": [0, 1, 0, 1]})) == {"units": "seed", "estimator": None}
     assert over_seeds(pd.DataFrame({"seed": [0, 1, 2]})) == {"errorbar": t_band}
+
+
+def test_an_optimizer_that_diverges_on_half_its_seeds_and_loses_every_matched_seed_ranks_last():
+    """a diverges on seeds 0-1 and loses to b on seeds 2-3: per seed it ranks 2 everywhere (mutation: ranks by
+    the mean over runs that did not diverge, which ranked a's survivors first, 1.0 against 2.0)."""
+    frame = runs_frame({"a": [None, None, 1.0, 1.0], "b": [3.0, 3.0, 0.5, 0.5], "c": [2.0, 2.0, 2.0, 2.0]})
+    blocks = stats.rank_blocks(frame)
+    assert blocks.loc["w", "a"] == pytest.approx(2.5) and blocks.loc["w", "b"] == pytest.approx(1.5)
+    b_beats_a = runs_frame({"a": [None, None, 1.0, 1.0], "b": [0.5, 0.5, 0.5, 0.5]})
+    assert stats.rank_blocks(b_beats_a).loc["w"].to_dict() == {"a": 2.0, "b": 1.0}
+
+
+def test_head_to_head_counts_a_cell_by_its_tests_side_and_adjusts_like_comparisons():
+    """The 12-seed case: a diverges on 9 seeds and is better on 3. Head-to-head counts it as a's loss (the test's
+    side) and not as a significant one, since the complete pairs disagree (mutation: the complete pairs' mean
+    decides the side, as before, which counted a win)."""
+    b = [1.0 + 0.01 * k for k in range(12)]
+    frame = runs_frame({"a": [None] * 9 + [v - 0.05 for v in b[9:]], "b": b})
+    row = stats.head_to_head(frame).iloc[0]
+    assert (row["wins"], row["losses"], row["significant_losses"]) == (0, 1, 0)
+    result = stats.compare(frame[frame.optimizer == "a"], frame[frame.optimizer == "b"], "min")
+    assert result["better_by_test"] is False and result["better_on_mean"] is True and not result["directions_agree"]

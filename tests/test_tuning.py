@@ -137,6 +137,11 @@ def test_expected_best_is_the_unbiased_estimator_and_equals_the_chosen_trial_at_
     assert (curve["low"] <= curve["expected_best"] + 1e-12).all() and (
         curve["expected_best"] <= curve["high"] + 1e-12
     ).all()
+    # a diverged trial scores the trivial model's value (here 10), not the worst finished trial's (3): k = 1 is the
+    # mean of 3, 1, 2 and 10 (mutation: the worst finite value gives (3 + 1 + 2 + 3) / 4)
+    with_trivial = stats.expected_best_curve(trials, {"w": 10.0})
+    assert with_trivial["expected_best"].iloc[0] == pytest.approx(16 / 4)
+    assert curve["expected_best"].iloc[0] == pytest.approx(9 / 4)  # none recorded: the worst finite value
 
 
 def lr_trial(k: int, lr: float, value: float | None, status: str = "ok") -> dict:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
-from testbeds.analysis.stats import ALPHA, CONFIDENCE, DIVERGENCE_AWARE, PAIRED_T, divergence_aware_p
+from testbeds.analysis.stats import ALPHA, CONFIDENCE, DIVERGENCE_AWARE, PAIRED_T, divergence_aware_p, test_side
 from testbeds.analysis.stats import CELL as ARM
 
 ONE_SAMPLE_T = "one-sample t"
@@ -79,7 +80,17 @@ def measure(claim: dict, runs: pd.DataFrame, tuning: dict, provisional: dict | N
         low = high = float(diff.mean())
     own = arm_runs(runs, arm)
     metric_direction = own["direction"].iloc[0] if len(own) and "direction" in own else "min"
-    p, test = claim_test(matched, threshold(claim), metric_direction) if len(matched) else (math.nan, PAIRED_T)
+    shift = threshold(claim)
+    p, test = claim_test(matched, shift, metric_direction) if len(matched) else (math.nan, PAIRED_T)
+    p_zero = claim_test(matched, 0.0, metric_direction)[0] if len(matched) and shift else p
+    aware = test == DIVERGENCE_AWARE
+    lower = metric_direction == "min"
+    sides = {
+        "side": test_side(matched, lower, aware, shift) if len(matched) else math.nan,
+        "side_zero": test_side(matched, lower, aware) if len(matched) else math.nan,
+        "pairs_side": float(np.sign(diff.mean() - shift)) if n else math.nan,
+        "pairs_side_zero": float(np.sign(diff.mean())) if n else math.nan,
+    }
     if fixed:
         test = ONE_SAMPLE_T
     mean_b = float(pairs["b"].mean()) if n else math.nan
@@ -107,6 +118,8 @@ def measure(claim: dict, runs: pd.DataFrame, tuning: dict, provisional: dict | N
         "claimed_size": claim.get("size", math.nan),
         "test": test,
         "p": p,
+        "p_zero": p_zero,
+        **sides,
         "ran": bool(len(a) and len(b)),
         "fails_fixed_value": fixed and diverged > 0,
         "trivial": trivial_note(runs, arm, other, claim, fixed),
@@ -116,21 +129,27 @@ def measure(claim: dict, runs: pd.DataFrame, tuning: dict, provisional: dict | N
     }
 
 
-def verdict(row: dict, p_adjusted: float) -> str:
-    """supported / contradicted when the Holm-adjusted p is below ALPHA, by the side of the mean difference;
-    a diverged run fails a claim against a fixed value; otherwise inconclusive."""
+def verdict(row: dict, p_adjusted: float, p_zero_adjusted: float) -> str:
+    """At the Holm-adjusted level: **supported** when the test of "the difference is the claim's threshold"
+    (0, or its ``min_effect`` on the claimed side) is significant and its statistic puts the difference past
+    the threshold on the claimed side; **contradicted** only when the test against zero is significant with
+    the difference on the other side of zero. The side is the test's own (the divergence-aware statistic where
+    divergence removed pairs), and the mean over complete pairs must agree with it, else "inconclusive:
+    divergence and scores disagree". A diverged run fails a claim against a fixed value."""
     if not row["ran"]:
         return "not run in this grid"
     if row["fails_fixed_value"]:
         return f"contradicted: {row['n_arm_diverged']} of {row['n_runs']} runs diverged"
-    if not math.isfinite(p_adjusted) or p_adjusted >= ALPHA:
+    claimed = -1.0 if row["direction"] == "min" else 1.0
+    outcome = None
+    if math.isfinite(p_adjusted) and p_adjusted < ALPHA and row["side"] == claimed:
+        outcome, agrees = "supported", not math.isfinite(row["pairs_side"]) or row["pairs_side"] == claimed
+    elif math.isfinite(p_zero_adjusted) and p_zero_adjusted < ALPHA and row["side_zero"] == -claimed:
+        outcome = "contradicted"
+        agrees = not math.isfinite(row["pairs_side_zero"]) or row["pairs_side_zero"] == -claimed
+    if outcome is None:
         return "inconclusive at this scale" if row["n_matched_seeds"] >= 2 else f"inconclusive (n = {row['n_pairs']})"
-    shift = -row["min_effect"] if row["direction"] == "min" else row["min_effect"]
-    beyond = row["difference"] < shift if row["direction"] == "min" else row["difference"] > shift
-    if beyond:
-        return "supported"
-    opposite = row["difference"] > 0 if row["direction"] == "min" else row["difference"] < 0
-    return "contradicted" if opposite else "inconclusive at this scale"
+    return outcome if agrees else "inconclusive: divergence and scores disagree"
 
 
 def clears_min_effect(row: dict) -> str:
@@ -202,6 +221,10 @@ def claims_table(claims: list[dict], runs: pd.DataFrame, tuning: dict, provision
     if table.empty:
         return table
     table["p_holm"] = holm(table["p"])
-    table["verdict"] = [verdict(row, p) for row, p in zip(table.to_dict("records"), table["p_holm"])]
+    table["p_zero_holm"] = holm(table["p_zero"])
+    table["verdict"] = [
+        verdict(row, p, p_zero)
+        for row, p, p_zero in zip(table.to_dict("records"), table["p_holm"], table["p_zero_holm"])
+    ]
     table["min_effect_note"] = [clears_min_effect(row) for row in table.to_dict("records")]
     return table

@@ -164,13 +164,32 @@ def divergence_aware_p(pairs: pd.DataFrame, lower_is_better: bool, shift: float 
     return float(stats.wilcoxon(diff, zero_method="wilcox").pvalue)
 
 
+def signed_rank_side(diff: np.ndarray) -> float:
+    """The sign of the signed-rank statistic R+ - R- of ``diff`` (zeros dropped): the way the test leans."""
+    diff = diff[diff != 0]
+    if not len(diff):
+        return 0.0
+    return float(np.sign(np.sum(np.sign(diff) * stats.rankdata(np.abs(diff)))))
+
+
+def test_side(pairs: pd.DataFrame, lower_is_better: bool, divergence_aware: bool, shift: float = 0.0) -> float:
+    """Which side of ``shift`` the verdict's test puts a - b: the signed-rank statistic over every matched seed
+    (a diverged run ranked worst) for the divergence-aware test, the mean over complete pairs otherwise."""
+    if divergence_aware:
+        filled = worst_filled(pairs, lower_is_better)
+        return signed_rank_side((filled["a"] - filled["b"]).to_numpy() - shift)
+    diff = (pairs.dropna()["a"] - pairs.dropna()["b"]).to_numpy() - shift
+    return float(np.sign(diff.mean())) if len(diff) else math.nan
+
+
 def compare(a: pd.DataFrame, b: pd.DataFrame, direction: str) -> dict:
     """Optimizer ``a`` against baseline ``b`` (runs of one workload and variant), paired by seed: matched
     seeds share initialisation, data order and (lds) the system. Every number comes from the same pairs: the
     seeds where both runs succeeded. The paired t-test on them is the verdict's test; where divergence removed
     pairs, the signed-rank test over every matched seed with a diverged run ranked worst is (a t-test on the
-    survivors would ignore the failures). Wilcoxon on the complete pairs and the sign test on wins (a
-    diverged run loses) check it without assuming normal differences."""
+    survivors would ignore the failures), and its statistic gives the direction (``better_by_test``), which
+    must agree with the complete pairs' mean (``directions_agree``) for a verdict. Wilcoxon on the complete
+    pairs and the sign test on wins (a diverged run loses) check it without assuming normal differences."""
     pairs = paired_by_seed(a, b)
     complete = pairs.dropna()
     va, vb = complete["a"].to_numpy(), complete["b"].to_numpy()
@@ -206,6 +225,12 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, direction: str) -> dict:
     out["underpowered"] = out["smallest_rank_p"] > ALPHA
     better = out["diff"] < 0 if direction == "min" else out["diff"] > 0
     out["better_on_mean"] = bool(better) if np.isfinite(out["diff"]) else None
+    side = test_side(pairs, direction == "min", removed) if len(pairs) else math.nan
+    out["better_by_test"] = (
+        None if not np.isfinite(side) or side == 0 else bool(side < 0 if direction == "min" else side > 0)
+    )
+    # a divergence-aware test can lean one way because of failures while the complete pairs lean the other
+    out["directions_agree"] = out["better_on_mean"] is None or out["better_on_mean"] == out["better_by_test"]
     return out
 
 
@@ -446,9 +471,12 @@ def expected_best(values: np.ndarray, k: int, direction: str) -> float:
     return best if higher else -best
 
 
-def expected_best_curve(trials: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+def expected_best_curve(trials: pd.DataFrame, trivial: dict | None = None, n_boot: int = 1000, seed: int = 0):
     """Per (workload, variant, optimizer): expected best validation value of k = 1..n of its n trials, with a
-    95% bootstrap band over the trials. A diverged trial counts as the cell's worst finite value."""
+    95% bootstrap band over the trials. A diverged trial counts as the trivial model's value (``trivial``:
+    workload -> value, a uniform guess or persistence), as a model that learned nothing, or, where the
+    workload records none, as the cell's worst finite value. Not as a value any trial reached: an optimizer
+    that diverges at some rates would then look as good as its worst finished trial."""
     rows = []
     rng = np.random.default_rng(seed)
     for key, cell in trials.groupby(CELL, sort=True):
@@ -458,7 +486,9 @@ def expected_best_curve(trials: pd.DataFrame, n_boot: int = 1000, seed: int = 0)
         finite = values[np.isfinite(values)]
         if not len(finite):
             continue
-        values = np.where(np.isfinite(values), values, finite.min() if higher else finite.max())
+        worst = finite.min() if higher else finite.max()
+        floor = (trivial or {}).get(key[0], worst)
+        values = np.where(np.isfinite(values), values, floor if math.isfinite(floor) else worst)
         resamples = rng.choice(values, size=(n_boot, len(values)), replace=True)
         for k in range(1, len(values) + 1):
             band = [expected_best(r, k, direction) for r in resamples]
@@ -506,15 +536,20 @@ def coverage_table(summary: pd.DataFrame, unavailable: dict[str, list[str]] | No
     return pd.DataFrame(rows, columns=columns)
 
 
-def rank_blocks(summary: pd.DataFrame) -> pd.DataFrame:
-    """Rank of each optimizer that ran every problem (``complete_optimizers``) on each workload (1 = best):
-    per (workload, variant) by mean primary value on the test split, an optimizer that diverged in every
-    seed sharing the worst rank; averaged over a workload's variants, so each workload is one block."""
-    optimizers = complete_optimizers(summary)
+def rank_blocks(runs: pd.DataFrame) -> pd.DataFrame:
+    """Rank of each optimizer that ran every problem (``complete_optimizers``) on each workload (1 = best): per
+    (workload, variant, seed) by the primary value on the test split, a diverged run ranked worst (ties share
+    their mean rank), averaged over the seeds and then over a workload's variants, so each workload is one
+    block. Per seed, not by the mean over the runs that did not diverge: an optimizer that diverged on some
+    seeds must not rank by its survivors alone."""
+    optimizers = complete_optimizers(summary_table(runs))
     rows = []
-    for (workload, variant), group in summary.groupby(["workload", "variant"], sort=True):
-        means = group.set_index("optimizer")["mean"].reindex(optimizers)
-        ranks = means.rank(ascending=group["direction"].iloc[0] == "min", na_option="bottom", method="average")
+    for (workload, variant), group in runs[runs["optimizer"].isin(optimizers)].groupby(["workload", "variant"]):
+        values = group.assign(value=group["primary_value"].astype(float).where(group["status"] == "ok"))
+        by_seed = values.pivot_table(index="seed", columns="optimizer", values="value", aggfunc="first", dropna=False)
+        by_seed = by_seed.reindex(columns=optimizers)
+        lower = group["direction"].iloc[0] == "min"
+        ranks = by_seed.rank(axis=1, ascending=lower, na_option="bottom", method="average").mean()
         rows.append({"workload": workload, "variant": variant, **ranks.to_dict()})
     if not rows:
         return pd.DataFrame()
@@ -544,36 +579,41 @@ def ranking_table(blocks: pd.DataFrame) -> pd.DataFrame:
 
 
 def pair_outcome(result: dict) -> str:
-    """wins / losses / ties of one paired comparison: by the paired mean, or, where no pair is complete (a
-    side diverged in every seed), by the wins over matched seeds, in which a diverged run loses."""
-    if np.isfinite(result["diff"]):
-        return "ties" if result["diff"] == 0 else "wins" if result["better_on_mean"] else "losses"
-    rate = result["win_rate"]
-    return "ties" if not np.isfinite(rate) or rate == 0.5 else "wins" if rate > 0.5 else "losses"
+    """wins / losses / ties of one paired comparison, by the side its verdict's test puts it on (the mean over
+    complete pairs, or the divergence-aware statistic where divergence removed pairs)."""
+    if result["better_by_test"] is None:
+        return "ties"
+    return "wins" if result["better_by_test"] else "losses"
 
 
 def head_to_head(runs: pd.DataFrame) -> pd.DataFrame:
     """Every pair of optimizers on the (workload, variant) problems both ran, by the paired comparison of each
-    problem (``compare``): wins, losses and ties of the paired mean, how many of them the verdict's test
-    finds significant at ``ALPHA``, and a sign test over the decided problems. Coverage does not enter."""
-    rows = []
+    problem (``compare``): wins, losses and ties by the verdict's test's side, how many of them are
+    significant at ``ALPHA`` after the Benjamini-Hochberg adjustment over every (pair, problem) of the table
+    (as comparisons.csv adjusts) with the complete pairs' mean agreeing, and a sign test over the decided
+    problems. Coverage does not enter."""
+    results = []
     optimizers = sorted(runs["optimizer"].unique())
     for i, a in enumerate(optimizers):
         for b in optimizers[i + 1 :]:
-            tally = {"wins": 0, "losses": 0, "ties": 0, "significant_wins": 0, "significant_losses": 0}
-            problems = 0
             for _, group in runs.groupby(["workload", "variant"], sort=True):
-                if not {a, b} <= set(group["optimizer"]):
-                    continue
-                problems += 1
-                direction = group["direction"].iloc[0]
-                result = compare(group[group["optimizer"] == a], group[group["optimizer"] == b], direction)
+                if {a, b} <= set(group["optimizer"]):
+                    direction = group["direction"].iloc[0]
+                    result = compare(group[group["optimizer"] == a], group[group["optimizer"] == b], direction)
+                    results.append((a, b, result))
+    p_adjusted = adjusted(pd.Series([r["p"] for _, _, r in results], dtype=float))
+    rows = []
+    for i, a in enumerate(optimizers):
+        for b in optimizers[i + 1 :]:
+            tally = {"wins": 0, "losses": 0, "ties": 0, "significant_wins": 0, "significant_losses": 0}
+            mine = [(r, p) for (x, y, r), p in zip(results, p_adjusted) if (x, y) == (a, b)]
+            for result, p in mine:
                 outcome = pair_outcome(result)
                 tally[outcome] += 1
-                if outcome != "ties" and np.isfinite(result["p"]) and result["p"] < ALPHA:
+                if outcome != "ties" and np.isfinite(p) and p < ALPHA and result["directions_agree"]:
                     tally[f"significant_{outcome}"] += 1
             decided = tally["wins"] + tally["losses"]
             sign_p = float(stats.binomtest(tally["wins"], decided).pvalue) if decided else math.nan
-            rows.append({"optimizer": a, "against": b, "problems": problems, **tally, "sign_test_p": sign_p})
+            rows.append({"optimizer": a, "against": b, "problems": len(mine), **tally, "sign_test_p": sign_p})
     columns = ["optimizer", "against", "problems", "wins", "losses", "ties", "significant_wins", "significant_losses"]
     return pd.DataFrame(rows, columns=columns + ["sign_test_p"])
