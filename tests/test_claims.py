@@ -169,3 +169,14 @@ def test_contradicted_needs_significance_on_the_other_side_of_zero_even_with_a_m
     assert row["verdict"] == "inconclusive at this scale"
     clearly_worse = [v + 0.05 for v in b]
     assert one({**CLAIM, "min_effect": 0.01}, runs(clearly_worse, b))["verdict"] == "contradicted"
+
+
+def test_an_attribution_line_says_how_much_of_the_difference_remains_with_the_same_ramp():
+    """A beats B by 1.0; with the ramp on both arms (A − B_ramp) by 0.25: the line says 25% of the claim's
+    (mutation: the attribution left out of the claim's row, or computed against the claim's own arms)."""
+    ramped = runs([], [1.25, 1.35, 1.15]).assign(optimizer="B_ramp")
+    frame = pd.concat([runs([1.0, 1.1, 0.9], [2.0, 2.1, 1.9]), ramped], ignore_index=True)
+    claim = {**CLAIM, "attribution": [{"optimizer": "A", "against": "B_ramp", "label": "both ramped"}]}
+    row = one(claim, frame)
+    assert row["attribution"] == "both ramped (A − B_ramp): -0.25, 25% of the claim's, n = 3"
+    assert one(CLAIM, frame)["attribution"] == ""

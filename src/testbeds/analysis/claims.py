@@ -123,10 +123,31 @@ def measure(claim: dict, runs: pd.DataFrame, tuning: dict, provisional: dict | N
         "ran": bool(len(a) and len(b)),
         "fails_fixed_value": fixed and diverged > 0,
         "trivial": trivial_note(runs, arm, other, claim, fixed),
+        "attribution": attribution_note(claim, runs, float(diff.mean()) if n else math.nan),
         "provisional": provisional_note(provisional or {}, arm, None if fixed else other) if len(a) and len(b) else "",
         "tuning_budget": tuning.get(arm["workload"], {}).get("budget", 0),
         "steps": int(own["steps"].median()) if len(own) and "steps" in own else None,
     }
+
+
+def attribution_note(claim: dict, runs: pd.DataFrame, difference: float) -> str:
+    """The claim's comparison between the other settings its ``attribution`` lists (same workload, variant and
+    metric): each one's mean difference over complete pairs and the share of the claim's difference it keeps,
+    e.g. whether Kβ's advantage remains when both arms have the same ramp. Arms not run are left out."""
+    parts = []
+    for other in claim.get("attribution", []):
+        arm = {key: claim[key] for key in ARM}
+        a = arm_values(runs, {**arm, "optimizer": other["optimizer"]}, claim["metric"])
+        b = arm_values(runs, {**arm, "optimizer": other["against"]}, claim["metric"])
+        pairs = pd.concat({"a": a, "b": b}, axis=1, join="inner").dropna()
+        if not len(pairs):
+            continue
+        diff = float((pairs["a"] - pairs["b"]).mean())
+        share = f", {diff / difference:.0%} of the claim's" if difference and math.isfinite(difference) else ""
+        parts.append(
+            f"{other['label']} ({other['optimizer']} − {other['against']}): {diff:+.3g}{share}, n = {len(pairs)}"
+        )
+    return "; ".join(parts)
 
 
 def verdict(row: dict, p_adjusted: float, p_zero_adjusted: float) -> str:

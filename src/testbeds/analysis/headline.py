@@ -145,7 +145,9 @@ def claim_lines(claims: pd.DataFrame) -> list[str]:
     for c in claims.itertuples():
         size = f" (claimed {c.claimed_size:+.0%})" if math.isfinite(c.claimed_size) else ""
         relative = f"{c.relative_change:+.1%}" if math.isfinite(c.relative_change) else "–"
-        notes = "; ".join(n for n in (c.min_effect_note, c.provisional, c.trivial) if n)
+        shown = getattr(c, "attribution", "")
+        attribution = f"attribution: {shown}" if isinstance(shown, str) and shown else ""
+        notes = "; ".join(n for n in (c.min_effect_note, c.provisional, c.trivial, attribution) if n)
         removed = f", {c.n_pairs_removed_diverged} removed: diverged" if c.n_pairs_removed_diverged else ""
         rows.append(
             [
