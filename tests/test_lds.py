@@ -144,11 +144,22 @@ def test_entropy_floor_of_a_known_chain_and_the_sampled_kl():
     assert 0 < true_kl < 0.1 < wrong_kl
 
 
+def test_tuning_trials_train_on_a_system_no_evaluated_seed_uses():
+    """Tuning seed 1000 is 0 mod 4, the system of evaluated seed 0: a trial must not train there (mutation: the
+    trial's system taken from its seed, as before)."""
+    from testbeds.lds.task import system_index
+
+    data = {"n_systems": 4}
+    evaluated = {system_index({"seed": seed, "data": data}) for seed in range(8)}
+    assert evaluated == {0, 1, 2, 3}
+    assert system_index({"seed": 1000, "trial": 0, "data": data}) == 4 not in evaluated
+
+
 def test_dataset_is_deterministic_and_checksummed(tmp_path):
     settings = data_settings(n_systems=2)
     first = systems.write_dataset(settings, tmp_path / "a")
     second = systems.write_dataset(settings, tmp_path / "b")
-    assert first["sha256"] == second["sha256"] and len(first["kf_mse"]) == 2
+    assert first["sha256"] == second["sha256"] and len(first["kf_mse"]) == 3  # + the tuning trials' system
     assert (tmp_path / "a" / "systems.npz").read_bytes() == (tmp_path / "b" / "systems.npz").read_bytes()
     assert "offline" in first["label"]
 

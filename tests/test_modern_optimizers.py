@@ -61,6 +61,8 @@ CASES = {
     "lion": ({"algorithm": "lion", "weight_decay": 0.3}, 3e-3),
     "adafactor": ({"algorithm": "adafactor"}, 3e-2),
     "adafactor-relative-step": ({"algorithm": "adafactor", "decay_rate": 0.6, "clip_threshold": 2.0}, 0.8),
+    # a parameter-scale floor above the parameters' RMS: every framework must honour it (optax.adafactor keeps 1e-3)
+    "adafactor-eps-scale": ({"algorithm": "adafactor", "eps_scale": 3.0}, 3e-2),
     "muon": ({"algorithm": "muon", "weight_decay": 0.1}, 1e-2),
     "muon-heavy-ball": ({"algorithm": "muon", "nesterov": False, "ns_steps": 3, "momentum": 0.9}, 1e-2),
     "schedule_free_adamw": ({"algorithm": "schedule_free_adamw", "weight_decay": 0.05}, 1e-2),
@@ -125,3 +127,22 @@ def test_muon_partition():
     assert not any(is_hidden_matrix(path, (4, 4)) for path in rest)
     assert not is_hidden_matrix("blocks.0.attn.qkv.bias", (4,))
     assert not is_hidden_matrix("backbone/block_0/attn/query/kernel", (8, 2, 4))
+
+
+def test_the_mlx_schedule_free_port_reads_this_steps_rate_from_a_callable_schedule():
+    """Built with a schedule, it must step exactly as when the loop sets each step's rate (mutation: the averaging
+    weight read from the rate before the schedule advances, one step late)."""
+    import mlx.core as mx
+    from testbeds.optim import mlx_optim
+
+    def rate(step):
+        return 0.01 * (step + 1)
+
+    grads = [{"w": mx.array(np.random.default_rng(t).normal(size=(3, 2)), dtype=mx.float32)} for t in range(6)]
+    scheduled, fixed = mlx_optim.ScheduleFreeAdamW(rate), mlx_optim.ScheduleFreeAdamW(rate(0))
+    params = {"scheduled": {"w": mx.ones((3, 2))}, "fixed": {"w": mx.ones((3, 2))}}
+    for t, g in enumerate(grads):
+        fixed.learning_rate = rate(t)
+        params["scheduled"] = scheduled.apply_gradients(g, params["scheduled"])
+        params["fixed"] = fixed.apply_gradients(g, params["fixed"])
+    np.testing.assert_allclose(np.array(params["scheduled"]["w"]), np.array(params["fixed"]["w"]), rtol=1e-6)

@@ -186,19 +186,21 @@ def sample_chain(rng: np.random.Generator, P: np.ndarray, n: int, length: int) -
 
 # ------------------------------------------------------------------------------------ the data set
 def generate(settings: dict) -> dict[str, np.ndarray]:
-    """The arrays of a data section: ``n_systems`` LDS systems (task lds) or bigram chains (task bigram)."""
-    items = [
-        (make_system if settings["task"] == "lds" else bigram_chain)(settings, k) for k in range(settings["n_systems"])
-    ]
+    """The arrays of a data section: ``n_systems`` LDS systems (task lds) or bigram chains (task bigram) for the
+    evaluated seeds, and one more (index ``n_systems``) that only tuning trials train on."""
+    make = make_system if settings["task"] == "lds" else bigram_chain
+    items = [make(settings, k) for k in range(settings["n_systems"] + 1)]
     return {key: np.stack([np.asarray(item[key]) for item in items]) for key in items[0]}
 
 
 def label(settings: dict) -> str:
     d = settings
     if d["task"] == "bigram":
-        return f"generated: {d['n_systems']} random bigram chains, vocabulary {d['vocab_size']} (offline)"
+        return (
+            f"generated: {d['n_systems']} random bigram chains (+1 for tuning), vocabulary {d['vocab_size']} (offline)"
+        )
     return (
-        f"generated: {d['n_systems']} {d['structure']} LDS, dim_x {d['dim_x']}, dim_y {d['dim_y']}, "
+        f"generated: {d['n_systems']} {d['structure']} LDS (+1 for tuning), dim_x {d['dim_x']}, dim_y {d['dim_y']}, "
         f"λ {d['lambda']}, σ {d['sigma']} (offline)"
     )
 

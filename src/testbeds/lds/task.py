@@ -28,8 +28,9 @@ def load_item(data_dir: Path, index: int) -> dict[str, np.ndarray]:
 
 
 def system_index(run: dict) -> int:
-    """Seed s trains on system s mod n_systems, so every optimizer of a seed sees the same system."""
-    return run["seed"] % run["data"]["n_systems"]
+    """Seed s trains on system s mod n_systems, so every optimizer of a seed sees the same system; a tuning trial
+    on system n_systems, which no evaluated seed uses (its choice is never scored on the system it was made on)."""
+    return run["data"]["n_systems"] if "trial" in run else run["seed"] % run["data"]["n_systems"]
 
 
 @partial(jax.jit, static_argnames=("sigma", "obs_noise", "batch", "length"))

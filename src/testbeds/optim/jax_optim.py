@@ -48,18 +48,21 @@ def lion(options: dict, learning_rate) -> optax.GradientTransformation:
 
 
 def adafactor(options: dict, learning_rate) -> optax.GradientTransformation:
-    # every matrix factored (optax's default leaves dimensions under 128 unfactored), and torch's relative
-    # step: the step size is min(lr, 1/√t)
+    """optax.adafactor's chain, composed so that the parameter-scale floor is ``eps_scale`` (optax.adafactor
+    keeps scale_by_param_block_rms's 1e-3), every matrix factored (its default leaves dimensions under 128
+    unfactored), and torch's relative step: the step size is min(lr, 1/√t)."""
+
     def capped(count):
         return jnp.minimum(_at(learning_rate, count), jax.lax.rsqrt(count + 1.0))
 
-    return optax.adafactor(
-        capped,
-        min_dim_size_to_factor=1,
-        decay_rate=options["decay_rate"],
-        clipping_threshold=options["clip_threshold"],
-        eps=options["eps"],
-        multiply_by_parameter_scale=True,
+    return optax.chain(
+        optax.scale_by_factored_rms(
+            factored=True, decay_rate=options["decay_rate"], min_dim_size_to_factor=1, epsilon=options["eps"]
+        ),
+        optax.clip_by_block_rms(options["clip_threshold"]),
+        optax.scale_by_learning_rate(capped, flip_sign=False),
+        optax.scale_by_param_block_rms(min_scale=options["eps_scale"]),
+        optax.scale(-1),
     )
 
 

@@ -154,7 +154,9 @@ class ScheduleFreeAdamW(optim.Optimizer):
     def apply_gradients(self, gradients: dict, parameters: dict):
         if not self._initialized:
             self.init(gradients)
-        lr_max = mx.maximum(self.state["lr_max"], self.learning_rate)
+        schedule = self._schedulers.get("learning_rate")
+        lr = schedule(self.step) if schedule else self.learning_rate  # this step's, as the base class will set it
+        lr_max = mx.maximum(self.state["lr_max"], lr)
         weight = lr_max**self.weight_lr_power
         self.state["lr_max"], self.state["weight_sum"] = lr_max, self.state["weight_sum"] + weight
         self._ckp1 = weight / self.state["weight_sum"]  # this step's averaging weight, for apply_single
