@@ -219,7 +219,13 @@ def ranking_lines(
             ]
             for r in head_to_head.itertuples()
         ]
-        header = ["pair", "shared problems", "wins / losses / ties", f"significant (BH-adjusted p < {ALPHA})", "sign test p"]
+        header = [
+            "pair",
+            "shared problems",
+            "wins / losses / ties",
+            f"significant (BH-adjusted p < {ALPHA})",
+            "sign test p",
+        ]
         lines += list_table("Head to head, on the problems each pair shares (paired by seed)", header, rows)
     return lines
 
