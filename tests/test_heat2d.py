@@ -266,8 +266,9 @@ def test_rope_rotates_each_token_by_its_frame_index():
 
 
 def test_every_optimizer_gets_the_same_learning_rate_schedule(tmp_path):
-    """The source's code gave Adam and Kβ different schedules; here the schedule is the workload's."""
-    settings = {"epochs": 4, "lr_schedule": "1:2e-3,3:5e-4", "eval_every": 100, "log_every": 1}
+    """The source's code gave Adam and Kβ different schedules; here the schedule is the workload's, also when it
+    is the source's own piecewise one by epoch (train.schedule: source)."""
+    settings = {"epochs": 4, "schedule": "source", "lr_schedule": "1:2e-3,3:5e-4", "eval_every": 100, "log_every": 1}
     schedules = {}
     for optimizer in ("adam95", "kbeta", "sgd"):
         run = heat_run(optimizer=optimizer, train={**settings, "checkpoint_every": 100})
