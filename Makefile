@@ -50,6 +50,7 @@ bench: setup
 	$(BIN)/python benchmarks/matmul.py
 	$(BIN)/python benchmarks/optimizers.py
 	$(BIN)/python benchmarks/workloads.py
+	$(BIN)/python benchmarks/tuning_regret.py
 
 clean:
 	rm -rf results .snakemake
