@@ -166,16 +166,27 @@ def edges(chosen: dict | None, trials: list[dict], space: dict) -> dict[str, str
     return at_edge
 
 
+def to_scale(distribution: dict, value: float) -> float:
+    """A value in its key's scale: log for log_uniform, as is for uniform."""
+    return math.log(value) if next(iter(distribution)) == "log_uniform" else value
+
+
+def from_scale(distribution: dict, x: float) -> float:
+    """Back from the key's scale, rounded to 6 significant digits (stable in run JSON)."""
+    value = math.exp(x) if next(iter(distribution)) == "log_uniform" else x
+    return float(f"{value:.6g}")
+
+
+def step_size(distribution: dict, budget: int) -> float:
+    """The declared width in the key's scale divided by the budget: the spacing of a budget's points."""
+    lo, hi = next(iter(distribution.values()))
+    return (to_scale(distribution, hi) - to_scale(distribution, lo)) / max(budget, 1)
+
+
 def step_past(distribution: dict, value: float, side: str, budget: int) -> float:
-    """One step past ``value`` on ``side``, in the key's scale (log for log_uniform): the declared width
-    divided by the budget, the spacing of a budget's points."""
-    ((kind, (lo, hi)),) = distribution.items()
+    """One step (``step_size``) past ``value`` on ``side``, in the key's scale."""
     sign = -1 if side == "low" else 1
-    if kind == "log_uniform":
-        result = math.exp(math.log(value) + sign * (math.log(hi) - math.log(lo)) / max(budget, 1))
-    else:
-        result = value + sign * (hi - lo) / max(budget, 1)
-    return float(f"{result:.6g}")
+    return from_scale(distribution, to_scale(distribution, value) + sign * step_size(distribution, budget))
 
 
 def extension_key(space: dict, round_index: int) -> str | None:
@@ -185,56 +196,48 @@ def extension_key(space: dict, round_index: int) -> str | None:
 
 
 def in_scale(distribution: dict, a: float, b: float) -> float:
-    """The midpoint of ``a`` and ``b`` in the key's scale (geometric for log_uniform), 6 significant digits."""
-    kind = next(iter(distribution))
-    middle = math.sqrt(a * b) if kind == "log_uniform" else (a + b) / 2
-    return float(f"{middle:.6g}")
+    """The midpoint of ``a`` and ``b`` in the key's scale (geometric for log_uniform)."""
+    return from_scale(distribution, (to_scale(distribution, a) + to_scale(distribution, b)) / 2)
+
+
+def badness(trial: dict, direction: str) -> float:
+    """A trial's validation value, lower being better whatever the metric's direction; a diverged or unscored
+    trial is the worst (infinite)."""
+    finite = trial["status"] == "ok" and trial["value"] is not None and math.isfinite(trial["value"])
+    return (-1 if direction == "max" else 1) * trial["value"] if finite else math.inf
 
 
 def better_neighbour(key: str, chosen: dict, trials: list[dict], direction: str) -> float | None:
     """The value of ``key`` next to the chosen one, below or above it among the trials, whose trial scored
     better (a diverged trial worst); None when no other value was tried."""
     value = chosen[key]
-    sign = -1 if direction == "max" else 1
-
-    def badness(trial: dict) -> float:
-        finite = trial["status"] == "ok" and trial["value"] is not None and math.isfinite(trial["value"])
-        return sign * trial["value"] if finite else math.inf
-
     tried = [t for t in trials if key in (t.get("settings") or {}) and t["settings"][key] != value]
     below = [t for t in tried if t["settings"][key] < value]
     above = [t for t in tried if t["settings"][key] > value]
     nearest = [
-        min(side, key=lambda t: (abs(t["settings"][key] - value), badness(t))) for side in (below, above) if side
+        min(side, key=lambda t: (abs(t["settings"][key] - value), badness(t, direction)))
+        for side in (below, above)
+        if side
     ]
     if not nearest:
         return None
-    return min(nearest, key=badness)["settings"][key]
+    return min(nearest, key=lambda t: badness(t, direction))["settings"][key]
 
 
-def to_scale(distribution: dict, value: float) -> float:
-    return math.log(value) if next(iter(distribution)) == "log_uniform" else value
-
-
-def from_scale(distribution: dict, x: float) -> float:
-    value = math.exp(x) if next(iter(distribution)) == "log_uniform" else x
-    return float(f"{value:.6g}")
-
-
-def parabola_vertex(key: str, selection: dict, distribution: dict, edge: str | None, step: float) -> float | None:
+def parabola_vertex(key: str, selection: dict, distribution: dict, edge: str | None, budget: int) -> float | None:
     """Where the parabola through the choice and its two nearest values of ``key`` (in the key's scale) has its
     minimum, among the trials that share the choice's other settings, kept between the neighbours inside the
-    values tried and at most ``step`` past the choice at an edge. None with fewer than three such values, a
+    values tried and at most one ``step_size`` past the choice at an edge. None with fewer than three such values, a
     parabola that opens the wrong way, or a vertex at the choice itself."""
-    chosen, sign = selection["settings"], -1 if selection["direction"] == "max" else 1
+    chosen = selection["settings"]
     scores: dict[float, float] = {}
     for trial in selection.get("trials") or []:
         settings = trial.get("settings") or {}
         same_elsewhere = all(settings.get(k) == v for k, v in chosen.items() if k != key)
-        finite = trial["status"] == "ok" and trial["value"] is not None and math.isfinite(trial["value"])
-        if key in settings and same_elsewhere and finite:
+        score = badness(trial, selection["direction"])
+        if key in settings and same_elsewhere and math.isfinite(score):
             x = to_scale(distribution, settings[key])
-            scores[x] = min(scores.get(x, math.inf), sign * trial["value"])
+            scores[x] = min(scores.get(x, math.inf), score)
     xs = sorted(scores)
     centre = to_scale(distribution, chosen[key])
     if len(xs) < 3 or centre not in scores:
@@ -247,6 +250,7 @@ def parabola_vertex(key: str, selection: dict, distribution: dict, edge: str | N
     vertex = x2 - 0.5 * ((x2 - x1) ** 2 * (f2 - f3) - (x2 - x3) ** 2 * (f2 - f1)) / (
         (x2 - x1) * (f2 - f3) - (x2 - x3) * (f2 - f1)
     )
+    step = step_size(distribution, budget)
     low, high = (centre - step, centre) if edge == "low" else (centre, centre + step) if edge == "high" else (x1, x3)
     vertex = min(max(vertex, low), high)
     return from_scale(distribution, vertex) if vertex != centre else None
@@ -266,12 +270,8 @@ def extension_point(selection: dict, space: dict, budget: int, round_index: int,
         return fallback
     chosen, distribution = selection["settings"], space[key]
     edge = (selection.get("edges") or {}).get(key)
-    step = abs(
-        to_scale(distribution, step_past(distribution, chosen[key], "high", budget))
-        - to_scale(distribution, chosen[key])
-    )
     neighbour = better_neighbour(key, chosen, selection.get("trials") or [], selection["direction"])
-    moves = [parabola_vertex(key, selection, distribution, edge, step)]
+    moves = [parabola_vertex(key, selection, distribution, edge, budget)]
     moves.append(step_past(distribution, chosen[key], edge, budget) if edge else None)
     moves.append(in_scale(distribution, chosen[key], neighbour) if neighbour is not None else None)
     for value in filter(lambda v: v is not None, moves):

@@ -145,8 +145,7 @@ def claim_lines(claims: pd.DataFrame) -> list[str]:
     for c in claims.itertuples():
         size = f" (claimed {c.claimed_size:+.0%})" if math.isfinite(c.claimed_size) else ""
         relative = f"{c.relative_change:+.1%}" if math.isfinite(c.relative_change) else "–"
-        shown = getattr(c, "attribution", "")
-        attribution = f"attribution: {shown}" if isinstance(shown, str) and shown else ""
+        attribution = f"attribution: {c.attribution}" if c.attribution else ""
         notes = "; ".join(n for n in (c.min_effect_note, c.provisional, c.trivial, attribution) if n)
         removed = f", {c.n_pairs_removed_diverged} removed: diverged" if c.n_pairs_removed_diverged else ""
         rows.append(

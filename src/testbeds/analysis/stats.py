@@ -592,28 +592,30 @@ def head_to_head(runs: pd.DataFrame) -> pd.DataFrame:
     significant at ``ALPHA`` after the Benjamini-Hochberg adjustment over every (pair, problem) of the table
     (as comparisons.csv adjusts) with the complete pairs' mean agreeing, and a sign test over the decided
     problems. Coverage does not enter."""
-    results = []
     optimizers = sorted(runs["optimizer"].unique())
-    for i, a in enumerate(optimizers):
-        for b in optimizers[i + 1 :]:
-            for _, group in runs.groupby(["workload", "variant"], sort=True):
-                if {a, b} <= set(group["optimizer"]):
-                    direction = group["direction"].iloc[0]
-                    result = compare(group[group["optimizer"] == a], group[group["optimizer"] == b], direction)
-                    results.append((a, b, result))
-    p_adjusted = adjusted(pd.Series([r["p"] for _, _, r in results], dtype=float))
+    pairs = [(a, b) for i, a in enumerate(optimizers) for b in optimizers[i + 1 :]]
+    results = []  # (pair, compare's result) for every problem the pair shares
+    for a, b in pairs:
+        for _, group in runs.groupby(["workload", "variant"], sort=True):
+            if {a, b} <= set(group["optimizer"]):
+                direction = group["direction"].iloc[0]
+                result = compare(group[group["optimizer"] == a], group[group["optimizer"] == b], direction)
+                results.append(((a, b), result))
+    p_adjusted = adjusted(pd.Series([result["p"] for _, result in results], dtype=float))
+    tallies = {
+        pair: dict.fromkeys(("problems", "wins", "losses", "ties", "significant_wins", "significant_losses"), 0)
+        for pair in pairs
+    }
+    for (pair, result), p in zip(results, p_adjusted):
+        tally, outcome = tallies[pair], pair_outcome(result)
+        tally["problems"] += 1
+        tally[outcome] += 1
+        if outcome != "ties" and np.isfinite(p) and p < ALPHA and result["directions_agree"]:
+            tally[f"significant_{outcome}"] += 1
     rows = []
-    for i, a in enumerate(optimizers):
-        for b in optimizers[i + 1 :]:
-            tally = {"wins": 0, "losses": 0, "ties": 0, "significant_wins": 0, "significant_losses": 0}
-            mine = [(r, p) for (x, y, r), p in zip(results, p_adjusted) if (x, y) == (a, b)]
-            for result, p in mine:
-                outcome = pair_outcome(result)
-                tally[outcome] += 1
-                if outcome != "ties" and np.isfinite(p) and p < ALPHA and result["directions_agree"]:
-                    tally[f"significant_{outcome}"] += 1
-            decided = tally["wins"] + tally["losses"]
-            sign_p = float(stats.binomtest(tally["wins"], decided).pvalue) if decided else math.nan
-            rows.append({"optimizer": a, "against": b, "problems": len(mine), **tally, "sign_test_p": sign_p})
+    for (a, b), tally in tallies.items():
+        decided = tally["wins"] + tally["losses"]
+        sign_p = float(stats.binomtest(tally["wins"], decided).pvalue) if decided else math.nan
+        rows.append({"optimizer": a, "against": b, **tally, "sign_test_p": sign_p})
     columns = ["optimizer", "against", "problems", "wins", "losses", "ties", "significant_wins", "significant_losses"]
     return pd.DataFrame(rows, columns=columns + ["sign_test_p"])
