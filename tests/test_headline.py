@@ -156,3 +156,20 @@ def test_the_protocol_names_the_schedule_free_optimizers_that_ran():
     assert "Schedule-Free (kbeta)" in stated and "without its learning-rate decay" in stated
     assert "sfadamw" not in stated  # listed in the config, not run: not named
     assert "Schedule-Free" not in headline.protocol({}, runs)
+
+
+def test_each_claims_attribution_line_is_its_own_claims_row():
+    """Both workloads have a kbeta-vs-sgd attribution under the same names; each claim row of the front page shows
+    the attribution of its own workload, as claims.csv has it (mutation: the attribution looked up by
+    optimizer names alone, which shows w1's figures for w2)."""
+    attributed = [
+        {**claim, "attribution": [{"optimizer": "kbeta", "against": "sgd", "label": "against SGD"}]} for claim in CLAIMS
+    ]
+    text, _, _, measured = render(grid(), attributed)
+    (title,) = [t for t in list_tables(text) if t.startswith("The source projects' claims")]
+    _, *rows = list_tables(text)[title]
+    assert len(rows) == len(measured) == 2
+    for row, (_, claim) in zip(rows, measured.iterrows()):
+        assert claim["attribution"].startswith("against SGD (kbeta − sgd): ")
+        assert f"attribution: {claim['attribution']}" in row[0]
+    assert measured["attribution"].nunique() == 2  # w1's and w2's differ
