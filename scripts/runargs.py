@@ -11,7 +11,7 @@ import argparse
 import json
 
 import _bootstrap  # noqa: F401
-from testbeds import config as cfg
+from testbeds.settings import ConfigError, parse_override, set_dotted
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,21 +35,28 @@ def resolve(args: argparse.Namespace) -> dict:
     if args.run_json:
         run = json.loads(args.run_json)
         for override in args.set:
-            cfg.set_dotted(run, *cfg.parse_override(override))
+            set_dotted(run, *parse_override(override))
         return run
+    return resolve_from_config(args)
+
+
+def resolve_from_config(args: argparse.Namespace) -> dict:
+    """The run named on the command line, planned from the config files like the pipeline plans it."""
+    from testbeds import config as cfg  # the planner, only where a run is planned here rather than passed in
+
     config = cfg.load_config(args.config or [cfg.DEFAULT_CONFIG])
     if args.workload not in config["workloads"]:
         raise SystemExit(f"error: no workload '{args.workload}' in the config (have: {', '.join(config['workloads'])})")
     optimizer = args.optimizer or config["workloads"][args.workload]["optimizers"][0]
     for override in args.set:
-        key, value = cfg.parse_override(override)
+        key, value = parse_override(override)
         section, _, rest = key.partition(".")
         if section == "optimizer":
-            cfg.set_dotted(config["optimizers"][optimizer], rest, value)
+            set_dotted(config["optimizers"][optimizer], rest, value)
         else:
-            cfg.set_dotted(config["workloads"][args.workload], key, value)
+            set_dotted(config["workloads"][args.workload], key, value)
     try:
         cfg.validate(config)
-    except cfg.ConfigError as err:
+    except ConfigError as err:
         raise SystemExit(f"error: {err}") from None
     return cfg.resolve_run(config, args.workload, args.variant, optimizer, args.seed)

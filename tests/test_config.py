@@ -2,6 +2,7 @@
 
 import pytest
 from testbeds import config as cfg
+from testbeds import settings
 
 
 def test_default_config_is_valid(config):
@@ -63,10 +64,10 @@ def test_grid_runs_enumerates_every_combination(config):
 
 
 def test_dotted_override_parsing():
-    assert cfg.parse_override("train.steps=100") == ("train.steps", 100)
-    assert cfg.parse_override("data.path=null") == ("data.path", None)
+    assert settings.parse_override("train.steps=100") == ("train.steps", 100)
+    assert settings.parse_override("data.path=null") == ("data.path", None)
     with pytest.raises(cfg.ConfigError):
-        cfg.parse_override("train.steps")
+        settings.parse_override("train.steps")
     tree = {"train": {"steps": 1}}
     with pytest.raises(cfg.ConfigError, match="train.step"):
-        cfg.set_dotted(tree, "train.step", 3)
+        settings.set_dotted(tree, "train.step", 3)

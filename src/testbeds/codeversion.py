@@ -13,7 +13,8 @@ import functools
 import hashlib
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from testbeds.settings import REPO
+
 SEARCH = (REPO / "scripts", REPO / "src")
 
 

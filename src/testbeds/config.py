@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import copy
 import functools
-import hashlib
 import importlib.util
-import json
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -21,31 +18,13 @@ from testbeds import tuning, workloads
 from testbeds.optim.options import ALGORITHMS, FRAMEWORKS, algorithm, available, is_imported, is_schedule_free
 from testbeds.optim.options import options_schema, with_defaults
 from testbeds.schedule import lr_at, parse_lr_schedule
+from testbeds.settings import REPO, ConfigError, config_hash, deep_merge, set_dotted
 
-REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 DEFAULT_CONFIG = REPO / "config" / "config.yaml"
 
 
 NAME_PATTERN = r"[A-Za-z0-9_-]+"  # variant and optimizer names (the schema's propertyNames say the same)
-
-
-class ConfigError(ValueError):
-    """A configuration problem, with the offending key in the message."""
-
-
-def deep_merge(base: dict, update: dict) -> dict:
-    """Merge ``update`` into a copy of ``base``: dicts merge, everything else replaces.
-
-    These are Snakemake's semantics for ``--configfile`` on top of ``configfile:``.
-    """
-    merged = copy.deepcopy(base)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
 
 
 def load_config(paths: list[str | Path]) -> dict:
@@ -58,33 +37,6 @@ def load_config(paths: list[str | Path]) -> dict:
             raise ConfigError(f"{path}: top level must be a mapping")
         config = deep_merge(config, loaded)
     return config
-
-
-def set_dotted(tree: dict, dotted_key: str, value: Any) -> None:
-    """Set ``tree['a']['b'] = value`` for ``dotted_key='a.b'``; the parent must exist."""
-    *parents, leaf = dotted_key.split(".")
-    node = tree
-    for i, part in enumerate(parents):
-        if not isinstance(node.get(part), dict):
-            raise ConfigError(f"unknown setting '{'.'.join(parents[: i + 1])}' in override '{dotted_key}'")
-        node = node[part]
-    if leaf not in node:
-        raise ConfigError(f"unknown setting '{dotted_key}'")
-    node[leaf] = value
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """Parse ``key.sub=value``; the value is read as YAML (numbers, lists, null)."""
-    if "=" not in text:
-        raise ConfigError(f"override '{text}' must look like key.sub=value")
-    key, raw = text.split("=", 1)
-    value = yaml.safe_load(raw)
-    if isinstance(value, str):  # YAML 1.1 reads 1e-3 as a string; a number is meant
-        try:
-            value = float(raw)
-        except ValueError:
-            pass
-    return key.strip(), value
 
 
 @functools.lru_cache(maxsize=1)
@@ -427,12 +379,6 @@ def without_decay(train: dict) -> None:
         train["lr_schedule"] = ""
     if "min_lr_frac" in train:
         train["min_lr_frac"] = 1.0
-
-
-def config_hash(run: dict) -> str:
-    """A short, stable hash of a resolved run (key order does not matter)."""
-    text = json.dumps(run, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def data_key(data_settings: dict) -> str:

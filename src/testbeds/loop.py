@@ -17,12 +17,12 @@ import signal
 import time
 from pathlib import Path
 
-from testbeds.config import config_hash
 from testbeds.early_stop import EarlyStopping
 from testbeds.optim.options import logs_diagnostics
 from testbeds.optim.registry import summarise_buckets
 from testbeds.runio import Checkpoints, MetricsLog, atomic_write_json, provenance
 from testbeds.schedule import bias_ramp, warmup_cosine
+from testbeds.settings import config_hash
 
 BASE_COLUMNS = ["step", "wall_seconds", "train_seconds", "train_loss", "lr", "tokens"]
 DIAGNOSTIC_COLUMNS = list(summarise_buckets({"": (0.0, 0.0)}))  # an optimizer's per-bucket diagnostics

@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
-from testbeds.config import REPO, config_hash
+from testbeds.settings import REPO, config_hash
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import copy
 import math
 
+from testbeds.settings import set_dotted
+
 DISTRIBUTIONS = ("log_uniform", "uniform", "choice")
 FIRST_DIMENSION = "train.lr"  # always the sequence's first coordinate, so it never moves when keys are added
 MAX_TRIALS = 10_000  # per cell: more would take minutes of planning alone (and years of training)
@@ -95,8 +97,6 @@ def trial_points(spaces: dict[str, dict], budget: int, seed: int, study: int = 0
 
 def apply(run: dict, settings: dict) -> dict:
     """A resolved run with ``settings`` ({dotted key: value}) applied; ``optimizer.X`` sets option X."""
-    from testbeds.config import set_dotted
-
     run = {**run, "optimizer": dict(run["optimizer"])}
     for key, value in settings.items():
         if key.startswith("optimizer."):

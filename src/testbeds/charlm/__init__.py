@@ -1,6 +1,6 @@
 """Testbed D of the Kourkoutas-β paper (source 001): a GPT-2-style character language model in MLX."""
 
-from testbeds.config import ConfigError
+from testbeds.settings import ConfigError
 from testbeds.schedule import piecewise_problem
 from testbeds.workloads import Workload
 

@@ -1,6 +1,6 @@
 """The 2-D heat-diffusion transformer of source 000 in MLX: FTCS-solved meshes, causal or block masks, rollouts."""
 
-from testbeds.config import ConfigError
+from testbeds.settings import ConfigError
 from testbeds.schedule import piecewise_problem
 from testbeds.workloads import Figure, Workload
 

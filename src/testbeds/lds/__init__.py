@@ -1,6 +1,6 @@
 """Transformer filters of source 002: linear dynamical systems against the Kalman filter, and bigram chains, in JAX."""
 
-from testbeds.config import ConfigError
+from testbeds.settings import ConfigError
 from testbeds.workloads import Figure, Workload
 
 # rollout.csv: per horizon h, the model's, the Kalman filter's and the zero forecast's MSE, score and skills

@@ -1,6 +1,6 @@
 """The Lattice Oscillator Transformer of source 003 on copy-reverse sequences, in PyTorch Lightning."""
 
-from testbeds.config import ConfigError
+from testbeds.settings import ConfigError
 from testbeds.workloads import Figure, Workload
 
 

@@ -1,6 +1,6 @@
 """The "SOTA" transformer language model of source 004 (RMSNorm, RoPE, SwiGLU) in PyTorch, on a BPE-tokenised corpus."""
 
-from testbeds.config import ConfigError
+from testbeds.settings import ConfigError
 from testbeds.workloads import Workload
 
 

@@ -1,7 +1,7 @@
 """A minimal workload defined outside the package, to prove that a workload is a plug-in: least-squares
 regression with a torch linear model, its data made in the job."""
 
-from testbeds.config import ConfigError
+from testbeds.settings import ConfigError
 from testbeds.workloads import Workload
 
 
