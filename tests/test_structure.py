@@ -113,3 +113,28 @@ print("ok")
     done = subprocess.run([sys.executable, "-c", job], capture_output=True, text=True, cwd=REPO, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "ok"
+
+
+def workload_files() -> list:
+    """Every module of the built-in workloads and of the test plug-ins."""
+    from testbeds import workloads
+
+    built_in = [SRC / "testbeds" / name for name in workloads.registry() if (SRC / "testbeds" / name).is_dir()]
+    return [path for folder in [*built_in, REPO / "tests" / "plugins"] for path in sorted(folder.rglob("*.py"))]
+
+
+def test_workloads_leave_checkpoint_files_devices_and_threads_to_their_floor():
+    """The floors write and read their checkpoints and set device and threads, for training and scoring."""
+    # mutation: sotalm's evaluation opening checkpoint / "state.pt" or calling torch.set_num_threads again
+    from testbeds import jax_loop, mlx_state, torch_loop
+
+    files = {torch_loop.STATE_FILE, torch_loop.LIGHTNING_FILE, jax_loop.STATE_FILE}
+    files |= {mlx_state.MODEL_FILE, mlx_state.OPTIMIZER_FILE, mlx_state.TRAINING_FILE}
+    setup = {"resolve_torch", "resolve_mlx", "resolve_jax", "set_num_threads"}
+    found = [
+        f"{path.relative_to(REPO)}: {name}"
+        for path in workload_files()
+        for name in sorted(files | setup)
+        if name in path.read_text()
+    ]
+    assert len(workload_files()) > 30 and found == []

@@ -12,6 +12,7 @@ as ``optax.inject_hyperparams`` would feed it."""
 from __future__ import annotations
 
 import contextlib
+from abc import abstractmethod
 from pathlib import Path
 from typing import Callable
 
@@ -30,11 +31,24 @@ from testbeds.optim.registry import make_optimizer
 STATE_FILE = "state.msgpack"
 
 
+def use_device(run: dict) -> str:
+    """The run's JAX platform, with XLA's CPU thread pool sized to the run's threads: for training and scoring
+    alike (before any array is made)."""
+    return resolve_jax(run["device"], run["threads"])
+
+
+def load_params(template, checkpoint: Path):
+    """The params evaluation uses, from a checkpoint directory ``JaxLoop`` wrote, in the structure of
+    ``template`` (e.g. ``jax.eval_shape`` of the initialiser); the optimiser state is skipped."""
+    saved = serialization.msgpack_restore((checkpoint / STATE_FILE).read_bytes())
+    return serialization.from_state_dict(template, saved["params"])
+
+
 class JaxLoop(TrainLoop):
     packages = ["jax", "jaxlib", "flax", "optax", "numpy"]
 
     def __init__(self, run: dict, run_dir: Path, log=say):
-        super().__init__(run, run_dir, resolve_jax(run["device"], run["threads"]), log)
+        super().__init__(run, run_dir, use_device(run), log)
 
     def registry_optimizer(self, hyper: dict) -> optax.GradientTransformation:
         """The run's optimiser from the registry at ``hyper`` (``hyperparameters()``, traced inside the step)."""
@@ -42,10 +56,26 @@ class JaxLoop(TrainLoop):
 
     def use_optimizer(self, params, optimizer: Callable[[dict], optax.GradientTransformation]) -> None:
         """Train ``params`` with ``optimizer(hyper)`` (the registry's optimiser, possibly chained with e.g.
-        clipping), built inside the compiled step from ``hyperparameters()``."""
+        clipping), built inside the compiled step from ``hyperparameters()``; compiles ``make_step``."""
         self.params, self.optimizer = params, optimizer
         self.options = traced_options(self.run["optimizer"])
         self.opt_state = jax.jit(optimizer(self.hyperparameters()).init)(params)
+        self.step_fn = self.compiled(self.make_step())
+
+    @abstractmethod
+    def make_step(self):
+        """The step, ``(params, opt_state, hyper, batch arguments...) -> (params, opt_state, loss)``: it computes
+        the gradients and ends with ``self.apply(grads, opt_state, params, hyper)``."""
+
+    def apply(self, grads, opt_state, params, hyper: dict):
+        """Inside the compiled step: the optimiser's update at ``hyper``, applied; the new params and state."""
+        updates, opt_state = self.optimizer(hyper).update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state
+
+    def run_step(self, *batch):
+        """One optimisation step (the compiled ``make_step``) at this step's learning rate; the loss."""
+        self.params, self.opt_state, loss = self.step_fn(self.params, self.opt_state, self.hyperparameters(), *batch)
+        return loss
 
     def hyperparameters(self) -> dict:
         """Arguments of the compiled step: this step's learning rate and the traced options."""

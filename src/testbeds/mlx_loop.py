@@ -20,11 +20,22 @@ from testbeds.optim.registry import make_optimizer
 from testbeds.speedups.blas import MARKER
 
 
+def use_device(run: dict) -> str:
+    """The run's MLX device, made the default: for training and scoring alike."""
+    return resolve_mlx(run["device"])
+
+
+def load_model(model: nn.Module, checkpoint: Path) -> nn.Module:
+    """``model`` with the weights evaluation uses, from a checkpoint directory ``MlxLoop`` wrote."""
+    mlx_state.load_model(model, checkpoint)
+    return model
+
+
 class MlxLoop(TrainLoop):
     packages = ["mlx", "kbeta", "numpy"]
 
     def __init__(self, run: dict, run_dir: Path, log=say):
-        super().__init__(run, run_dir, resolve_mlx(run["device"]), log)
+        super().__init__(run, run_dir, use_device(run), log)
 
     def use_model(self, model: nn.Module) -> None:
         """Train ``model`` with the run's optimiser, at the learning rate ``learning_rate()`` gives each step."""

@@ -14,22 +14,44 @@ from testbeds.loop import TrainLoop, say
 from testbeds.optim import torch_optim
 from testbeds.optim.registry import make_optimizer
 
-STATE_FILE = "state.pt"
+STATE_FILE = "state.pt"  # TorchLoop's checkpoint: "model" holds the weights evaluation uses
+LIGHTNING_FILE = "trainer.ckpt"  # a Lightning trainer's: its module's "state_dict", the network under .model
+
+
+def use_device(run: dict) -> str:
+    """The run's torch device, with torch's thread count set to the run's: for training and scoring alike."""
+    device = resolve_torch(run["device"])
+    torch.set_num_threads(run["threads"])
+    return device
+
+
+def build_optimizer(model: torch.nn.Module, spec: dict, lr: float) -> torch.optim.Optimizer:
+    """The registry's optimiser for the entry ``spec`` on ``model``'s parameter groups (weight decay where due)."""
+    return make_optimizer("torch", spec, lr, params=torch_optim.parameter_groups(model, spec))
+
+
+def load_model(model: torch.nn.Module, checkpoint: Path, device: str) -> torch.nn.Module:
+    """``model`` on ``device`` with the weights evaluation uses, from a checkpoint directory that ``TorchLoop``
+    or a Lightning trainer (lot) wrote; in eval mode."""
+    if (checkpoint / LIGHTNING_FILE).exists():
+        state = torch.load(checkpoint / LIGHTNING_FILE, map_location=device, weights_only=False)["state_dict"]
+        weights = {key.removeprefix("model."): value for key, value in state.items()}
+    else:
+        weights = torch.load(checkpoint / STATE_FILE, map_location=device, weights_only=False)["model"]
+    model.to(device).load_state_dict(weights)
+    return model.eval()
 
 
 class TorchLoop(TrainLoop):
     packages = ["torch", "numpy"]
 
     def __init__(self, run: dict, run_dir: Path, log=say):
-        super().__init__(run, run_dir, resolve_torch(run["device"]), log)
-        torch.set_num_threads(run["threads"])
+        super().__init__(run, run_dir, use_device(run), log)
 
     def use_model(self, model: torch.nn.Module) -> None:
         """Train ``model`` (moved to the run's device) with the run's optimiser on its parameter groups."""
         self.model = model.to(self.device)
-        spec = self.run["optimizer"]
-        groups = torch_optim.parameter_groups(self.model, spec)
-        self.opt = make_optimizer("torch", spec, self.settings["lr"], params=groups)
+        self.opt = build_optimizer(self.model, self.run["optimizer"], self.settings["lr"])
 
     def optimize(self, loss: torch.Tensor, clip: float = 0.0) -> None:
         """Backpropagate ``loss``, clip the gradients' global norm (when ``clip`` > 0), step the optimiser at

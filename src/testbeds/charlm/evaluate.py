@@ -8,11 +8,10 @@ from pathlib import Path
 import mlx.core as mx
 import numpy as np
 
-from testbeds import mlx_state
 from testbeds.charlm.data import CharCorpus, validation_windows
 from testbeds.charlm.model import LN2, build_model, cross_entropy
-from testbeds.devices import resolve_mlx
 from testbeds.evaluation import Description, Evaluation, Scores
+from testbeds.mlx_loop import load_model, use_device
 
 
 def validation_ce(model, tokens: np.ndarray, ctx: int, batch: int) -> float:
@@ -47,9 +46,8 @@ class CharlmEvaluation(Evaluation):
 
     def score(self, run: dict, checkpoint: Path, data_dir: Path) -> Scores:
         corpus = CharCorpus(data_dir)
-        resolve_mlx(run["device"])
-        model = build_model(run, corpus.vocab_size)
-        mlx_state.load_model(model, checkpoint)
+        use_device(run)
+        model = load_model(build_model(run, corpus.vocab_size), checkpoint)
         ce = validation_ce(model, corpus.test, run["model"]["ctx"], run["eval"]["batch"])
         bits = f"test_{corpus.bits}"
         return Scores(

@@ -19,12 +19,11 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
-from testbeds import mlx_state
-from testbeds.devices import resolve_mlx
 from testbeds.heat2d import FRAME_ERROR_COLUMNS
 from testbeds.heat2d.data import HeatSplit
 from testbeds.heat2d.model import build_model, one_shot, rollout
 from testbeds.evaluation import Description, Evaluation, Scores
+from testbeds.mlx_loop import load_model, use_device
 
 
 def relative_l2(pred: np.ndarray, truth: np.ndarray, start: int, stop: int | None = None, interior=False) -> np.ndarray:
@@ -94,9 +93,8 @@ class Heat2dEvaluation(Evaluation):
 
     def score(self, run: dict, checkpoint: Path, data_dir: Path) -> Scores:
         e, test = run["eval"], HeatSplit(data_dir, "test")
-        resolve_mlx(run["device"])
-        model = build_model(run, test.manifest)
-        mlx_state.load_model(model, checkpoint)
+        use_device(run)
+        model = load_model(build_model(run, test.manifest), checkpoint)
         count, batch, P = len(test), e["batch"], model.context
         truth = test.fields
         W = trained_frames(run, truth.shape[1])  # frames W.. are past the training window

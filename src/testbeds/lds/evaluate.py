@@ -18,12 +18,12 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from testbeds.devices import resolve_jax
 from testbeds.lds import ROLLOUT_COLUMNS
 from testbeds.lds import data as systems
 from testbeds.lds.model import generate
 from testbeds.lds.model import build_model
-from testbeds.lds.task import Evaluator, Task, load_item, load_params, system_index
+from testbeds.jax_loop import load_params, use_device
+from testbeds.lds.task import Evaluator, Task, load_item, params_shape, system_index
 from testbeds.evaluation import Description, Evaluation, Scores
 from testbeds.runio import read_json
 
@@ -97,9 +97,9 @@ class LdsEvaluation(Evaluation):
 
     def score(self, run: dict, checkpoint: Path, data_dir: Path) -> Scores:
         e = run["eval"]
-        resolve_jax(run["device"], run["threads"])
+        use_device(run)
         task = Task(run, load_item(data_dir, system_index(run)), build_model(run))
-        params = load_params(run, task, checkpoint)
+        params = load_params(params_shape(run, task), checkpoint)
         key = jax.random.PRNGKey(FINAL_KEY)
         metrics = Evaluator(task, key, e["sequences"])(params)
         if run["data"]["task"] != "lds":

@@ -16,7 +16,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from flax import serialization
 
 from testbeds.lds.model import SequenceModel
 
@@ -168,7 +167,6 @@ def init_params(run: dict, task: Task):
     return jax.jit(init)(jax.random.fold_in(jax.random.PRNGKey(run["seed"]), 2), task.system)
 
 
-def load_params(run: dict, task: Task, directory: Path):
-    """The params of a checkpoint directory written by ``Trainer.write_state`` (the optimiser state is skipped)."""
-    saved = serialization.msgpack_restore((directory / "state.msgpack").read_bytes())
-    return serialization.from_state_dict(jax.eval_shape(lambda: init_params(run, task)), saved["params"])
+def params_shape(run: dict, task: Task):
+    """The structure and shapes of the model's params, without computing them (what a checkpoint is read into)."""
+    return jax.eval_shape(lambda: init_params(run, task))

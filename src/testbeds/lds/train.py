@@ -46,22 +46,20 @@ class Trainer(JaxLoop):
         self.evaluator = Evaluator(self.task, eval_key(run), t["eval_batch"])
         base = jax.random.PRNGKey(run["seed"])
         self.data_key, self.dropout_key = jax.random.fold_in(base, 0), jax.random.fold_in(base, 1)
-        self.step_fn = self.compiled(self.make_step())
         self.tokens_per_step = t["batch"] * d["seq_len"]
 
     def make_step(self):
         """The compiled step; seed-dependent values (keys, the system) and the tuned ones (learning rate,
         weight decay) are arguments, not constants, so that the persistent compilation cache serves every
         trial and seed of a (variant, optimizer)."""
-        optimizer, batch_size = self.optimizer, self.settings["batch"]
+        batch_size = self.settings["batch"]
 
         def step(params, opt_state, hyper, step_index, data_key, dropout_key, system):
             task = self.task.using(system)
             batch = task.sample(jax.random.fold_in(data_key, step_index), batch_size)
             dropout = jax.random.fold_in(dropout_key, step_index)
             loss, grads = jax.value_and_grad(task.loss)(params, batch, dropout, True)
-            updates, opt_state = optimizer(hyper).update(grads, opt_state, params)
-            return optax.apply_updates(params, updates), opt_state, loss
+            return *self.apply(grads, opt_state, params, hyper), loss
 
         return step
 
@@ -70,15 +68,7 @@ class Trainer(JaxLoop):
         return self.warmup_cosine_rate(step)  # the source's own schedule is the common one
 
     def train_step(self) -> tuple[float, int, dict]:
-        self.params, self.opt_state, loss = self.step_fn(
-            self.params,
-            self.opt_state,
-            self.hyperparameters(),
-            jnp.int32(self.step),
-            self.data_key,
-            self.dropout_key,
-            self.task.system,
-        )
+        loss = self.run_step(jnp.int32(self.step), self.data_key, self.dropout_key, self.task.system)
         return float(loss), self.tokens_per_step, {}
 
     def evaluate(self) -> dict:

@@ -9,11 +9,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from testbeds.devices import resolve_torch
 from testbeds.lot.data import exact_match, final_test_set, longer_test_set
 from testbeds.lot.model import LatticeTransformer, build_model
 from testbeds.evaluation import Description, Evaluation, Scores
 from testbeds.runio import final_checkpoint
+from testbeds.torch_loop import load_model, use_device
 
 
 @torch.no_grad()
@@ -45,16 +45,9 @@ def uniform_ce(run: dict) -> float:
     return math.log(run["data"]["vocab_size"] - 3)
 
 
-def load_model(checkpoint: Path, run: dict, device: str):
-    state = torch.load(checkpoint / "trainer.ckpt", map_location=device, weights_only=False)["state_dict"]
-    model = build_model(run).to(device)
-    model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
-    return model.eval()
-
-
 def load_trained(run_dir: Path, prov: dict, summary: dict, device: str):
     """The model of a finished run directory, from its final checkpoint."""
-    return load_model(final_checkpoint(run_dir, prov, summary), prov["config"], device)
+    return load_model(build_model(prov["config"]), final_checkpoint(run_dir, prov, summary), device)
 
 
 class LotEvaluation(Evaluation):
@@ -77,9 +70,8 @@ class LotEvaluation(Evaluation):
         )
 
     def score(self, run: dict, checkpoint: Path, data_dir) -> Scores:
-        device = resolve_torch(run["device"])
-        torch.set_num_threads(run["threads"])
-        model = load_model(checkpoint, run, device)
+        device = use_device(run)
+        model = load_model(build_model(run), checkpoint, device)
         batch = run["train"]["eval_batch"]
         scores = evaluate_model(model, final_test_set(run), batch, device)
         metrics = {

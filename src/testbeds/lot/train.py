@@ -20,14 +20,13 @@ import torch
 import torch.nn.functional as F
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from testbeds.devices import resolve_torch
 from testbeds.loop import TrainLoop, say
 from testbeds.lot.model import count_parameters
 from testbeds.lot.data import datasets
 from testbeds.lot.evaluate import evaluate_model
 from testbeds.lot.model import build_model
 from testbeds.optim import torch_optim
-from testbeds.optim.registry import make_optimizer
+from testbeds.torch_loop import LIGHTNING_FILE, build_optimizer, use_device
 
 ACCELERATOR = {"cpu": "cpu", "cuda": "gpu", "mps": "mps"}
 
@@ -67,10 +66,7 @@ class CopyReverse(L.LightningModule):
         return loss
 
     def configure_optimizers(self):
-        spec = self.run["optimizer"]
-        return make_optimizer(
-            "torch", spec, self.run["train"]["lr"], params=torch_optim.parameter_groups(self.model, spec)
-        )
+        return build_optimizer(self.model, self.run["optimizer"], self.run["train"]["lr"])
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["torch_rng"] = torch.get_rng_state()  # dropout masks continue identically after resume
@@ -111,8 +107,7 @@ class Trainer(TrainLoop):
     extra_columns = ["train_ce"]
 
     def __init__(self, run: dict, data_dir: Path | None, run_dir: Path, log=say):
-        super().__init__(run, run_dir, resolve_torch(run["device"]), log)
-        torch.set_num_threads(run["threads"])
+        super().__init__(run, run_dir, use_device(run), log)
         L.seed_everything(run["seed"], workers=True, verbose=False)
         self.module = CopyReverse(run)
         self.train_data, self.val_data = datasets(run)
@@ -154,10 +149,10 @@ class Trainer(TrainLoop):
         }
 
     def write_state(self, directory: Path) -> None:
-        self.trainer.save_checkpoint(directory / "trainer.ckpt")
+        self.trainer.save_checkpoint(directory / LIGHTNING_FILE)
 
     def read_state(self, directory: Path, meta: dict) -> None:
-        self.ckpt_path = directory / "trainer.ckpt"  # Lightning restores everything when fit() starts
+        self.ckpt_path = directory / LIGHTNING_FILE  # Lightning restores everything when fit() starts
 
     def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
         return torch_optim.bucket_diagnostics(self.trainer.optimizers[0]) if self.trainer.optimizers else {}

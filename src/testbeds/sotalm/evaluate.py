@@ -10,10 +10,10 @@ import torch
 import torch.nn.functional as F
 from tokenizers import Tokenizer
 
-from testbeds.devices import resolve_torch
 from testbeds.evaluation import Description, Evaluation, Scores
 from testbeds.sotalm.data import batch_at, chunks, load_tokens
 from testbeds.sotalm.model import build_model
+from testbeds.torch_loop import load_model, use_device
 
 
 def mean_loss(
@@ -72,10 +72,8 @@ class SotalmEvaluation(Evaluation):
 
     def score(self, run: dict, checkpoint: Path, data_dir: Path) -> Scores:
         splits, meta = load_tokens(data_dir)
-        device = resolve_torch(run["device"])
-        torch.set_num_threads(run["threads"])
-        model = build_model(run, meta["vocab_size"]).to(device)
-        model.load_state_dict(torch.load(checkpoint / "state.pt", map_location=device, weights_only=False)["model"])
+        device = use_device(run)
+        model = load_model(build_model(run, meta["vocab_size"]), checkpoint, device)
         test_tokens = splits["test"]
         loss = mean_loss(model, test_tokens, run["model"]["seq_len"], run["train"]["batch"], device)
         tokenizer = Tokenizer.from_file(str(Path(data_dir) / "tokenizer.json"))
