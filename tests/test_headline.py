@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pandas as pd
-from testbeds.analysis import claims, headline, stats
+from testbeds.analysis import aggregate, headline, tables
 
 VALUES = {  # workload -> optimizer -> one value per seed; w2's are ten times w1's, with other differences
     "w1": {"adam": [2.0, 2.2, 2.1, 2.4], "kbeta": [1.0, 1.3, 1.1, 1.2], "sgd": [3.0, 3.5, 3.2, 3.1]},
@@ -57,23 +57,12 @@ def list_tables(text: str) -> dict[str, list[list[str]]]:
 
 
 def render(runs: pd.DataFrame, claim_list: list[dict]):
-    summary = stats.summary_table(runs)
-    comparisons = stats.comparisons_table(runs, BASELINES)
-    measured = claims.claims_table(claim_list, runs, {})
-    ranks = stats.ranking_table(stats.rank_blocks(runs))
-    text = headline.render(
-        summary,
-        comparisons,
-        pd.DataFrame(),
-        runs,
-        {},
-        ranks,
-        measured,
-        baselines=BASELINES,
-        coverage=stats.coverage_table(summary),
-        head_to_head=stats.head_to_head(runs),
-    )
-    return text, summary, comparisons, measured
+    """The front page of ``runs`` as the aggregation builds it (the library's tables of the runs, no curves)."""
+    curves = pd.DataFrame(columns=[*tables.ID_COLUMNS, "step"])
+    recorded = {"runs.csv": runs, "curves.csv": curves, "selected.csv": pd.DataFrame()}
+    settings = {"baselines": BASELINES}
+    built = {**recorded, **aggregate.statistics(recorded, claim_list, settings)}
+    return headline.render(built, settings), built["summary.csv"], built["comparisons.csv"], built["claims.csv"]
 
 
 CLAIMS = [

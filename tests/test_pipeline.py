@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from testbeds import workloads
+from testbeds.analysis import aggregate
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
@@ -91,6 +93,9 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
         "all": 1,
     }
     snakemake(workflow_copy, "--cores", "2", *cfg)
+    written = {path.name for path in (workflow_copy / "results" / "tables").iterdir()}
+    own = {figure.file for spec in workloads.registry().values() for figure in spec.figures if figure.table}
+    assert written - own == {table.file for table in aggregate.TABLES} | {aggregate.FRONT_PAGE}  # nothing unlisted
     runs = pd.read_csv(workflow_copy / "results" / "tables" / "runs.csv")
     assert len(runs) == 25 and (runs["status"] == "ok").all() and (runs["split"] == "test").all()
     assert runs["run_dir"].str.startswith("results/runs/").all() and set(runs["seed"]) == {0}  # no trial is scored

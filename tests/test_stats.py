@@ -108,16 +108,13 @@ def test_two_seeds_are_flagged_as_unable_to_reach_significance():
     runs = runs_frame({"kbeta": [1.0, 2.0], "adam": [3.0, 5.0]})
     row = stats.comparisons_table(runs, {"w": "adam"}).iloc[0]
     assert row["underpowered"] and row["smallest_rank_p"] == 0.5 and row["sign_test_p"] == 0.5
-    summary = stats.summary_table(runs)
-    ranks = stats.ranking_table(stats.rank_blocks(runs))
-    text = headline.render(
-        summary,
-        stats.comparisons_table(runs, {"w": "adam"}),
-        pd.DataFrame(),
-        runs.assign(device="cpu", data_source="d"),
-        {},
-        ranks,
-    )
+    tables = {
+        "summary.csv": stats.summary_table(runs),
+        "comparisons.csv": stats.comparisons_table(runs, {"w": "adam"}),
+        "runs.csv": runs.assign(device="cpu", data_source="d"),
+        "ranks.csv": stats.ranking_table(stats.rank_blocks(runs)),
+    }
+    text = headline.render(tables, {"baselines": {"w": "adam"}})
     assert "With 2 seeds no sign or signed-rank test can reach p < 0.05" in text
     assert stats.smallest_p(6) < 0.05 < stats.smallest_p(5)
 

@@ -3,23 +3,7 @@ rule aggregate:
         cells=cell_files(),
         claims=CLAIMS,
     output:
-        runs=report(f"{TABLES}/runs.csv", caption="../report/runs.rst", category="Tables"),
-        curves=f"{TABLES}/curves.csv",
-        sources=report(f"{TABLES}/data_sources.csv", caption="../report/data_sources.rst", category="Tables"),
-        summary=report(f"{TABLES}/summary.csv", caption="../report/summary.rst", category="Tables"),
-        comparisons=report(f"{TABLES}/comparisons.csv", caption="../report/comparisons.rst", category="Tables"),
-        profiles=report(f"{TABLES}/profiles.csv", caption="../report/profiles.rst", category="Tables"),
-        profile=f"{TABLES}/performance_profile.csv",
-        scores=f"{TABLES}/scores.csv",
-        ranks=report(f"{TABLES}/ranks.csv", caption="../report/ranks.rst", category="Tables"),
-        coverage=report(f"{TABLES}/coverage.csv", caption="../report/coverage.rst", category="Tables"),
-        head_to_head=report(f"{TABLES}/head_to_head.csv", caption="../report/head_to_head.rst", category="Tables"),
-        claims=report(f"{TABLES}/claims.csv", caption="../report/claims.rst", category="Tables"),
-        samples=report(f"{TABLES}/samples.csv", caption="../report/samples.rst", category="Tables"),
-        provenance=report(f"{TABLES}/provenance.csv", caption="../report/provenance.rst", category="Tables"),
-        headline=f"{TABLES}/headline.rst",
-        tuning=report(f"{TABLES}/tuning.csv", caption="../report/tuning.rst", category="Tables"),
-        selected=report(f"{TABLES}/selected.csv", caption="../report/selected.rst", category="Tables"),
+        **table_outputs(),
     log:
         "results/logs/aggregate.log",
     localrule: True
@@ -65,7 +49,7 @@ rule plot_workload:
 
 rule plot_summary:
     input:
-        profile=rules.aggregate.output.profile,
+        profile=rules.aggregate.output.performance_profile,
         scores=rules.aggregate.output.scores,
         ranks=rules.aggregate.output.ranks,
     output:

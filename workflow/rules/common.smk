@@ -4,6 +4,7 @@ import importlib.util
 import json
 
 from testbeds import tuning
+from testbeds.analysis import aggregate
 from testbeds.codeversion import code_version
 from testbeds.workloads import workload as workload_spec
 
@@ -268,6 +269,16 @@ def framework_env(wildcards):
 TABLES = "results/tables"
 FIGURES = "results/figures/{workload}"
 SUMMARY_FIGURES = "results/figures/summary"
+
+
+def table_outputs():
+    """The aggregate rule's outputs, named as in testbeds.analysis.aggregate.TABLES (runs for runs.csv), a table
+    with a caption shown in the report under Tables, and the front page (headline)."""
+    outputs = {}
+    for t in aggregate.TABLES:
+        path = f"{TABLES}/{t.file}"
+        outputs[t.name] = report(path, caption=f"../report/{t.caption}", category="Tables") if t.caption else path
+    return {**outputs, "headline": f"{TABLES}/{aggregate.FRONT_PAGE}"}
 
 
 def own_figures(name):

@@ -6,10 +6,12 @@ every pair head to head."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import pandas as pd
 
 from testbeds.analysis.stats import ALPHA
+from testbeds.analysis.tables import provisional_cells
 
 
 def _num(value, digits: int = 4) -> str:
@@ -229,27 +231,28 @@ def ranking_lines(
     return lines
 
 
-def render(
-    summary: pd.DataFrame,
-    comparisons: pd.DataFrame,
-    scores: pd.DataFrame,
-    runs: pd.DataFrame,
-    tuning: dict,
-    ranks: pd.DataFrame,
-    claims: pd.DataFrame | None = None,
-    baselines: dict | None = None,
-    coverage: pd.DataFrame | None = None,
-    head_to_head: pd.DataFrame | None = None,
-    provisional: dict | None = None,
-    schedule_free: list[str] = (),
-) -> str:
+def render(tables: Mapping[str, pd.DataFrame], settings: dict) -> str:
+    """The report's front page from the tables (by file name, as ``analysis.aggregate.build_tables`` returns
+    them; a table left out counts as empty) and the aggregation settings (tuning, baselines, schedule_free)."""
+
+    def table(name: str) -> pd.DataFrame:
+        return tables.get(name, pd.DataFrame())
+
+    runs, summary, comparisons, claims = (
+        table("runs.csv"),
+        table("summary.csv"),
+        table("comparisons.csv"),
+        table("claims.csv"),
+    )
+    tuning, baselines = settings.get("tuning", {}), settings.get("baselines", {})
+    provisional = provisional_cells(table("selected.csv"))
     used = runs.groupby(["workload", "device"]).size()
     devices = "; ".join(f"{workload}: {device} ({n} runs)" for (workload, device), n in used.items())
     data = runs.groupby("workload")["data_source"].first()
     sources = "; ".join(f"{workload}: {source}" for workload, source in data.items())
-    lines = claim_lines(claims) if claims is not None and len(claims) else []
+    lines = claim_lines(claims) if len(claims) else []
     lines += [
-        f"**Protocol:** {protocol(tuning, runs, schedule_free)}.",
+        f"**Protocol:** {protocol(tuning, runs, settings.get('schedule_free', []))}.",
         "",
         f"**Devices used:** {devices}.",
         "",
@@ -264,10 +267,6 @@ def render(
             "",
         ]
     for workload in sorted(summary["workload"].unique()):
-        baseline = (baselines or {}).get(workload)
-        lines += workload_table(workload, summary, comparisons, tuning, baseline, provisional)
-    empty = pd.DataFrame()
-    lines += ranking_lines(
-        ranks, scores, coverage if coverage is not None else empty, head_to_head if head_to_head is not None else empty
-    )
+        lines += workload_table(workload, summary, comparisons, tuning, baselines.get(workload), provisional)
+    lines += ranking_lines(table("ranks.csv"), table("scores.csv"), table("coverage.csv"), table("head_to_head.csv"))
     return "\n".join(lines)

@@ -376,8 +376,8 @@ def profiles_table(
 
 
 def _problem(table: pd.DataFrame | None, workload: str, variant: str) -> pd.DataFrame:
-    if table is None or table.empty:
-        return pd.DataFrame()
+    if table is None or "workload" not in table:  # no curves at all: none for any run
+        return pd.DataFrame(columns=["workload", "variant", "optimizer", "seed", "step"])
     return table[(table["workload"] == workload) & (table["variant"] == variant)]
 
 

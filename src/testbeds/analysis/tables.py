@@ -222,13 +222,13 @@ def edge_text(edges: dict) -> str:
     return "; ".join(f"{key} at the {side} end" for key, side in sorted(edges.items()))
 
 
-def provisional_cells(cells: list[dict]) -> dict[tuple, str]:
-    """(workload, variant, optimizer) -> its edges in words, for every cell tuned at the edge of its range."""
-    return {
-        tuple(cell[k] for k in CELL_KEYS): edge_text(cell["selected"]["edges"])
-        for cell in cells
-        if cell["selected"] and cell["selected"].get("provisional")
-    }
+def provisional_cells(selected: pd.DataFrame) -> dict[tuple, str]:
+    """(workload, variant, optimizer) -> its edges in words, for every cell of ``selected_table`` tuned at the
+    edge of its range."""
+    if not len(selected):
+        return {}
+    edged = selected[selected["provisional"]]
+    return {tuple(row[k] for k in CELL_KEYS): row["edge"] for _, row in edged.iterrows()}
 
 
 def chosen_trial_curves(cells: list[dict]) -> pd.DataFrame:
