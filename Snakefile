@@ -24,13 +24,13 @@ except cfg.ConfigError as err:
     raise WorkflowError(f"Error validating config: {err}")
 
 
-# in pipeline order: data, tune and select, train, evaluate, aggregate (quick jobs that read many files say
-# `localrule: True`: they run where Snakemake runs, not as cluster jobs)
+# in pipeline order: data, tune and select, train (and evaluate), cells, aggregate (quick jobs that read many
+# files say `localrule: True`: they run where Snakemake runs, not as cluster jobs)
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/tune.smk"
 include: "workflow/rules/train.smk"
-include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/cells.smk"
 include: "workflow/rules/aggregate.smk"
 
 

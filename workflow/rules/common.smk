@@ -8,6 +8,7 @@ from testbeds.analysis import aggregate
 from testbeds.codeversion import code_version
 from testbeds.workloads import workload as workload_spec
 
+# ---------------------------------------------------------------- paths, the grid and wildcards
 ENVS = {"mlx": "../../envs/mlx.yaml", "jax": "../../envs/jax.yaml", "torch": "../../envs/torch.yaml"}
 CELL = "results/tuning/{workload}/{variant}/{optimizer}"  # one (workload, variant, optimizer): its trials
 TRIAL = "results/tuning/{workload}/{variant}/{optimizer}/trial{trial}"
@@ -31,6 +32,7 @@ wildcard_constraints:
     vocab=r"\d+",
 
 
+# ---------------------------------------------------------------- parameters of a rule
 def option(flag, value):
     """A command-line option as a list for ``{params.x:q}``, or none for an unset value (Snakemake renders a
     quoted empty string as nothing, which would leave the flag without its value)."""
@@ -56,10 +58,35 @@ def resource(key):
     return lambda wildcards: workload(wildcards)["resources"][key]
 
 
+# ---------------------------------------------------------------- a run's settings and code
 def run_settings(wildcards):
     return cfg.resolve_run(config, wildcards.workload, wildcards.variant, wildcards.optimizer, int(wildcards.seed))
 
 
+def with_code(run, code):
+    """The run's settings and the version of the code it runs (with an imported optimiser's source), one
+    parameter (a job's parameters are evaluated per job: one function is cheaper than two on a large grid)."""
+    if "import" in run["optimizer"]:
+        code = f"{code}, {imported_code(run['optimizer']['import'].partition(':')[0])}"
+    return json.dumps({**run, "code": code}, sort_keys=True)
+
+
+@functools.cache
+def imported_code(module):
+    """A hash of an imported optimiser's module file: editing it re-runs the runs that use it."""
+    return hashlib.sha256(Path(importlib.util.find_spec(module).origin).read_bytes()).hexdigest()[:16]
+
+
+def run_json(wildcards):
+    """A final run: the configured settings, or a tuned cell's chosen ones; its job trains and evaluates."""
+    run = run_settings(wildcards)
+    if budget(wildcards.workload):
+        chosen = read_selection(wildcards)["settings"]
+        run = {**tuning.apply(run, chosen), "tuned": chosen}
+    return with_code(run, train_code(wildcards.workload, evaluates=True))
+
+
+# ---------------------------------------------------------------- tuning: trials, extension rounds, choices
 def tuning_of(name):
     return cfg.tuning_settings(config, name)
 
@@ -91,29 +118,6 @@ def selection_file(wildcards):
 def read_selection(wildcards):
     with open(selection_file(wildcards)) as handle:
         return json.load(handle)
-
-
-def with_code(run, code):
-    """The run's settings and the version of the code it runs (with an imported optimiser's source), one
-    parameter (a job's parameters are evaluated per job: one function is cheaper than two on a large grid)."""
-    if "import" in run["optimizer"]:
-        code = f"{code}, {imported_code(run['optimizer']['import'].partition(':')[0])}"
-    return json.dumps({**run, "code": code}, sort_keys=True)
-
-
-@functools.cache
-def imported_code(module):
-    """A hash of an imported optimiser's module file: editing it re-runs the runs that use it."""
-    return hashlib.sha256(Path(importlib.util.find_spec(module).origin).read_bytes()).hexdigest()[:16]
-
-
-def run_json(wildcards):
-    """A final run: the configured settings, or a tuned cell's chosen ones; its job trains and evaluates."""
-    run = run_settings(wildcards)
-    if budget(wildcards.workload):
-        chosen = read_selection(wildcards)["settings"]
-        run = {**tuning.apply(run, chosen), "tuned": chosen}
-    return with_code(run, train_code(wildcards.workload, evaluates=True))
 
 
 def trial_slot(wildcards):
@@ -190,6 +194,7 @@ def round_summaries(wildcards):
     return [f"{TRIAL}/train.json".format(**cell, trial=k) for k in trials]
 
 
+# ---------------------------------------------------------------- cells: the runs that stand for a cell
 def cell_of(wildcards):
     return {k: getattr(wildcards, k) for k in ("workload", "variant", "optimizer")}
 
@@ -207,6 +212,7 @@ def cell_selection(wildcards):
     return selection_file(wildcards) if budget(wildcards.workload) else []
 
 
+# ---------------------------------------------------------------- data
 SPECS = {w: workload_spec(w) for w in WORKLOADS}  # each workload's description (testbeds.workloads)
 CORPORA = [w for w in WORKLOADS if SPECS[w].data in ("corpus", "tokenized")]  # text corpora
 GENERATORS = [w for w in WORKLOADS if SPECS[w].data == "generated"]  # data sets a generator writes
@@ -266,6 +272,7 @@ def framework_env(wildcards):
     return ENVS[workload(wildcards)["framework"]]
 
 
+# ---------------------------------------------------------------- tables, figures, the report
 TABLES = "results/tables"
 FIGURES = "results/figures/{workload}"
 SUMMARY_FIGURES = "results/figures/summary"
@@ -310,6 +317,7 @@ def aggregate_settings():
     }
 
 
+# ---------------------------------------------------------------- downloads
 def download_path(data):
     """A downloaded data set's file: a fixed name per source and URL, never one taken from the URL."""
     return f"results/data/download/{data['source']}-{cfg.data_key({'url': data['url']})}"

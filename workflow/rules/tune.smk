@@ -29,44 +29,32 @@ rule tune:
         "python scripts/train.py --run-json {params.run:q} {params.data:q} --out {params.out:q} > {log:q} 2>&1"
 
 
-# the best trial of a cell on the validation split; a checkpoint, because the final runs' settings are read
-# from it (so a raised budget re-runs a final run only when the choice changed)
-checkpoint select:
-    input:
-        trial_summaries,
-    output:
-        f"{CELL}/selected.json",
-    log:
-        "results/logs/tuning/{workload}/{variant}/{optimizer}/select.log",
-    localrule: True
-    conda:
-        "../../envs/analysis.yaml"
-    params:
-        code=code_version("scripts/select_trial.py"),
-        space=lambda wc: json.dumps(search_space(wc), sort_keys=True),
-        budget=lambda wc: budget(wc.workload),
-        rounds=lambda wc: tuning_of(wc.workload)["extend"],
-    shell:
-        "python scripts/select_trial.py {input:q} --space {params.space:q} --budget {params.budget} "
-        "--extend {params.rounds} --out {output:q} > {log:q} 2>&1"
+# the best trial on the validation split, as a checkpoint: of a cell's trials (select: the final runs'
+# settings are read from it, so a raised budget re-runs a final run only when the choice changed) and of one
+# study's trials before extension round {round} (select_round: where that round's trial goes). One definition
+# for both: `use rule select as select_round` would not be a checkpoint (Snakemake 9 does not carry it over).
+for name, trials, choice, log_name in (
+    ("select", trial_summaries, f"{CELL}/selected.json", "select"),
+    ("select_round", round_summaries, ROUND, "study{study}-round{round}"),
+):
 
-
-# the choice of one study's trials before extension round {round}: where the round's trial goes
-checkpoint select_round:
-    input:
-        round_summaries,
-    output:
-        ROUND,
-    log:
-        "results/logs/tuning/{workload}/{variant}/{optimizer}/study{study}-round{round}.log",
-    localrule: True
-    conda:
-        "../../envs/analysis.yaml"
-    params:
-        code=code_version("scripts/select_trial.py"),
-        space=lambda wc: json.dumps(search_space(wc), sort_keys=True),
-        budget=lambda wc: budget(wc.workload),
-        rounds=lambda wc: tuning_of(wc.workload)["extend"],
-    shell:
-        "python scripts/select_trial.py {input:q} --space {params.space:q} --budget {params.budget} "
-        "--extend {params.rounds} --out {output:q} > {log:q} 2>&1"
+    checkpoint:
+        name:
+            name
+        input:
+            trials,
+        output:
+            choice,
+        log:
+            f"results/logs/tuning/{{workload}}/{{variant}}/{{optimizer}}/{log_name}.log",
+        localrule: True
+        conda:
+            "../../envs/analysis.yaml"
+        params:
+            code=code_version("scripts/select_trial.py"),
+            space=lambda wc: json.dumps(search_space(wc), sort_keys=True),
+            budget=lambda wc: budget(wc.workload),
+            rounds=lambda wc: tuning_of(wc.workload)["extend"],
+        shell:
+            "python scripts/select_trial.py {input:q} --space {params.space:q} --budget {params.budget} "
+            "--extend {params.rounds} --out {output:q} > {log:q} 2>&1"
