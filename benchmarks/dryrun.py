@@ -30,10 +30,10 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "benchmarks"))
-import _table  # noqa: E402
-
 from testbeds import config as cfg  # noqa: E402
 from testbeds import tuning  # noqa: E402
+
+import _table  # noqa: E402
 
 OPTIMIZERS = ["kbeta", "adam95", "adam999", "adamw"]
 

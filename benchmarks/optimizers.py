@@ -22,10 +22,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
-import _table  # noqa: E402
-
 from testbeds.speedups.blas import ensure_fast_blas  # noqa: E402
 from testbeds.speedups.memory import keep_freed_memory  # noqa: E402
+
+import _table  # noqa: E402
 
 KBETA = {
     "algorithm": "kbeta",
@@ -82,6 +82,7 @@ def interleaved(steps: dict, repeats: int) -> dict[str, float]:
 
 def mlx_step(spec, arrays, grads):
     import mlx.core as mx
+
     from testbeds.optim import mlx_optim
     from testbeds.optim.registry import make_optimizer
 
@@ -103,6 +104,7 @@ def mlx_step(spec, arrays, grads):
 
 def torch_step(spec, arrays, grads, unfused_adam=False):
     import torch
+
     from testbeds.optim.registry import make_optimizer
 
     params = {k: torch.nn.Parameter(torch.from_numpy(v.copy())) for k, v in arrays.items()}
@@ -118,6 +120,7 @@ def torch_step(spec, arrays, grads, unfused_adam=False):
 def jax_step(spec, arrays, grads, threads=1):
     import jax
     import optax
+
     from testbeds.devices import resolve_jax
     from testbeds.optim.registry import make_optimizer
 

@@ -33,11 +33,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "benchmarks"))
-import _table  # noqa: E402
 import matmul  # noqa: E402
 
 from testbeds import config as cfg  # noqa: E402
 from testbeds.workloads import workload as workload_spec  # noqa: E402
+
+import _table  # noqa: E402
 
 BENCH = {  # dotted overrides giving a matmul-dominated model of each workload
     "charlm": {

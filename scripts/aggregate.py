@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import _bootstrap  # noqa: F401
+
 from testbeds.analysis import aggregate, headline, tables
 from testbeds.config import load_config
 from testbeds.runio import atomic_write_text

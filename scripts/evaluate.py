@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import _bootstrap  # noqa: F401
+
 from testbeds import workloads
 from testbeds.speedups import prepare_process
 

@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 import _bootstrap  # noqa: F401
+
 from testbeds.lot.export import export_run
 
 

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import _bootstrap  # noqa: F401
+
 from testbeds import config as cfg
 
 

@@ -5,8 +5,10 @@ import argparse
 import json
 from pathlib import Path
 
-import _bootstrap  # noqa: F401
 import pandas as pd
+
+import _bootstrap  # noqa: F401
+
 from testbeds import workloads
 from testbeds.analysis import plots, stats
 

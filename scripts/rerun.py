@@ -9,18 +9,19 @@ wall-clock ones) and final.json's metrics. Exit status 0 when they match, 1 when
 """
 
 import argparse
-import json
 import csv
+import json
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import _bootstrap  # noqa: F401
+
 from testbeds import config as cfg
-from testbeds.workloads import workload
 from testbeds.data.corpus import slice_corpus
 from testbeds.runio import git_state, read_json
+from testbeds.workloads import workload
 
 SCRIPTS = Path(__file__).resolve().parent
 TIME_COLUMNS = {"wall_seconds", "train_seconds"}

@@ -11,6 +11,7 @@ import argparse
 import json
 
 import _bootstrap  # noqa: F401
+
 from testbeds.settings import ConfigError, parse_override, set_dotted
 
 

@@ -7,12 +7,12 @@ studies, the median study's choice), the searched keys it sits at the edge of, t
 over, and every trial. An extension round's file is the same selection over the trials run before it.
 """
 
-import json
-
 import argparse
+import json
 from pathlib import Path
 
 import _bootstrap  # noqa: F401
+
 from testbeds import tuning
 from testbeds.runio import atomic_write_json, read_json
 

@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 import _bootstrap  # noqa: F401
+
 from testbeds.data.tokens import tokenize
 
 

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import runargs
+
 from testbeds import workloads
 from testbeds.speedups import prepare_process
 

@@ -6,16 +6,18 @@ import math
 
 import mlx.core as mx
 import numpy as np
-from mlx.utils import tree_flatten
 import pytest
 from conftest import tiny_run
-from helpers import metrics_without_time
+from mlx.utils import tree_flatten
+
 from testbeds.charlm import evaluate as charlm_eval
 from testbeds.charlm.data import BatchSampler, CharCorpus, validation_windows
 from testbeds.charlm.model import CharTransformer, cross_entropy
 from testbeds.charlm.train import Trainer, train
 from testbeds.optim.registry import make_optimizer
 from testbeds.runio import read_json
+
+from helpers import metrics_without_time
 
 
 def numpy_ce(logits: np.ndarray, targets: np.ndarray) -> float:
@@ -94,8 +96,8 @@ def test_kbeta_buckets_are_stable_across_steps(config, small_corpus, tmp_path, m
 
 def test_kbeta_default_id_keys_would_grow(config, small_corpus, tmp_path):
     """The trap BucketKeys avoids: kbeta's id() keys give new buckets every step."""
-    from kbeta import KourkoutasSoftmaxFlex
     import mlx.nn as nn
+    from kbeta import KourkoutasSoftmaxFlex
 
     mx.random.seed(0)
     model = nn.Linear(4, 4)

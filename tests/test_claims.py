@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
+
 from testbeds import config as cfg
 from testbeds.analysis import claims
 

@@ -1,6 +1,7 @@
 """Config validation: the schema and the cross-field rules reject bad input, naming the key."""
 
 import pytest
+
 from testbeds import config as cfg
 from testbeds import settings
 

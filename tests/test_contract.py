@@ -6,8 +6,8 @@ final.json with no score and its run files with nothing in them. Each workload's
 particular to it."""
 
 import copy
-import importlib
 import csv
+import importlib
 import json
 import math
 from pathlib import Path
@@ -16,12 +16,14 @@ import numpy as np
 import pytest
 import yaml
 from conftest import REPO
-from helpers import kill_and_resume
 from test_plugin_workload import PLUGINS, TOY
+
 from testbeds import config as cfg
 from testbeds import schedule, workloads
 from testbeds.data import tokens
 from testbeds.data.corpus import slice_corpus
+
+from helpers import kill_and_resume
 
 CONTRACT_FILES = ("metrics.csv", "train.json", "provenance.json", "optimizer_diagnostics.csv")
 # per workload: the optimiser, and settings small enough for seconds; `kill` is a logged step between two

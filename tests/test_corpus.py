@@ -4,6 +4,7 @@ import json
 import zipfile
 
 import pytest
+
 from testbeds.data import corpus
 from testbeds.runio import sha256_file
 

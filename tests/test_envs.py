@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from testbeds.workloads import registry
 
 REPO = Path(__file__).resolve().parents[1]

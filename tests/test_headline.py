@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pandas as pd
+
 from testbeds.analysis import aggregate, headline, tables
 
 VALUES = {  # workload -> optimizer -> one value per seed; w2's are ten times w1's, with other differences

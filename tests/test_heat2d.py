@@ -6,11 +6,11 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 import pytest
+
 from testbeds import config as cfg
 from testbeds.heat2d import data as heat_data
 from testbeds.heat2d import solver
-from testbeds.heat2d.model import HeatTransformer
-from testbeds.heat2d.model import rollout
+from testbeds.heat2d.model import HeatTransformer, rollout
 from testbeds.heat2d.train import train
 
 CONFIG = cfg.load_config([cfg.DEFAULT_CONFIG, cfg.DEFAULT_CONFIG.parent / "test.yaml"])

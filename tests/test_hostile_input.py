@@ -9,6 +9,7 @@ import pytest
 import yaml
 from conftest import copy_repo
 from test_pipeline import snakemake
+
 from testbeds import config as cfg
 
 MARK = "PWNED"

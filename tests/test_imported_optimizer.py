@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 from test_plugin_workload import PLUGINS, SIGNUM
+
 from testbeds import config as cfg
 from testbeds.analysis import stats
 from testbeds.optim.registry import make_optimizer

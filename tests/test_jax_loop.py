@@ -7,6 +7,7 @@ import numpy as np
 import optax
 import pytest
 from test_optim_parity import gradient_stream, initial_params, run_optax
+
 from testbeds.jax_loop import hyperparameters, registry_optimizer, traced_options
 from testbeds.optim.options import ALGORITHMS, resolve_options
 from testbeds.optim.registry import make_optimizer

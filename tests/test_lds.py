@@ -6,10 +6,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+
 from testbeds import config as cfg
 from testbeds.lds import data as systems
-from testbeds.lds.model import PatchingInput, generate
-from testbeds.lds.model import build_model
+from testbeds.lds.model import PatchingInput, build_model, generate
 from testbeds.lds.task import Task, init_params
 from testbeds.lds.train import train
 

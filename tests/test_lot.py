@@ -7,15 +7,17 @@ import numpy as np
 import pytest
 import torch
 from conftest import REPO
-from helpers import SimulatedKill, metrics_without_time
-from testbeds.runio import MetricsLog, read_json
+
 from testbeds import config as cfg
 from testbeds.lot import evaluate as lot_eval
 from testbeds.lot import model as M
-from testbeds.lot.export import export_onnx, onnx_logits
 from testbeds.lot.data import DELIMITER, IGNORE, copy_reverse, datasets, exact_match, final_test_set
+from testbeds.lot.export import export_onnx, onnx_logits
 from testbeds.lot.model import build_model
 from testbeds.lot.train import train
+from testbeds.runio import MetricsLog, read_json
+
+from helpers import SimulatedKill, metrics_without_time
 
 LATTICE = {
     "lattice_shape": (2, 2),

@@ -7,11 +7,13 @@ import mlx.core as mx
 import numpy as np
 import pytest
 import torch
-from optim_reference import newton_schulz, run, schedule_free_eval_params
 from test_optim_parity import NATIVE_CASES, SHAPES, gradient_stream, initial_params, run_optax
+
 from testbeds.optim import jax_optim, mlx_optim, torch_optim
 from testbeds.optim.options import ALGORITHMS, is_hidden_matrix, resolve_options
 from testbeds.optim.registry import make_optimizer
+
+from optim_reference import newton_schulz, run, schedule_free_eval_params
 
 STEPS = 30
 
@@ -133,6 +135,7 @@ def test_the_mlx_schedule_free_port_reads_this_steps_rate_from_a_callable_schedu
     """Built with a schedule, it must step exactly as when the loop sets each step's rate (mutation: the averaging
     weight read from the rate before the schedule advances, one step late)."""
     import mlx.core as mx
+
     from testbeds.optim import mlx_optim
 
     def rate(step):

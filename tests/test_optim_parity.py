@@ -12,6 +12,7 @@ import optax
 import pytest
 import torch
 from kbeta import KourkoutasSoftmaxFlex
+
 from testbeds.optim import kbeta_optax, kbeta_torch, mlx_optim
 from testbeds.optim.options import kbeta_options, with_defaults
 from testbeds.optim.registry import make_optimizer

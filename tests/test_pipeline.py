@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+
 from testbeds import workloads
 from testbeds.analysis import aggregate
 

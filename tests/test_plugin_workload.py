@@ -10,6 +10,7 @@ import pytest
 import yaml
 from conftest import copy_repo
 from test_pipeline import snakemake
+
 from testbeds import config as cfg
 from testbeds import workloads
 

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import copy_repo
-from helpers import metrics_without_time
 from test_pipeline import BIN, snakemake
+
+from helpers import metrics_without_time
 
 pytestmark = pytest.mark.slow
 from testbeds import config as cfg  # noqa: E402

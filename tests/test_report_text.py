@@ -9,6 +9,7 @@ import docutils.core
 import jinja2
 import pytest
 from conftest import REPO
+
 from testbeds import config as cfg
 
 CAPTIONS = sorted((REPO / "workflow" / "report").glob("*.rst")) + sorted(REPO.glob("src/testbeds/*/report/*.rst"))

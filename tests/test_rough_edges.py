@@ -6,6 +6,7 @@ import sys
 
 import pytest
 from conftest import copy_repo, tiny_run
+
 from testbeds import config as cfg
 
 
@@ -33,6 +34,7 @@ def test_a_full_disk_while_training_is_one_line_naming_the_run_and_the_disk(monk
     """MLX reports a full disk as ``RuntimeError: [write] Unable to write``: the script says what happened
     and what to do in one line (a mutation that re-raises it gives a traceback and fails this)."""
     import train as train_script
+
     from testbeds import workloads
 
     class FullDisk:

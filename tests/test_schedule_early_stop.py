@@ -1,6 +1,7 @@
 import math
 
 import pytest
+
 from testbeds.early_stop import EarlyStopping
 from testbeds.schedule import bias_ramp, lr_at, parse_lr_schedule, piecewise_problem, warmup_cosine
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import copy_repo
-from slurm_cluster import Cluster, unavailable_reason
 from test_pipeline import snakemake
+
+from slurm_cluster import Cluster, unavailable_reason
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))]
 GRID = ("--configfile", "config/test.yaml", "only_charlm.yaml")

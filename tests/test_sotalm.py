@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 from conftest import REPO
+
 from testbeds import config as cfg
+from testbeds.data import tokens
 from testbeds.sotalm import evaluate as sota_eval
 from testbeds.sotalm import model as M
-from testbeds.data import tokens
 from testbeds.sotalm.train import train
 
 

@@ -5,6 +5,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 from conftest import tiny_run
+
 from testbeds.charlm.model import build_model
 from testbeds.speedups import enabled
 from testbeds.speedups.mlx_cpu_math import attention, exp_nonpositive, gelu_tanh, softmax, tanh

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
+
 from testbeds.analysis import headline, stats
 
 

@@ -15,8 +15,16 @@ from pathlib import Path
 import yaml
 
 from testbeds import tuning, workloads
-from testbeds.optim.options import ALGORITHMS, FRAMEWORKS, algorithm, available, is_imported, is_schedule_free
-from testbeds.optim.options import options_schema, with_defaults
+from testbeds.optim.options import (
+    ALGORITHMS,
+    FRAMEWORKS,
+    algorithm,
+    available,
+    is_imported,
+    is_schedule_free,
+    options_schema,
+    with_defaults,
+)
 from testbeds.schedule import lr_at, parse_lr_schedule
 from testbeds.settings import REPO, ConfigError, config_hash, deep_merge, set_dotted
 

@@ -13,8 +13,14 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from testbeds.runio import atomic_write_json, atomic_write_npz, atomic_write_text, final_checkpoint, read_json
-from testbeds.runio import write_final
+from testbeds.runio import (
+    atomic_write_json,
+    atomic_write_npz,
+    atomic_write_text,
+    final_checkpoint,
+    read_json,
+    write_final,
+)
 
 
 @dataclass
@@ -76,8 +82,9 @@ class Evaluation(ABC):
         """Load the model saved in ``checkpoint`` and score it on the test split."""
 
     def __call__(self, run_dir: Path, data_dir: Path | None = None) -> dict:
-        """Write final.json and the run files of ``run_dir``: a run that diverged in training (or scores a
-        non-finite primary value) gets the empty run files and status ``diverged``."""
+        """Write final.json and the run files of ``run_dir``: a run that diverged in training gets the empty run
+        files and status ``diverged``; one whose score is a non-finite primary value gets status ``diverged``
+        and keeps the files its scoring wrote (they show where it went wrong)."""
         run_dir = Path(run_dir)
         prov, summary = read_json(run_dir / "provenance.json"), read_json(run_dir / "train.json")
         run = prov["config"]

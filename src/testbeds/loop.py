@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import math
-from abc import ABC, abstractmethod
 import shutil
 import signal
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 from testbeds.early_stop import EarlyStopping

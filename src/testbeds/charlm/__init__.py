@@ -1,7 +1,7 @@
 """Testbed D of the Kourkoutas-β paper (source 001): a GPT-2-style character language model in MLX."""
 
-from testbeds.settings import ConfigError
 from testbeds.schedule import piecewise_problem
+from testbeds.settings import ConfigError
 from testbeds.workloads import Workload
 
 

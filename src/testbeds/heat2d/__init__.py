@@ -1,7 +1,7 @@
 """The 2-D heat-diffusion transformer of source 000 in MLX: FTCS-solved meshes, causal or block masks, rollouts."""
 
-from testbeds.settings import ConfigError
 from testbeds.schedule import piecewise_problem
+from testbeds.settings import ConfigError
 from testbeds.workloads import Figure, Workload
 
 FRAME_ERROR_COLUMNS = ["frame", "one_shot_mse", "rollout_mse"]  # frame_errors.csv

@@ -19,10 +19,10 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
+from testbeds.evaluation import Description, Evaluation, Scores
 from testbeds.heat2d import FRAME_ERROR_COLUMNS
 from testbeds.heat2d.data import HeatSplit
 from testbeds.heat2d.model import build_model, one_shot, rollout
-from testbeds.evaluation import Description, Evaluation, Scores
 from testbeds.mlx_loop import load_model, use_device
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from testbeds.heat2d import FRAME_ERROR_COLUMNS
 from testbeds.analysis.plots import over_seeds, plt, runs_with_rows, sns
+from testbeds.heat2d import FRAME_ERROR_COLUMNS
 
 
 def frame_errors(table: pd.DataFrame, out: str) -> None:

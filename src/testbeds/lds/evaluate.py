@@ -18,13 +18,12 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from testbeds.evaluation import Description, Evaluation, Scores
+from testbeds.jax_loop import load_params, use_device
 from testbeds.lds import ROLLOUT_COLUMNS
 from testbeds.lds import data as systems
-from testbeds.lds.model import generate
-from testbeds.lds.model import build_model
-from testbeds.jax_loop import load_params, use_device
+from testbeds.lds.model import build_model, generate
 from testbeds.lds.task import Evaluator, Task, load_item, params_shape, system_index
-from testbeds.evaluation import Description, Evaluation, Scores
 from testbeds.runio import read_json
 
 FINAL_KEY = 7  # evaluation sequences differ from the training stream and the periodic evaluation batch

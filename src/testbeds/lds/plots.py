@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from testbeds.lds import ROLLOUT_COLUMNS
 from testbeds.analysis.plots import over_seeds, plt, runs_with_rows, sns
+from testbeds.lds import ROLLOUT_COLUMNS
 
 
 def rollout_scores(table: pd.DataFrame, out: str) -> None:

@@ -16,8 +16,7 @@ import jax.numpy as jnp
 import optax
 
 from testbeds.jax_loop import JaxLoop
-from testbeds.lds.model import count_parameters
-from testbeds.lds.model import build_model
+from testbeds.lds.model import build_model, count_parameters
 from testbeds.lds.task import Evaluator, Task, init_params, load_item, system_index
 from testbeds.loop import say
 from testbeds.runio import read_json

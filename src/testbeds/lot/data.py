@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-
 DELIMITER = 2
 IGNORE = -100
 

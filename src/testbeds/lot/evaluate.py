@@ -9,9 +9,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from testbeds.evaluation import Description, Evaluation, Scores
 from testbeds.lot.data import exact_match, final_test_set, longer_test_set
 from testbeds.lot.model import LatticeTransformer, build_model
-from testbeds.evaluation import Description, Evaluation, Scores
 from testbeds.runio import final_checkpoint
 from testbeds.torch_loop import load_model, use_device
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from testbeds.lot.evaluate import load_trained
 from testbeds.lot.data import copy_reverse
+from testbeds.lot.evaluate import load_trained
 from testbeds.runio import read_json
 
 

@@ -21,10 +21,9 @@ import torch.nn.functional as F
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from testbeds.loop import TrainLoop, say
-from testbeds.lot.model import count_parameters
 from testbeds.lot.data import datasets
 from testbeds.lot.evaluate import evaluate_model
-from testbeds.lot.model import build_model
+from testbeds.lot.model import build_model, count_parameters
 from testbeds.optim import torch_optim
 from testbeds.torch_loop import LIGHTNING_FILE, build_optimizer, use_device
 

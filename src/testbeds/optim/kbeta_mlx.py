@@ -21,7 +21,6 @@ import mlx.core as mx
 from kbeta import KourkoutasSoftmaxFlex
 from mlx.utils import tree_map
 
-
 ROW = 4096  # elements per row when reducing down columns
 
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import torch
+
 from testbeds.evaluation import Description, Evaluation, Scores
 from testbeds.torch_loop import load_model, use_device
 

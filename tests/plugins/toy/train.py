@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import torch
+
 from testbeds.loop import say
 from testbeds.torch_loop import TorchLoop
 
