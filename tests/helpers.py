@@ -1,11 +1,79 @@
-"""Helpers the tests share: a simulated kill between two checkpoints and the metrics to compare after it."""
+"""What the tests share: the repository and its interpreter, a tiny charlm run, a copy of the workflow and
+Snakemake run in it, the plug-in workload and optimiser of tests/plugins, a simulated kill between two
+checkpoints and the metrics to compare after it. Test modules import from here, never from each other."""
 
 import csv
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from testbeds import config as cfg
 from testbeds.runio import MetricsLog
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PLUGINS = Path(__file__).resolve().parent / "plugins"
+# a researcher's own torch optimiser, by import path (its folder on PYTHONPATH)
+SIGNUM = {
+    "import": "signum:make",
+    "framework": "torch",
+    "momentum": 0.9,
+    "search": {"train.lr": {"log_uniform": [1e-3, 1e-1]}},
+}
+TOY = {
+    "framework": "torch",
+    "device": "cpu",
+    "resources": {"threads": 1, "mem_mb": 1000, "runtime_min": 10, "gpu": 0},
+    "speedups": [],
+    "optimizers": ["adamw", "sgd"],
+    "baseline": "adamw",
+    "tuning": {"budget": 2, "seed": 1000},  # a plug-in is tuned like the built-in workloads, with nothing to write
+    "variants": {"base": {}, "no_bias": {"model.bias": False}},
+    "data": {"features": 4, "n_train": 256, "n_val": 64, "noise": 0.1, "seed": 3},
+    "model": {"bias": True},
+    "train": {
+        "steps": 30,
+        "batch": 16,
+        "lr": 0.05,
+        "schedule": "warmup_cosine",
+        "warmup_steps": 3,
+        "min_lr_frac": 0.1,
+        "eval_every": 10,
+        "log_every": 5,
+        "checkpoint_every": 10,
+    },
+}
+
+
+def tiny_run(config: dict, optimizer: str = "kbeta", seed: int = 0, **train) -> dict:
+    """A charlm run small enough for a unit test (a second or two)."""
+    run = cfg.resolve_run(config, "charlm", "base", optimizer, seed)
+    run["model"].update(d_model=32, n_layer=1, n_head=2, ctx=32)
+    run["train"].update(
+        steps=12, batch=4, lmin=8, lmax=32, len_bucket=8, eval_every=4, eval_bs=8, log_every=2, checkpoint_every=4
+    )
+    run["train"].update(train)
+    run["eval"]["batch"] = 16
+    return run
+
+
+def copy_repo(dest: Path) -> Path:
+    """A working copy of the workflow (no results), for end-to-end Snakemake runs."""
+    ignore = shutil.ignore_patterns(".venv", "results", ".snakemake", ".git", "__pycache__", ".pytest_cache")
+    shutil.copytree(REPO, dest, ignore=ignore)
+    return dest
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}", **(env or {}))
+    result = subprocess.run([str(BIN / "snakemake"), *args], cwd=workdir, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
 
 
 class SimulatedKill(RuntimeError):

@@ -7,7 +7,6 @@ import math
 import mlx.core as mx
 import numpy as np
 import pytest
-from conftest import tiny_run
 from mlx.utils import tree_flatten
 
 from testbeds.charlm import evaluate as charlm_eval
@@ -17,7 +16,7 @@ from testbeds.charlm.train import Trainer, train
 from testbeds.optim.registry import make_optimizer
 from testbeds.runio import read_json
 
-from helpers import metrics_without_time
+from helpers import metrics_without_time, tiny_run
 
 
 def numpy_ce(logits: np.ndarray, targets: np.ndarray) -> float:

@@ -15,15 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import REPO
-from test_plugin_workload import PLUGINS, TOY
 
 from testbeds import config as cfg
 from testbeds import schedule, workloads
 from testbeds.data import tokens
 from testbeds.data.corpus import slice_corpus
 
-from helpers import kill_and_resume
+from helpers import PLUGINS, REPO, TOY, kill_and_resume
 
 CONTRACT_FILES = ("metrics.csv", "train.json", "provenance.json", "optimizer_diagnostics.csv")
 # per workload: the optimiser, and settings small enough for seconds; `kill` is a logged step between two

@@ -7,10 +7,10 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import copy_repo
-from test_pipeline import snakemake
 
 from testbeds import config as cfg
+
+from helpers import copy_repo, snakemake
 
 MARK = "PWNED"
 # Each would run `touch PWNED...` if a shell saw it unquoted; none contains '/' so each can be a file name.

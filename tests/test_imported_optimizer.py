@@ -7,11 +7,12 @@ import copy
 import pandas as pd
 import pytest
 import torch
-from test_plugin_workload import PLUGINS, SIGNUM
 
 from testbeds import config as cfg
 from testbeds.analysis import stats
 from testbeds.optim.registry import make_optimizer
+
+from helpers import PLUGINS, SIGNUM
 
 
 @pytest.fixture

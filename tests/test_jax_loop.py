@@ -6,12 +6,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from test_optim_parity import gradient_stream, initial_params, run_optax
 
 from testbeds.jax_loop import hyperparameters, registry_optimizer, traced_options
 from testbeds.optim.options import ALGORITHMS, resolve_options
 from testbeds.optim.registry import make_optimizer
 from testbeds.schedule import warmup_cosine
+
+from optim_streams import gradient_stream, initial_params, run_optax
 
 STEPS = 40
 JAX_ALGORITHMS = sorted(name for name, entry in ALGORITHMS.items() if "jax" in entry.factories)

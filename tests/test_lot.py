@@ -6,7 +6,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import REPO
 
 from testbeds import config as cfg
 from testbeds.lot import evaluate as lot_eval
@@ -17,7 +16,7 @@ from testbeds.lot.model import build_model
 from testbeds.lot.train import train
 from testbeds.runio import MetricsLog, read_json
 
-from helpers import SimulatedKill, metrics_without_time
+from helpers import REPO, SimulatedKill, metrics_without_time
 
 LATTICE = {
     "lattice_shape": (2, 2),

@@ -7,13 +7,13 @@ import mlx.core as mx
 import numpy as np
 import pytest
 import torch
-from test_optim_parity import NATIVE_CASES, SHAPES, gradient_stream, initial_params, run_optax
 
 from testbeds.optim import jax_optim, mlx_optim, torch_optim
 from testbeds.optim.options import ALGORITHMS, is_hidden_matrix, resolve_options
 from testbeds.optim.registry import make_optimizer
 
 from optim_reference import newton_schulz, run, schedule_free_eval_params
+from optim_streams import NATIVE_CASES, SHAPES, gradient_stream, initial_params, run_optax
 
 STEPS = 30
 

@@ -17,28 +17,7 @@ from testbeds.optim import kbeta_optax, kbeta_torch, mlx_optim
 from testbeds.optim.options import kbeta_options, with_defaults
 from testbeds.optim.registry import make_optimizer
 
-SHAPES = {"embed": (11, 6), "w1": (6, 6), "w2": (6, 6), "bias": (6,), "head": (6, 5)}
-STEPS = 40
-
-
-def gradient_stream(seed: int = 0, steps: int = STEPS) -> list[dict[str, np.ndarray]]:
-    """Gaussian gradients with spikes (x30 on some steps and tensors) so that β₂ really moves."""
-    rng = np.random.default_rng(seed)
-    stream = []
-    for step in range(steps):
-        grads = {}
-        for i, (name, shape) in enumerate(SHAPES.items()):
-            g = rng.normal(size=shape).astype(np.float32) * (0.1 + 0.05 * i)
-            if (step + i) % 7 == 3:
-                g *= 30.0
-            grads[name] = g
-        stream.append(grads)
-    return stream
-
-
-def initial_params(seed: int = 1) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return {name: rng.normal(size=shape).astype(np.float32) for name, shape in SHAPES.items()}
+from optim_streams import NATIVE_CASES, SHAPES, gradient_stream, initial_params, run_optax
 
 
 def run_mlx(spec: dict, stream, lr: float = 1e-2, reference: bool = False, with_state: bool = False):
@@ -66,21 +45,6 @@ def run_torch(spec: dict, stream, lr: float = 1e-2):
         opt.step()
     diagnostics = opt.bucket_diagnostics() if isinstance(opt, kbeta_torch.KourkoutasBeta) else {}
     return {k: v.detach().numpy() for k, v in params.items()}, diagnostics
-
-
-def run_optax(opt, stream):
-    """The stream through an optax optimiser from the initial parameters, jit-compiled: (params, state)."""
-    params = {k: jnp.asarray(v) for k, v in initial_params().items()}
-    state = opt.init(params)
-
-    @jax.jit
-    def step(params, state, grads):
-        updates, state = opt.update(grads, state, params)
-        return optax.apply_updates(params, updates), state
-
-    for grads in stream:
-        params, state = step(params, state, {k: jnp.asarray(v) for k, v in grads.items()})
-    return params, state
 
 
 def run_jax(spec: dict, stream, lr: float = 1e-2):
@@ -162,15 +126,7 @@ def test_bucket_counts(stream):
         assert len(run_mlx(kbeta(layer_bucket=mode), stream[:2])[1]) == count
 
 
-# The framework-native algorithms: each framework's own implementation, held to MLX's.
-NATIVE_CASES = {
-    "adam": {"algorithm": "adam", "beta1": 0.9, "beta2": 0.95, "eps": 1e-8},
-    "adamw": {"algorithm": "adamw", "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.05},
-    "sgd-nesterov": {"algorithm": "sgd", "momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
-    "sgd-heavy-ball": {"algorithm": "sgd", "momentum": 0.8, "nesterov": False},
-}
-
-
+# The framework-native algorithms (optim_streams.NATIVE_CASES): each framework's own implementation, held to MLX's.
 @pytest.mark.parametrize("case", list(NATIVE_CASES))
 def test_native_optimizers_agree_across_frameworks(case, stream):
     spec = NATIVE_CASES[case]

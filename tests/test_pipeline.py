@@ -1,9 +1,6 @@
 """End to end: the Snakemake workflow on the tiny grid (config/test.yaml) in a copy of the repo."""
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -13,16 +10,9 @@ import yaml
 from testbeds import workloads
 from testbeds.analysis import aggregate
 
-BIN = Path(sys.executable).parent
+from helpers import snakemake
+
 pytestmark = pytest.mark.slow
-
-
-def snakemake(workdir: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}", **(env or {}))
-    result = subprocess.run([str(BIN / "snakemake"), *args], cwd=workdir, env=env, capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return result
 
 
 def rule_kind(name: str) -> str:

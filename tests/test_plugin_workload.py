@@ -3,48 +3,15 @@ is validated, trained, evaluated and aggregated by the tiny grid with no change 
 optimiser of one's own (tests/plugins/signum.py, by import path)."""
 
 import os
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from conftest import copy_repo
-from test_pipeline import snakemake
 
 from testbeds import config as cfg
 from testbeds import workloads
 
-PLUGINS = Path(__file__).resolve().parent / "plugins"
-# a researcher's own torch optimiser, by import path (its folder on PYTHONPATH)
-SIGNUM = {
-    "import": "signum:make",
-    "framework": "torch",
-    "momentum": 0.9,
-    "search": {"train.lr": {"log_uniform": [1e-3, 1e-1]}},
-}
-TOY = {
-    "framework": "torch",
-    "device": "cpu",
-    "resources": {"threads": 1, "mem_mb": 1000, "runtime_min": 10, "gpu": 0},
-    "speedups": [],
-    "optimizers": ["adamw", "sgd"],
-    "baseline": "adamw",
-    "tuning": {"budget": 2, "seed": 1000},  # a plug-in is tuned like the built-in workloads, with nothing to write
-    "variants": {"base": {}, "no_bias": {"model.bias": False}},
-    "data": {"features": 4, "n_train": 256, "n_val": 64, "noise": 0.1, "seed": 3},
-    "model": {"bias": True},
-    "train": {
-        "steps": 30,
-        "batch": 16,
-        "lr": 0.05,
-        "schedule": "warmup_cosine",
-        "warmup_steps": 3,
-        "min_lr_frac": 0.1,
-        "eval_every": 10,
-        "log_every": 5,
-        "checkpoint_every": 10,
-    },
-}
+from helpers import PLUGINS, SIGNUM, TOY, copy_repo, snakemake
 
 
 @pytest.fixture

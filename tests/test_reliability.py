@@ -12,10 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import copy_repo
-from test_pipeline import BIN, snakemake
 
-from helpers import metrics_without_time
+from helpers import BIN, copy_repo, metrics_without_time, snakemake
 
 pytestmark = pytest.mark.slow
 from testbeds import config as cfg  # noqa: E402

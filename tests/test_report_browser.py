@@ -7,8 +7,8 @@ package (driving the system browser; no browser download).
 import shutil
 
 import pytest
-from conftest import REPO
-from test_pipeline import snakemake
+
+from helpers import REPO, snakemake
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -8,9 +8,10 @@ from pathlib import Path
 import docutils.core
 import jinja2
 import pytest
-from conftest import REPO
 
 from testbeds import config as cfg
+
+from helpers import REPO
 
 CAPTIONS = sorted((REPO / "workflow" / "report").glob("*.rst")) + sorted(REPO.glob("src/testbeds/*/report/*.rst"))
 CONFIGS = {"default": [], "paper": ["paper.yaml"], "test": ["test.yaml"]}

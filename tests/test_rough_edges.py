@@ -5,9 +5,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import copy_repo, tiny_run
 
 from testbeds import config as cfg
+
+from helpers import copy_repo, tiny_run
 
 
 def test_a_target_below_the_metrics_best_possible_value_is_refused_naming_the_key(config):

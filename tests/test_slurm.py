@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import copy_repo
-from test_pipeline import snakemake
 
+from helpers import copy_repo, snakemake
 from slurm_cluster import Cluster, unavailable_reason
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))]

@@ -6,13 +6,14 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import REPO
 
 from testbeds import config as cfg
 from testbeds.data import tokens
 from testbeds.sotalm import evaluate as sota_eval
 from testbeds.sotalm import model as M
 from testbeds.sotalm.train import train
+
+from helpers import REPO
 
 
 def test_rope_is_a_rotation_with_relative_position_dot_products():

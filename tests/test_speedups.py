@@ -4,11 +4,12 @@ switches them on only where a run lists them."""
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
-from conftest import tiny_run
 
 from testbeds.charlm.model import build_model
 from testbeds.speedups import enabled
 from testbeds.speedups.mlx_cpu_math import attention, exp_nonpositive, gelu_tanh, softmax, tanh
+
+from helpers import tiny_run
 
 
 def test_tanh_is_float32_accurate_with_its_gradient():

@@ -1,5 +1,6 @@
 """How the project's modules depend on each other: no circle, a settings leaf, a training job without the planner."""
 
+import re
 import subprocess
 import sys
 
@@ -138,3 +139,15 @@ def test_workloads_leave_checkpoint_files_devices_and_threads_to_their_floor():
         if name in path.read_text()
     ]
     assert len(workload_files()) > 30 and found == []
+
+
+def test_test_modules_share_code_through_helper_modules_only():
+    """Shared test code lives in helper modules (helpers, optim_streams, ...), not in conftest or a test module."""
+    # mutation: test_charlm importing tiny_run from conftest again
+    found = [
+        f"{path.name}: {line}"
+        for path in sorted((REPO / "tests").glob("test_*.py"))
+        for line in path.read_text().splitlines()
+        if re.match(r"\s*(from|import) (conftest|test_\w+)\b", line)
+    ]
+    assert found == []
