@@ -48,6 +48,8 @@ def test_unquoted_text_sees_through_quotes_only():
 @pytest.mark.parametrize(
     "mutate, key",
     [
+        (lambda c: c["grid"].update(seeds=[0, 99999999999999999999]), "grid.seeds.1"),  # was a wildcard error
+        (lambda c: c["workloads"]["charlm"]["tuning"].update(seed=2**31), "workloads.charlm.tuning.seed"),
         (lambda c: c["optimizers"]["adam95"].update(beta1=1.0), "optimizers.adam95.beta1"),
         (lambda c: c["optimizers"]["adam95"].update(beta2=-0.1), "optimizers.adam95.beta2"),
         (lambda c: c["optimizers"]["adam95"].update(eps=0), "optimizers.adam95.eps"),

@@ -3,6 +3,7 @@ on that framework's workloads with the same tuning and statistics, is "not avail
 a failure, outside any ranking), and bad entries are refused naming the key."""
 
 import copy
+import importlib.util
 
 import pandas as pd
 import pytest
@@ -47,12 +48,27 @@ def test_it_runs_on_its_framework_only_and_the_others_say_not_available(config):
     [
         ({"import": "signum"}, "optimizers.signum.import"),  # no function
         ({"import": "no_such_module:make"}, "optimizers.signum.import"),
+        ({"import": "json:no_such_function"}, "optimizers.signum.import"),  # read from json's source, not imported
+        ({"import": "signum:no_such_factory"}, "optimizers.signum.import"),
         ({"framework": "tensorflow"}, "optimizers.signum.framework"),
     ],
 )
 def test_a_bad_imported_entry_is_refused_naming_the_key(config, change, key):
     config["optimizers"]["signum"].update(change)
     with pytest.raises(cfg.ConfigError, match=key.replace(".", r"\.")):
+        cfg.validate(config)
+
+
+def test_a_factory_defined_at_the_top_of_its_module_is_found_without_importing_it():
+    assert {"make", "Signum"} <= cfg.top_level_names(str(PLUGINS / "signum.py"))
+    assert "dumps" in cfg.top_level_names(importlib.util.find_spec("json").origin)
+    assert cfg.top_level_names(None) is None  # a built-in module: no source to read, not refused
+
+
+def test_an_imported_optimiser_whose_framework_no_listing_workload_uses_is_refused(config):
+    # mutation: check_imported_runs_somewhere not called (it would run nowhere without a word)
+    config["workloads"]["sotalm"]["optimizers"].remove("signum")  # left: charlm (MLX) only
+    with pytest.raises(cfg.ConfigError, match=r"optimizers\.signum\.framework: torch matches none .*charlm: mlx"):
         cfg.validate(config)
 
 

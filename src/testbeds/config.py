@@ -7,6 +7,7 @@ so a run resolved either way is the same dictionary with the same hash.
 
 from __future__ import annotations
 
+import ast
 import copy
 import functools
 import importlib.util
@@ -159,14 +160,37 @@ def validate_imported(where: str, spec: dict) -> None:
             "(the framework the imported optimiser is built for)"
         )
     try:
-        found = importlib.util.find_spec(module) is not None
+        found = importlib.util.find_spec(module)
     except ImportError:
-        found = False
-    if not found:
+        found = None
+    if found is None:
         raise ConfigError(
             f"config key '{where}.import': cannot find module {module!r} (install it in this environment, or "
             "put its folder on PYTHONPATH)"
         )
+    names = top_level_names(found.origin)
+    if names is not None and function not in names:
+        raise ConfigError(f"config key '{where}.import': module {module!r} ({found.origin}) defines no {function!r}")
+
+
+def top_level_names(origin: str | None) -> set[str] | None:
+    """The names a Python source file defines at its top level (functions, classes, assignments, imports),
+    read without importing it; None where that cannot be known (no source, ``from x import *``, a module
+    ``__getattr__``)."""
+    if not origin or not origin.endswith(".py"):
+        return None
+    names: set[str] = set()
+    for node in ast.parse(Path(origin).read_text(), filename=origin).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any(alias.name == "*" for alias in node.names):
+                return None
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return None if "__getattr__" in names else names
 
 
 def runs_on(config: dict, workload: str, optimizer: str) -> bool:
@@ -197,6 +221,7 @@ def check_consistency(config: dict) -> None:
     for name in config["grid"]["workloads"]:
         if name not in config["workloads"]:
             raise ConfigError(f"grid.workloads: '{name}' has no entry under 'workloads'")
+    check_imported_runs_somewhere(config)
     for name, workload in config["workloads"].items():
         for opt in workload["optimizers"]:
             if opt not in optimizers:
@@ -231,6 +256,20 @@ def check_consistency(config: dict) -> None:
                 validate_workload(name, {**workload, **settings}, f"workloads.{name}.variants.{variant}")
             where = f"workloads.{name}" + ("" if variant == "base" else f".variants.{variant}")
             workloads.workload(name).check(settings, where)
+
+
+def check_imported_runs_somewhere(config: dict) -> None:
+    """An imported optimiser is built for one framework: some workload of the grid that lists it must use it."""
+    for opt, spec in config["optimizers"].items():
+        listing = [
+            w for w in config["grid"]["workloads"] if opt in config["workloads"].get(w, {}).get("optimizers", [])
+        ]
+        if is_imported(spec) and listing and not any(runs_on(config, w, opt) for w in listing):
+            frameworks = ", ".join(f"{w}: {config['workloads'][w]['framework']}" for w in listing)
+            raise ConfigError(
+                f"optimizers.{opt}.framework: {spec['framework']} matches none of the workloads that list it "
+                f"({frameworks}), so it would run nowhere"
+            )
 
 
 def check_target(name: str, workload: dict) -> None:
