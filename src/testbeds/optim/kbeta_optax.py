@@ -5,8 +5,8 @@ structure, which is static under ``jax.jit``: ``global`` (one), ``shape`` (leave
 ``per-array`` (each leaf, keyed by its path such as ``blocks/0/attn/kernel``). The per-bucket scalars
 (gradient-norm EMA, last sun-spike, last β₂) are vectors over the buckets and β₂ is computed for all
 buckets at once: one scalar operation per bucket would cost XLA a small kernel each, more than the whole
-element-wise update on a 10M-parameter model. The state is a pytree of arrays (checkpointable) whose
-static part names the buckets.
+element-wise update on a 10M-parameter model. The element-wise update is written with tree maps and the
+state is a NamedTuple of arrays, as optax writes Adam; the last step's sun-spike and β₂ are keyed by bucket.
 
 ``scale_by_kourkoutas_beta(**options)`` is the transformation; ``kourkoutas_beta(learning_rate, **options)``
 chains it with ``optax.scale_by_learning_rate`` (a float or an optax schedule), as ``optax.adam`` is built.
@@ -15,27 +15,30 @@ chains it with ``optax.scale_by_learning_rate`` (a float or an optax schedule), 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
-from flax import struct
 
 from testbeds.optim.options import kbeta_options
 
 
-@struct.dataclass
-class KourkoutasBetaState:
+class KourkoutasBetaState(NamedTuple):
+    """Kβ's state, a pytree of arrays as optax's (``ScaleByAdamState``): checkpointable as it is."""
+
     count: jax.Array  # int32, updates done so far
-    m: Any
-    v: Any
-    v_max: Any  # pytree like params, or None when neither decay nor max_ratio is set
-    beta2_cumprod: jax.Array  # float32 [leaves]: product of each leaf's β₂ so far (exact bias correction)
-    grad_ema: jax.Array  # float32 [buckets]
-    last_spike: jax.Array  # float32 [buckets]: sun-spike of the last step
-    last_beta2: jax.Array  # float32 [buckets]: β₂ of the last step
-    buckets: tuple[str, ...] = struct.field(pytree_node=False, default=())
+    m: optax.Updates
+    v: optax.Updates
+    v_max: optax.Updates | None  # like params, or None when neither decay nor max_ratio is set
+    beta2_cumprod: optax.Updates  # a float32 scalar per leaf: the product of its β₂ so far (exact bias correction)
+    grad_ema: jax.Array  # float32 [buckets], in first-seen order
+    last_spike: dict[str, jax.Array]  # bucket -> sun-spike of the last step
+    last_beta2: dict[str, jax.Array]  # bucket -> β₂ of the last step
+
+    @property
+    def buckets(self) -> tuple[str, ...]:
+        return tuple(self.last_beta2)
 
 
 def _path_key(path) -> str:
@@ -82,17 +85,15 @@ def scale_by_kourkoutas_beta(**options) -> optax.GradientTransformation:
 
     def init_fn(params):
         buckets, _ = bucket_index(params, mode)
-        zeros = lambda: jax.tree_util.tree_map(jnp.zeros_like, params)  # noqa: E731
         return KourkoutasBetaState(
             count=jnp.zeros((), jnp.int32),
-            m=zeros(),
-            v=zeros(),
-            v_max=zeros() if keep_vmax else None,
-            beta2_cumprod=jnp.ones(len(jax.tree_util.tree_leaves(params)), f32),
+            m=optax.tree_utils.tree_zeros_like(params),
+            v=optax.tree_utils.tree_zeros_like(params),
+            v_max=optax.tree_utils.tree_zeros_like(params) if keep_vmax else None,
+            beta2_cumprod=jax.tree.map(lambda _: jnp.ones((), f32), params),
             grad_ema=jnp.zeros(len(buckets), f32),
-            last_spike=jnp.zeros(len(buckets), f32),
-            last_beta2=jnp.zeros(len(buckets), f32),
-            buckets=buckets,
+            last_spike={b: jnp.zeros((), f32) for b in buckets},
+            last_beta2={b: jnp.zeros((), f32) for b in buckets},
         )
 
     def bucket_beta2(sum_sq, ema, t):
@@ -108,73 +109,74 @@ def scale_by_kourkoutas_beta(**options) -> optax.GradientTransformation:
         )
         return beta2, sun, ema
 
+    def direction(m, v_hat, inv_sqrt_bc2, step_size, p=None):
+        """One leaf's update: m / (sqrt(v̂) + eps), both bias-corrected unless that is off."""
+        denom = jnp.sqrt(v_hat)
+        if o["bias_correction"] == "none":
+            numerator = m
+        else:
+            numerator, denom = step_size * m, denom * inv_sqrt_bc2  # sqrt(v̂ / bc2)
+        if o["adaptive_tiny"]:
+            denom = denom + o["tiny_denom"] * jnp.maximum(jnp.mean(jnp.abs(p)), 1.0)
+        upd = numerator / (denom + o["eps"])
+        return jnp.clip(upd, -o["max_ratio"], o["max_ratio"]) if o["max_ratio"] is not None else upd
+
     def update_fn(updates, state, params=None):
         if o["adaptive_tiny"] and params is None:
             raise ValueError("kourkoutas_beta with adaptive_tiny=True needs params in update()")
-        grads, treedef = jax.tree_util.tree_flatten(updates)
         buckets, index = bucket_index(updates, mode)
-        if buckets != state.buckets:
+        if set(buckets) != set(state.buckets):
             raise ValueError(f"kourkoutas_beta state has buckets {state.buckets[:3]}..., updates {buckets[:3]}...")
         t = state.count + 1
-        leaf_sum_sq = jnp.stack([jnp.sum(jnp.square(g.astype(f32))) for g in grads])
+        # β₂ for all buckets at once: one small XLA kernel per bucket would cost more than the whole update
+        leaf_sum_sq = jnp.stack(jax.tree.leaves(jax.tree.map(lambda g: jnp.sum(jnp.square(g.astype(f32))), updates)))
         sum_sq = jnp.zeros(len(buckets), f32).at[jnp.asarray(index)].add(leaf_sum_sq)
         beta2, sun, ema = bucket_beta2(sum_sq, state.grad_ema, t)
-        leaf_beta2 = beta2[jnp.asarray(index)]
+        leaf_beta2 = jax.tree.unflatten(jax.tree.structure(updates), list(beta2[jnp.asarray(index)]))
 
         step_f = t.astype(f32)
-        bc1 = 1.0 - jnp.power(jnp.asarray(o["beta1"], f32), step_f)
-        step_size = 1.0 / bc1  # scalars once per step, not per leaf
+        step_size = 1.0 / (1.0 - jnp.power(jnp.asarray(o["beta1"], f32), step_f))  # once per step, not per leaf
         if o["bias_correction"] == "exact":
-            cumprod = state.beta2_cumprod * leaf_beta2
-            inv_sqrt_bc2 = jax.lax.rsqrt(1.0 - cumprod)
+            cumprod = jax.tree.map(jnp.multiply, state.beta2_cumprod, leaf_beta2)
+            inv_sqrt_bc2 = jax.tree.map(lambda c: jax.lax.rsqrt(1.0 - c), cumprod)
         else:
             cumprod = state.beta2_cumprod
-            inv_sqrt_bc2 = jnp.broadcast_to(
-                jax.lax.rsqrt(1.0 - jnp.power(jnp.asarray(o["beta2_max"], f32), step_f)), cumprod.shape
+            scalar = jax.lax.rsqrt(1.0 - jnp.power(jnp.asarray(o["beta2_max"], f32), step_f))
+            inv_sqrt_bc2 = jax.tree.map(lambda _: scalar, cumprod)
+
+        b1 = o["beta1"]
+        m = jax.tree.map(lambda g, m: b1 * m + (1 - b1) * g, updates, state.m)
+        # g * g, not g²: XLA would share g² with the norm above and write it out
+        v = jax.tree.map(
+            lambda g, v, b2: b2.astype(g.dtype) * v + (1 - b2.astype(g.dtype)) * g * g, updates, state.v, leaf_beta2
+        )
+        v_max, v_hat = None, v
+        if keep_vmax:
+            decay = o["decay"]
+            v_max = v_hat = jax.tree.map(
+                lambda vmax, v: (
+                    jnp.maximum(jnp.asarray(decay, v.dtype) * vmax, v) if decay is not None else jnp.maximum(vmax, v)
+                ),
+                state.v_max,
+                v,
             )
-
-        leaves = lambda tree: treedef.flatten_up_to(tree)  # noqa: E731
-        ms, vs = leaves(state.m), leaves(state.v)
-        vmaxes = leaves(state.v_max) if keep_vmax else [None] * len(grads)
-        ps = leaves(params) if params is not None else [None] * len(grads)
-        new = {"upd": [], "m": [], "v": [], "vmax": []}
-        for i, (g, m, v, vmax, p) in enumerate(zip(grads, ms, vs, vmaxes, ps)):
-            b2 = leaf_beta2[i].astype(g.dtype)
-            m = o["beta1"] * m + (1 - o["beta1"]) * g
-            v = b2 * v + (1 - b2) * g * g  # not g², which XLA would share with the norm and write out
-            v_hat = v
-            if keep_vmax:
-                vmax = (
-                    jnp.maximum(jnp.asarray(o["decay"], v.dtype) * vmax, v)
-                    if o["decay"] is not None
-                    else jnp.maximum(vmax, v)
-                )
-                v_hat = vmax
-            denom = jnp.sqrt(v_hat)
-            if o["bias_correction"] == "none":
-                numerator = m
-            else:
-                numerator, denom = step_size * m, denom * inv_sqrt_bc2[i]  # sqrt(v̂ / bc2)
-            if o["adaptive_tiny"]:
-                denom = denom + o["tiny_denom"] * jnp.maximum(jnp.mean(jnp.abs(p)), 1.0)
-            upd = numerator / (denom + o["eps"])
-            if o["max_ratio"] is not None:
-                upd = jnp.clip(upd, -o["max_ratio"], o["max_ratio"])
-            for name, value in (("upd", upd), ("m", m), ("v", v), ("vmax", vmax)):
-                new[name].append(value)
-
-        tree = lambda values: jax.tree_util.tree_unflatten(treedef, values)  # noqa: E731
-        new_state = state.replace(
+        if o["adaptive_tiny"]:
+            upd = jax.tree.map(
+                lambda m, vh, inv, p: direction(m, vh, inv, step_size, p), m, v_hat, inv_sqrt_bc2, params
+            )
+        else:
+            upd = jax.tree.map(lambda m, vh, inv: direction(m, vh, inv, step_size), m, v_hat, inv_sqrt_bc2)
+        new_state = KourkoutasBetaState(
             count=t,
-            m=tree(new["m"]),
-            v=tree(new["v"]),
-            v_max=tree(new["vmax"]) if keep_vmax else None,
+            m=m,
+            v=v,
+            v_max=v_max,
             beta2_cumprod=cumprod,
             grad_ema=ema,
-            last_spike=sun,
-            last_beta2=beta2,
+            last_spike=dict(zip(buckets, list(sun))),
+            last_beta2=dict(zip(buckets, list(beta2))),
         )
-        return tree(new["upd"]), new_state
+        return upd, new_state
 
     return optax.GradientTransformation(init_fn, update_fn)
 
@@ -185,7 +187,7 @@ def bucket_diagnostics(state) -> dict[str, tuple[float, float]]:
     if found is None:
         return {}
     spikes, betas = jax.device_get((found.last_spike, found.last_beta2))
-    return {k: (float(s), float(b)) for k, s, b in zip(found.buckets, spikes, betas)}
+    return {k: (float(spikes[k]), float(betas[k])) for k in found.buckets}
 
 
 def _find_state(state):
