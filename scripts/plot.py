@@ -40,19 +40,24 @@ def main() -> None:
     plots.learning_curves(curves, runs, str(args.out / "learning_curves.png"))
     plots.final_metric(runs, str(args.out / "final_metric.png"))
     plots.wallclock(curves, runs, str(args.out / "wallclock.png"))
-    buckets = [
-        pd.read_csv(p).assign(run="/".join(p.parts[-4:-1]))
-        for p in map(Path, runs["run_dir"] + "/optimizer_diagnostics.csv")
-        if p.exists()
-    ]
-    buckets = [b for b in buckets if not b.empty]
-    buckets = pd.concat(buckets, ignore_index=True) if buckets else pd.DataFrame()
-    if buckets.empty:
-        plots.empty_figure(str(args.out / "kbeta_diagnostics.png"), "no Kβ run with diagnostics in this workload")
+    diagnostics = optimizer_diagnostics(runs)
+    if diagnostics.empty:
+        plots.empty_figure(str(args.out / "optimizer_diagnostics.png"), "no run in this workload logs diagnostics")
     else:
-        plots.kbeta_diagnostics(buckets, str(args.out / "kbeta_diagnostics.png"))
+        plots.optimizer_diagnostics(diagnostics, str(args.out / "optimizer_diagnostics.png"))
     draw_tuning(args.tables / "tuning.csv", args.workload, args.out, trivial_value(runs))
     print(f"{args.out}: figures for {args.workload}")
+
+
+def optimizer_diagnostics(runs: pd.DataFrame) -> pd.DataFrame:
+    """Every run's optimizer_diagnostics.csv rows, with its optimizer and a name for the run."""
+    frames = [
+        pd.read_csv(path).assign(optimizer=r.optimizer, run=f"{r.variant}/{r.optimizer}/seed{r.seed}")
+        for r in runs.itertuples()
+        if (path := Path(r.run_dir, "optimizer_diagnostics.csv")).exists()
+    ]
+    frames = [frame for frame in frames if not frame.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def trivial_value(runs: pd.DataFrame) -> dict:

@@ -13,7 +13,7 @@ import pytest
 import torch
 from kbeta import KourkoutasSoftmaxFlex
 
-from testbeds.optim import kbeta_optax, kbeta_torch, mlx_optim
+from testbeds.optim import kbeta_mlx, kbeta_optax, kbeta_torch, mlx_optim
 from testbeds.optim.options import kbeta_options, with_defaults
 from testbeds.optim.registry import make_optimizer
 
@@ -32,7 +32,7 @@ def run_mlx(spec: dict, stream, lr: float = 1e-2, reference: bool = False, with_
             opt.layer_key_fn.bind(params)
         params = opt.apply_gradients({k: mx.array(v) for k, v in grads.items()}, params)
         mx.eval(params, opt.state)
-    result = {k: np.array(v) for k, v in params.items()}, mlx_optim.bucket_diagnostics(opt)
+    result = {k: np.array(v) for k, v in params.items()}, kbeta_mlx.bucket_diagnostics(opt)
     return (*result, {k: np.array(v) for k, v in mlx_optim.state_arrays(opt).items()}) if with_state else result
 
 

@@ -130,7 +130,7 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
         assert (workflow_copy / "results" / "figures" / "heat2d" / name).stat().st_size > 1000
     assert set(runs.loc[runs["workload"] == "heat2d", "variant"]) == {"causal", "block", "sinusoidal"}
     for workload in ("charlm", "sotalm", "lot", "lds", "heat2d"):
-        for name in ("learning_curves.png", "final_metric.png", "wallclock.png", "kbeta_diagnostics.png"):
+        for name in ("learning_curves.png", "final_metric.png", "wallclock.png", "optimizer_diagnostics.png"):
             assert (workflow_copy / "results" / "figures" / workload / name).stat().st_size > 1000
     assert (workflow_copy / "results" / "figures" / "summary" / "performance_profiles.png").exists()
     tables = workflow_copy / "results" / "tables"

@@ -24,7 +24,6 @@ from flax import serialization
 from testbeds.devices import resolve_jax
 from testbeds.loop import TrainLoop, say
 from testbeds.optim import jax_optim
-from testbeds.optim.kbeta_optax import bucket_diagnostics
 from testbeds.optim.options import resolve_options
 from testbeds.optim.registry import make_optimizer
 
@@ -109,8 +108,8 @@ class JaxLoop(TrainLoop):
         state = serialization.from_bytes(self.saved_state(), (directory / STATE_FILE).read_bytes())
         self.params, self.opt_state = state.get("training_params", state["params"]), state["opt"]
 
-    def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
-        return bucket_diagnostics(self.opt_state)
+    def optimizer_diagnostics(self, lr: float) -> dict[str, dict[str, float]]:
+        return jax_optim.diagnostics(self.opt_state, self.run["optimizer"], self.step, lr)
 
 
 def traced_options(spec: dict) -> dict:

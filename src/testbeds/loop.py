@@ -18,14 +18,12 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from testbeds.early_stop import EarlyStopping
-from testbeds.optim.options import logs_diagnostics
-from testbeds.optim.registry import summarise_buckets
+from testbeds.optim.options import diagnostic_names
 from testbeds.runio import Checkpoints, MetricsLog, atomic_write_json, provenance
 from testbeds.schedule import bias_ramp, warmup_cosine
 from testbeds.settings import config_hash
 
 BASE_COLUMNS = ["step", "wall_seconds", "train_seconds", "train_loss", "lr", "tokens"]
-DIAGNOSTIC_COLUMNS = list(summarise_buckets({"": (0.0, 0.0)}))  # an optimizer's per-bucket diagnostics
 NO_EARLY_STOP = {"patience": 0, "min_delta": 0.0, "warmup": 0}
 
 
@@ -102,7 +100,9 @@ class TrainLoop(ABC):
         """JSON-able state of the workload (data sampler, RNG) stored in the checkpoint's meta."""
         return {}
 
-    def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
+    def optimizer_diagnostics(self, lr: float) -> dict[str, dict[str, float]]:
+        """bucket -> {name: value} of the optimiser's diagnostics after the step just done at rate ``lr``
+        (the names its entry declares: ``options.diagnostic_names``); the framework floors define it."""
         return {}
 
     def describe(self) -> dict:
@@ -114,10 +114,11 @@ class TrainLoop(ABC):
 
     # ---------------------------------------------------------------- the loop
     def setup_logs(self) -> None:
-        diagnostics = DIAGNOSTIC_COLUMNS if logs_diagnostics(self.run["optimizer"]) else []
-        columns = BASE_COLUMNS + self.extra_columns + self.eval_columns + diagnostics
+        names = diagnostic_names(self.run["optimizer"])
+        summary = [f"{name}_{statistic}" for name in names for statistic in ("mean", "min", "max")]
+        columns = BASE_COLUMNS + self.extra_columns + self.eval_columns + summary
         self.metrics = MetricsLog(self.run_dir, columns)
-        self.buckets = MetricsLog(self.run_dir, ["step", "bucket", "sunspike", "beta2"], name="optimizer_diagnostics")
+        self.buckets = MetricsLog(self.run_dir, ["step", "bucket", "name", "value"], name="optimizer_diagnostics")
 
     def wall(self) -> float:
         return self.wall_before + time.perf_counter() - self.session_start
@@ -177,10 +178,11 @@ class TrainLoop(ABC):
                 row.update(self.evaluate())
             value = row[self.eval_columns[0]]
             stop = self.early.update(-value if self.direction == "max" else value)
-        buckets = self.bucket_diagnostics()
-        row.update(summarise_buckets(buckets))
-        for key, (spike, beta2) in buckets.items():
-            self.buckets.append({"step": self.step, "bucket": key, "sunspike": spike, "beta2": beta2})
+        found = self.optimizer_diagnostics(lr)
+        row.update(summarise_diagnostics(found))
+        for bucket, values in found.items():
+            for name, value in values.items():
+                self.buckets.append({"step": self.step, "bucket": bucket, "name": name, "value": value})
         self.metrics.append(row)
         return row, stop
 
@@ -290,3 +292,16 @@ class TrainLoop(ABC):
         self.log(
             f"step {row['step']:>6}/{self.total_steps} loss {row['train_loss']:.4f} {shown} lr {row['lr']:.2e} {rate}"
         )
+
+
+def summarise_diagnostics(found: dict[str, dict[str, float]]) -> dict[str, float]:
+    """metrics.csv's columns of the optimiser's diagnostics: each name's mean, min and max over the buckets."""
+    by_name: dict[str, list[float]] = {}
+    for values in found.values():
+        for name, value in values.items():
+            by_name.setdefault(name, []).append(value)
+    return {
+        f"{name}_{statistic}": value
+        for name, values in by_name.items()
+        for statistic, value in (("mean", sum(values) / len(values)), ("min", min(values)), ("max", max(values)))
+    }

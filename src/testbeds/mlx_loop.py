@@ -89,8 +89,8 @@ class MlxLoop(TrainLoop):
         if (directory / mlx_state.TRAINING_FILE).exists():
             mlx_state.load_model(self.model, directory, mlx_state.TRAINING_FILE)
 
-    def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
-        return mlx_optim.bucket_diagnostics(self.opt)
+    def optimizer_diagnostics(self, lr: float) -> dict[str, dict[str, float]]:
+        return mlx_optim.diagnostics(self.opt, self.run["optimizer"], self.step, lr)
 
     def describe(self) -> dict:
         return {"blas": os.environ.get(MARKER, "not set")}

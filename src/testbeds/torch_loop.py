@@ -83,8 +83,8 @@ class TorchLoop(TrainLoop):
         self.opt.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["torch_rng"])
 
-    def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
-        return torch_optim.bucket_diagnostics(self.opt)
+    def optimizer_diagnostics(self, lr: float) -> dict[str, dict[str, float]]:
+        return torch_optim.diagnostics(self.opt, self.run["optimizer"], self.step, lr)
 
     def describe(self) -> dict:
         return {"torch_threads": torch.get_num_threads()}

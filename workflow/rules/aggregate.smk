@@ -26,8 +26,10 @@ rule plot_workload:
         curves=report(f"{FIGURES}/learning_curves.png", caption="../report/learning_curves.rst", category="{workload}"),
         final=report(f"{FIGURES}/final_metric.png", caption="../report/final_metric.rst", category="{workload}"),
         wallclock=report(f"{FIGURES}/wallclock.png", caption="../report/wallclock.rst", category="{workload}"),
-        kbeta=report(
-            f"{FIGURES}/kbeta_diagnostics.png", caption="../report/kbeta_diagnostics.rst", category="{workload}"
+        diagnostics=report(
+            f"{FIGURES}/optimizer_diagnostics.png",
+            caption="../report/optimizer_diagnostics.rst",
+            category="{workload}",
         ),
         budget=report(f"{FIGURES}/tuning_budget.png", caption="../report/tuning_budget.rst", category="{workload}"),
         sensitivity=report(

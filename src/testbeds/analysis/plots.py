@@ -117,26 +117,28 @@ def final_metric(runs: pd.DataFrame, out: str) -> None:
     plt.close(fig)
 
 
-def kbeta_diagnostics(buckets: pd.DataFrame, out: str, max_steps: int = 8) -> None:
-    """Kβ diagnostics as in the Kβ paper: violins of β₂ and sun-spike over layer buckets at a few logged
-    steps (all Kβ runs pooled), and a heat map of β₂ per bucket and step for the first Kβ run."""
-    steps = sorted(buckets["step"].unique())
-    shown = steps[:: max(1, len(steps) // max_steps)][:max_steps]
-    fig = plt.figure(figsize=(13, 8.5))
-    grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.2])
-    for i, column in enumerate(("beta2", "sunspike")):
-        ax = fig.add_subplot(grid[0, i])
-        data = buckets[buckets["step"].isin(shown)]
-        sns.violinplot(
-            data=data, x="step", y=column, ax=ax, color="#8fb8de", cut=0, inner="quartile", density_norm="width"
-        )
-        ax.set(title=f"Kβ {column} over layer buckets (violin per logged step)", xlabel="step", ylabel=column)
-    first = buckets[buckets["run"] == sorted(buckets["run"].unique())[0]]
-    heat = first.pivot_table(index="bucket", columns="step", values="beta2")
-    ax = fig.add_subplot(grid[1, :])
-    sns.heatmap(heat, ax=ax, cmap="viridis", cbar_kws={"label": "β₂"})
-    ax.set(title=f"β₂ per bucket and step — {first['run'].iloc[0]}", xlabel="step", ylabel="bucket")
-    ax.tick_params(axis="y", labelsize=6)
+def optimizer_diagnostics(diagnostics: pd.DataFrame, out: str) -> None:
+    """Every optimizer's declared diagnostics (optimizer_diagnostics.csv: step, bucket, name, value, with the
+    run's optimizer and name): per (optimizer, name) the median over buckets and runs at each logged step with
+    the 10–90% range, and where there are several buckets a heat map of the value per bucket and step for the
+    optimizer's first run."""
+    panels = sorted(diagnostics.groupby(["optimizer", "name"]).groups)
+    fig, axes = plt.subplots(len(panels), 2, figsize=(13, 3.8 * len(panels)), squeeze=False)
+    for (left, right), (optimizer, name) in zip(axes, panels):
+        data = diagnostics[(diagnostics["optimizer"] == optimizer) & (diagnostics["name"] == name)]
+        by_step = data.groupby("step")["value"]
+        median = by_step.median()
+        left.plot(median.index, median.to_numpy(), color="#1f77b4")
+        left.fill_between(median.index, by_step.quantile(0.1), by_step.quantile(0.9), color="#1f77b4", alpha=0.25)
+        left.set(title=f"{optimizer}: {name} (median over buckets and seeds, 10–90%)", xlabel="step", ylabel=name)
+        first = data[data["run"] == sorted(data["run"].unique())[0]]
+        if first["bucket"].nunique() < 2:
+            right.axis("off")
+            continue
+        heat = first.pivot_table(index="bucket", columns="step", values="value")
+        sns.heatmap(heat, ax=right, cmap="viridis", cbar_kws={"label": name})
+        right.set(title=f"{name} per bucket and step — {first['run'].iloc[0]}", xlabel="step", ylabel="bucket")
+        right.tick_params(axis="y", labelsize=6)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

@@ -153,8 +153,10 @@ class Trainer(TrainLoop):
     def read_state(self, directory: Path, meta: dict) -> None:
         self.ckpt_path = directory / LIGHTNING_FILE  # Lightning restores everything when fit() starts
 
-    def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
-        return torch_optim.bucket_diagnostics(self.trainer.optimizers[0]) if self.trainer.optimizers else {}
+    def optimizer_diagnostics(self, lr: float) -> dict[str, dict[str, float]]:
+        if not self.trainer.optimizers:
+            return {}
+        return torch_optim.diagnostics(self.trainer.optimizers[0], self.run["optimizer"], self.step, lr)
 
     def describe(self) -> dict:
         return {"parameters": count_parameters(self.module.model), "attention": self.run["model"]["attention"]}

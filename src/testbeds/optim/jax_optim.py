@@ -13,8 +13,8 @@ import jax.numpy as jnp
 import optax
 from optax import contrib
 
-from testbeds.optim.kbeta_optax import kourkoutas_beta
-from testbeds.optim.options import is_hidden_matrix
+from testbeds.optim.kbeta_optax import kbeta_diagnostics, kourkoutas_beta
+from testbeds.optim.options import diagnostic_names, is_hidden_matrix, relative_step, resolve_options
 
 
 def adam(options: dict, learning_rate) -> optax.GradientTransformation:
@@ -136,6 +136,23 @@ def evaluation_params(opt_state, params):
     """The parameters to evaluate: Schedule-Free's average x; the training parameters for the others."""
     state = schedule_free_state(opt_state)
     return params if state is None else contrib.schedule_free_eval_params(state, params)
+
+
+def diagnostics(opt_state, spec: dict, step: int, lr: float) -> dict[str, dict[str, float]]:
+    """bucket -> {name: value} of the diagnostics ``options.diagnostic_names(spec)`` declares, after ``step``
+    steps, the last at rate ``lr``."""
+    if not diagnostic_names(spec):
+        return {}
+    name = spec.get("algorithm")
+    if name == "kbeta":
+        return kbeta_diagnostics(opt_state)
+    if name == "schedule_free_adamw":
+        state = schedule_free_state(opt_state)
+        weight = float(state.max_lr) ** resolve_options(spec)["weight_lr_power"]
+        return {"all": {"averaging_weight": weight / float(state.weight_sum)}}
+    if name == "adafactor":
+        return {"all": {"relative_step": relative_step(step, lr)}}
+    return {}
 
 
 def _at(learning_rate, count):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import mlx.core as mx
 from kbeta import KourkoutasSoftmaxFlex
-from mlx.utils import tree_map
+from mlx.utils import tree_flatten, tree_map
 
 ROW = 4096  # elements per row when reducing down columns
 
@@ -37,6 +37,10 @@ def squared_norm(g: mx.array) -> mx.array:
 
 class KourkoutasBeta(KourkoutasSoftmaxFlex):
     """``KourkoutasSoftmaxFlex`` with the update described above; constructed exactly like it."""
+
+    def set_diagnostics(self, on: bool) -> None:
+        """Record the diagnostics in the coming steps (a compiled step is traced with one setting)."""
+        self._diag = on
 
     def apply_gradients(self, grads: dict, params: dict):
         if not self._initialized:
@@ -119,3 +123,30 @@ class KourkoutasBeta(KourkoutasSoftmaxFlex):
         s["diag_denom_min"] = mx.minimum(s["diag_denom_min"], reduce_all(mx.min, denom))
         s["diag_upd_norm_max"] = mx.maximum(s["diag_upd_norm_max"], largest)
         s["diag_vhat_max"] = mx.maximum(s["diag_vhat_max"], reduce_all(mx.max, v_hat))
+
+
+def init_bucket_stats(opt: KourkoutasSoftmaxFlex, params: dict) -> None:
+    """Every bucket's statistics (and diagnostics' slots) up front, so a compiled step sees a fixed state."""
+    keys = opt.layer_key_fn
+    keys.bind(params)
+    stats = opt.state["_layer_stats"]
+    for _, p in tree_flatten(params):
+        bucket = stats.setdefault(keys(p), {"grad_ema": mx.zeros([], dtype=p.dtype)})
+        if opt._diag:
+            bucket.setdefault("last_spike", mx.zeros([], dtype=p.dtype))
+            bucket.setdefault("last_beta2", mx.zeros([], dtype=p.dtype))
+
+
+def bucket_diagnostics(opt: KourkoutasSoftmaxFlex) -> dict[str, tuple[float, float]]:
+    """Last step's (sun-spike, β₂) per bucket; empty unless Kβ runs with diagnostics."""
+    if "diag_max_ratio" not in opt.state:  # state allocated by diagnostics=True
+        return {}
+    return {
+        key: (float(st["last_spike"].item()), float(st["last_beta2"].item()))
+        for key, st in opt.state["_layer_stats"].items()
+    }
+
+
+def kbeta_diagnostics(opt: KourkoutasSoftmaxFlex) -> dict[str, dict[str, float]]:
+    """bucket -> {"sunspike": ..., "beta2": ...} of the last step (Kβ's diagnostics, options.py)."""
+    return {key: {"sunspike": s, "beta2": b} for key, (s, b) in bucket_diagnostics(opt).items()}

@@ -190,6 +190,11 @@ def bucket_diagnostics(state) -> dict[str, tuple[float, float]]:
     return {k: (float(spikes[k]), float(betas[k])) for k in found.buckets}
 
 
+def kbeta_diagnostics(state) -> dict[str, dict[str, float]]:
+    """bucket -> {"sunspike": ..., "beta2": ...} of the last step (Kβ's diagnostics, options.py)."""
+    return {key: {"sunspike": s, "beta2": b} for key, (s, b) in bucket_diagnostics(state).items()}
+
+
 def _find_state(state):
     if isinstance(state, KourkoutasBetaState):
         return state

@@ -182,6 +182,10 @@ class KourkoutasBeta(Optimizer):
         torch._foreach_clamp_max_(updates, limit)
         torch._foreach_sub_(params, updates)
 
+    def diagnostics_by_bucket(self) -> dict[str, dict[str, float]]:
+        """bucket -> {"sunspike": ..., "beta2": ...} of the last step (Kβ's diagnostics, options.py)."""
+        return {k: {"sunspike": s, "beta2": b} for k, (s, b) in self.bucket_diagnostics().items()}
+
     def bucket_diagnostics(self) -> dict[str, tuple[float, float]]:
         """Last step's (sun-spike, β₂) per bucket; empty unless ``diagnostics=True``."""
         shared = self.state["kbeta"]

@@ -17,8 +17,8 @@ import mlx.optimizers as optim
 from kbeta import KourkoutasSoftmaxFlex
 from mlx.utils import tree_flatten, tree_map, tree_map_with_path
 
-from testbeds.optim.kbeta_mlx import KourkoutasBeta
-from testbeds.optim.options import is_hidden_matrix
+from testbeds.optim.kbeta_mlx import KourkoutasBeta, init_bucket_stats, kbeta_diagnostics
+from testbeds.optim.options import diagnostic_names, is_hidden_matrix, relative_step
 
 
 class BucketKeys:
@@ -207,14 +207,7 @@ def init_state(opt: optim.Optimizer, params: dict) -> None:
     """Create the whole optimiser state up front, so a compiled step sees a fixed state tree."""
     opt.init(params)
     if is_kbeta(opt):
-        keys = opt.layer_key_fn
-        keys.bind(params)
-        stats = opt.state["_layer_stats"]
-        for _, p in tree_flatten(params):
-            bucket = stats.setdefault(keys(p), {"grad_ema": mx.zeros([], dtype=p.dtype)})
-            if opt._diag:
-                bucket.setdefault("last_spike", mx.zeros([], dtype=p.dtype))
-                bucket.setdefault("last_beta2", mx.zeros([], dtype=p.dtype))
+        init_bucket_stats(opt, params)
 
 
 def apply_update(opt: optim.Optimizer, model, grads: dict) -> None:
@@ -233,34 +226,39 @@ def compile_step(step, model, opt: optim.Optimizer, enabled: bool = True):
 
 
 class DiagnosticSteps:
-    """One training step per Kβ-diagnostics setting, built on first use by ``make_step()``.
-
-    Kβ's diagnostics cost a few reductions per tensor, so runs compute them only on logged steps: a step
-    function is traced (and compiled) for each setting, and ``get(logged)`` switches the optimiser to it.
-    Build the steps after resuming, since compiled steps capture the state.
-    """
+    """One training step per diagnostics setting, built on first use by ``make_step()``, for an optimiser that
+    computes its diagnostics inside the step (it has ``set_diagnostics``: Kβ, a few reductions per tensor):
+    runs compute them only on logged steps, a step function is traced (and compiled) for each setting, and
+    ``get(logged)`` switches the optimiser to it. Build the steps after resuming (compiled steps capture the
+    state)."""
 
     def __init__(self, opt: optim.Optimizer, spec: dict, make_step):
         self.opt, self.make_step, self.steps = opt, make_step, {}
-        self.wanted = is_kbeta(opt) and spec.get("diagnostics", False)
+        self.switchable = hasattr(opt, "set_diagnostics")
+        self.wanted = self.switchable and bool(diagnostic_names(spec))
 
     def get(self, logged: bool):
         diagnostics = self.wanted and logged
         if diagnostics not in self.steps:
             self.steps[diagnostics] = self.make_step()
-        if is_kbeta(self.opt):
-            self.opt._diag = diagnostics
+        if self.switchable:
+            self.opt.set_diagnostics(diagnostics)
         return self.steps[diagnostics]
 
 
-def bucket_diagnostics(opt: optim.Optimizer) -> dict[str, tuple[float, float]]:
-    """Last step's (sun-spike, β₂) per bucket; empty unless Kβ runs with diagnostics."""
-    if not (is_kbeta(opt) and "diag_max_ratio" in opt.state):  # state allocated by diagnostics=True
+def diagnostics(opt: optim.Optimizer, spec: dict, step: int, lr: float) -> dict[str, dict[str, float]]:
+    """bucket -> {name: value} of the diagnostics ``options.diagnostic_names(spec)`` declares, after ``step``
+    steps, the last at rate ``lr``."""
+    if not diagnostic_names(spec):
         return {}
-    return {
-        key: (float(st["last_spike"].item()), float(st["last_beta2"].item()))
-        for key, st in opt.state["_layer_stats"].items()
-    }
+    if is_kbeta(opt):
+        return kbeta_diagnostics(opt)
+    if is_schedule_free(opt):
+        weight = opt.state["lr_max"] ** opt.weight_lr_power
+        return {"all": {"averaging_weight": float((weight / opt.state["weight_sum"]).item())}}
+    if isinstance(opt, optim.Adafactor):
+        return {"all": {"relative_step": relative_step(step, lr)}}
+    return {}
 
 
 def state_arrays(opt: optim.Optimizer) -> dict[str, mx.array]:

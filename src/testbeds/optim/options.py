@@ -28,13 +28,14 @@ BOOLEAN = {"type": "boolean"}
 @dataclass(frozen=True)
 class Algorithm:
     """``options``: name -> (default, JSON schema of its values). ``check``: a rule between options that
-    returns (the option at fault, what is wrong), or None. ``diagnostics``: whether a run logs per-bucket
-    diagnostics (sun-spike and β₂) for these options. ``schedule_free``: the algorithm replaces the learning
+    returns (the option at fault, what is wrong), or None. ``diagnostics``: the numbers a run with these options logs
+    on logged steps, by name, one value per bucket of parameters (each framework's optimiser module computes
+    them: ``diagnostics(opt, spec, step, lr)``; the loop, the tables and the report's figure take any names). ``schedule_free``: the algorithm replaces the learning
     rate's decay (runs keep the warm-up, drop the decay) and is evaluated at its averaged parameters."""
 
     options: dict[str, tuple[Any, dict]]
     check: Callable[[dict], tuple[str, str] | None] = lambda options: None
-    diagnostics: Callable[[dict], bool] = lambda options: False
+    diagnostics: Callable[[dict], tuple[str, ...]] = lambda options: ()
     factories: dict[str, str] = field(default_factory=dict)
     schedule_free: bool = False
 
@@ -90,7 +91,8 @@ ALGORITHMS: dict[str, Algorithm] = {
             "diagnostics": (False, BOOLEAN),
         },
         check=_check_kbeta,
-        diagnostics=lambda options: options["diagnostics"],
+        # each bucket's sun-spike and β₂ of the last step (computed inside the step: only when asked for)
+        diagnostics=lambda options: ("sunspike", "beta2") if options["diagnostics"] else (),
         factories=_same_name_factories("kbeta"),
     ),
     # SGD with (Nesterov) momentum and coupled L2 weight decay, as torch.optim.SGD defines them
@@ -113,6 +115,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             "eps": (1e-30, POSITIVE),
             "eps_scale": (1e-3, POSITIVE),
         },
+        diagnostics=lambda options: ("relative_step",),  # min(lr, 1/√t): the lr is ignored once 1/√t is below
         factories=_same_name_factories("adafactor"),
     ),
     # Muon on the hidden matrices (``is_hidden_matrix``), AdamW on the rest, one learning rate and weight decay
@@ -137,6 +140,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             "weight_lr_power": (2.0, NON_NEGATIVE),
         },
         factories=_same_name_factories("schedule_free_adamw"),
+        diagnostics=lambda options: ("averaging_weight",),  # c_t: the weight of the newest iterate in the average
         schedule_free=True,
     ),
 }
@@ -207,9 +211,14 @@ def is_schedule_free(spec: dict) -> bool:
     return algorithm(spec).schedule_free
 
 
-def logs_diagnostics(spec: dict) -> bool:
-    """Whether a run with this optimizer entry logs per-bucket diagnostics."""
+def diagnostic_names(spec: dict) -> tuple[str, ...]:
+    """The diagnostics a run with this optimizer entry logs, by name (``Algorithm.diagnostics``)."""
     return algorithm(spec).diagnostics(with_defaults(spec))
+
+
+def relative_step(step: int, lr: float) -> float:
+    """Adafactor's step size before its parameter-scale factor (torch's definition): min(lr, 1/√t)."""
+    return min(lr, step**-0.5) if step else lr
 
 
 def kbeta_options(options: dict) -> dict:

@@ -34,18 +34,3 @@ def make_optimizer(framework: str, spec: dict, learning_rate, params=None):
     if framework == "torch":
         return factory(options, params, learning_rate)
     return factory(options, learning_rate)
-
-
-def summarise_buckets(buckets: dict[str, tuple[float, float]]) -> dict[str, float]:
-    """metrics.csv summary columns from per-bucket (sun-spike, β₂) of the last step."""
-    if not buckets:
-        return {}
-    spikes = [s for s, _ in buckets.values()]
-    betas = [b for _, b in buckets.values()]
-    return {
-        "beta2_mean": sum(betas) / len(betas),
-        "beta2_min": min(betas),
-        "beta2_max": max(betas),
-        "sunspike_mean": sum(spikes) / len(spikes),
-        "sunspike_max": max(spikes),
-    }

@@ -17,7 +17,7 @@ from lion_pytorch import Lion
 from schedulefree import AdamWScheduleFree
 
 from testbeds.optim.kbeta_torch import KourkoutasBeta
-from testbeds.optim.options import is_hidden_matrix, with_defaults
+from testbeds.optim.options import diagnostic_names, is_hidden_matrix, relative_step, with_defaults
 
 
 def adam(options: dict, params, learning_rate: float) -> torch.optim.Optimizer:
@@ -187,8 +187,19 @@ def evaluated_state(opt: torch.optim.Optimizer, model: torch.nn.Module) -> dict:
         return {key: value.clone() for key, value in model.state_dict().items()}
 
 
-def bucket_diagnostics(opt: torch.optim.Optimizer) -> dict[str, tuple[float, float]]:
-    return opt.bucket_diagnostics() if isinstance(opt, KourkoutasBeta) and opt.diagnostics else {}
+def diagnostics(opt: torch.optim.Optimizer, spec: dict, step: int, lr: float) -> dict[str, dict[str, float]]:
+    """bucket -> {name: value} of the diagnostics ``options.diagnostic_names(spec)`` declares, after ``step``
+    steps, the last at rate ``lr``."""
+    if not diagnostic_names(spec):
+        return {}
+    if isinstance(opt, KourkoutasBeta):
+        return opt.diagnostics_by_bucket()
+    if is_schedule_free(opt):
+        group = opt.param_groups[0]
+        return {"all": {"averaging_weight": group["lr_max"] ** group["weight_lr_power"] / group["weight_sum"]}}
+    if isinstance(opt, torch.optim.Adafactor):
+        return {"all": {"relative_step": relative_step(step, lr)}}
+    return {}
 
 
 def matrix_decay_groups(named_parameters, weight_decay: float) -> list[dict]:
