@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from testbeds.analysis import aggregate, headline, tables
+from testbeds.analysis import aggregate, headline, power, tables
 
 VALUES = {  # workload -> optimizer -> one value per seed; w2's are ten times w1's, with other differences
     "w1": {"adam": [2.0, 2.2, 2.1, 2.4], "kbeta": [1.0, 1.3, 1.1, 1.2], "sgd": [3.0, 3.5, 3.2, 3.1]},
@@ -92,19 +92,20 @@ def test_every_number_on_the_front_page_is_its_own_cells():
         header, *rows = tables[title]
         assert f"Δ vs baseline {BASELINES[workload]}, paired [95% CI]" in header
         assert len(rows) == 3
-        for variant, optimizer, mean, ok, delta, pairs, p, wins in rows:
+        for variant, optimizer, mean, ok, delta, pairs, p, wins, seeds in rows:
             name = optimizer.split(" ")[0]
             assert optimizer.endswith("(baseline)") == (name == BASELINES[workload])
             s = summary.set_index(["workload", "variant", "optimizer"]).loc[(workload, variant, name)]
             assert mean == f"{num(s['mean'])} [{num(s['ci_low'])}, {num(s['ci_high'])}]"
             assert ok == f"{s['n_ok']}/{s['n_runs']}"
             if name == BASELINES[workload]:
-                assert delta == pairs == p == wins == ""
+                assert delta == pairs == p == wins == seeds == ""
                 continue
             c = comparisons.set_index(["workload", "variant", "optimizer"]).loc[(workload, variant, name)]
             assert delta == f"{num(c['diff'], 3)} [{num(c['diff_ci_low'], 3)}, {num(c['diff_ci_high'], 3)}]"
             assert p == f"{num(c['p_adjusted'], 2)} ({num(c['p'], 2)}; {c['verdict_test']})"
             assert pairs == str(c["n_pairs"]) and wins == num(c["win_rate"], 2)
+            assert seeds == power.seeds_text(c["seeds_for_diff"]).removeprefix("about ")
             own = np.subtract(VALUES[workload][name], VALUES[workload][BASELINES[workload]]).mean()
             assert math.isclose(c["diff"], own)  # and the table itself is the cell's own
     (title,) = [t for t in tables if t.startswith("The source projects' claims")]

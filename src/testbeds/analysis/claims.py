@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from testbeds.analysis import power
 from testbeds.analysis.stats import ALPHA, CONFIDENCE, DIVERGENCE_AWARE, PAIRED_T, divergence_aware_p, test_side
 from testbeds.analysis.stats import CELL as ARM
 
@@ -112,6 +113,7 @@ def measure(claim: dict, runs: pd.DataFrame, tuning: dict, provisional: dict | N
         "mean_arm": float(pairs["a"].mean()) if n else math.nan,
         "mean_against": mean_b,
         "difference": float(diff.mean()) if n else math.nan,
+        "sd_difference": float(np.std(diff, ddof=1)) if n >= 2 else math.nan,
         "ci_low": float(low),
         "ci_high": float(high),
         "relative_change": float(diff.mean()) / abs(mean_b) if n and mean_b else math.nan,
@@ -248,4 +250,20 @@ def claims_table(claims: list[dict], runs: pd.DataFrame, tuning: dict, provision
         for row, p, p_zero in zip(table.to_dict("records"), table["p_holm"], table["p_zero_holm"])
     ]
     table["min_effect_note"] = [clears_min_effect(row) for row in table.to_dict("records")]
+    return with_power(table)
+
+
+def with_power(table: pd.DataFrame) -> pd.DataFrame:
+    """The seeds each claim needs: the smallest difference its pairs detect with 80% power at the level its
+    Holm-adjusted verdict passes first (α/m over the m claims with a test), and the seeds that would detect
+    its ``min_effect``, the size its source reports (relative, times the comparator's mean) and the difference
+    measured (analysis.power), from the spread of its paired differences."""
+    alpha = power.level(ALPHA, int(table["p"].notna().sum()))
+    sd, n = table["sd_difference"], table["n_pairs"]
+    claimed = pd.to_numeric(table["claimed_size"], errors="coerce") * table["mean_against"].abs()
+    table["power_alpha"] = alpha
+    table["detectable_difference"] = [power.detectable_difference(s, k, alpha) for s, k in zip(sd, n)]
+    table["seeds_for_min_effect"] = [power.seeds_needed(e, s, alpha) for e, s in zip(table["min_effect"], sd)]
+    table["seeds_for_claimed_size"] = [power.seeds_needed(c, s, alpha) for c, s in zip(claimed, sd)]
+    table["seeds_for_difference"] = [power.seeds_needed(d, s, alpha) for d, s in zip(table["difference"], sd)]
     return table

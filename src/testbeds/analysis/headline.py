@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from testbeds.analysis import power
 from testbeds.analysis.stats import ALPHA
 from testbeds.analysis.tables import provisional_cells
 
@@ -106,6 +107,7 @@ def workload_table(
                 + (f" ({c.n_pairs_removed_diverged} removed: diverged)" if c.n_pairs_removed_diverged else ""),
                 "" if c is None else f"{_num(c.p_adjusted, 2)} ({_num(c.p, 2)}; {c.verdict_test})",
                 "" if c is None else _num(c.win_rate, 2),
+                "" if c is None else power.seeds_text(c.seeds_for_diff).removeprefix("about "),
             ]
         )
     title = f"{workload}: {first['primary_metric']} on the test split ({better} is better); {setup}"
@@ -118,6 +120,7 @@ def workload_table(
         "pairs",
         "p adj. (raw; test)",
         "wins",
+        "seeds for Δ (80% power)",
     ]
     lines = list_table(title, header, rows)
     seeds = int(cells["n_runs"].max())
@@ -150,6 +153,8 @@ def claim_lines(claims: pd.DataFrame) -> list[str]:
         attribution = f"attribution: {c.attribution}" if c.attribution else ""
         notes = "; ".join(n for n in (c.min_effect_note, c.provisional, c.trivial, attribution) if n)
         removed = f", {c.n_pairs_removed_diverged} removed: diverged" if c.n_pairs_removed_diverged else ""
+        if c.verdict.startswith("inconclusive"):
+            notes = "; ".join(n for n in (seeds_note(c), notes) if n)
         rows.append(
             [
                 f"**{c.verdict}**" + (f" — {notes}" if notes else ""),
@@ -164,6 +169,27 @@ def claim_lines(claims: pd.DataFrame) -> list[str]:
     return list_table(
         f"The source projects' claims, measured on this grid (verdicts at Holm-adjusted p < {ALPHA})", header, rows
     )
+
+
+def seeds_note(c) -> str:
+    """What an undecided claim's seeds could detect and the seeds that would decide it (80% power at the level
+    its verdict passes first, from the spread of its paired differences: analysis.power)."""
+    if c.n_pairs < power.MIN_PAIRS:
+        return f"with {c.n_pairs} pairs the spread of the differences cannot be estimated: no seed count"
+    base = abs(c.mean_against)
+
+    def amount(value: float) -> str:
+        relative = f" ({value / base:+.1%})" if base else ""
+        return f"{_num(value, 3)}{relative}"
+
+    wanted = [
+        (c.seeds_for_difference, f"the measured {amount(c.difference)}"),
+        (c.seeds_for_claimed_size, f"the source's {c.claimed_size:+.0%}" if math.isfinite(c.claimed_size) else ""),
+        (c.seeds_for_min_effect, f"the smallest effect that counts, {_num(c.min_effect, 3)}" if c.min_effect else ""),
+    ]
+    parts = [f"{power.seeds_text(seeds)} for {what}" for seeds, what in wanted if what and power.seeds_text(seeds)]
+    detectable = f"these {c.n_pairs} pairs detect ±{amount(c.detectable_difference)}"
+    return "; ".join([*parts, detectable]) + f" (80% power at {c.power_alpha:.2g})"
 
 
 def ranking_lines(

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from testbeds.analysis import power
+
 CELL = ["workload", "variant", "optimizer"]
 BOOTSTRAP_MIN_N = 30  # below this, a t-interval (BCa under-covers at small n: 0.89-0.91 at n = 10)
 CONFIDENCE = 0.95
@@ -201,6 +203,7 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, direction: str) -> dict:
         "mean": _mean(va),
         "mean_baseline": _mean(vb),
         "diff": _mean(diff),
+        "sd_diff": float(np.std(diff, ddof=1)) if len(diff) >= 2 else math.nan,
         "diff_ci_low": math.nan,
         "diff_ci_high": math.nan,
         "relative_change": relative_change(_mean(diff), vb),
@@ -297,6 +300,13 @@ def comparisons_table(runs: pd.DataFrame, baselines: dict[str, str]) -> pd.DataF
     for test in ("p", *TESTS):
         if test in table:
             table[f"{test}_adjusted"] = adjusted(table[test])
+    if len(table):
+        alpha = power.level(ALPHA, int(table["p"].notna().sum()))
+        table["power_alpha"] = alpha
+        table["detectable_diff"] = [
+            power.detectable_difference(s, n, alpha) for s, n in zip(table.sd_diff, table.n_pairs)
+        ]
+        table["seeds_for_diff"] = [power.seeds_needed(d, s, alpha) for d, s in zip(table["diff"], table.sd_diff)]
     return table
 
 
