@@ -259,7 +259,8 @@ def with_power(table: pd.DataFrame) -> pd.DataFrame:
     its ``min_effect``, the size its source reports (relative, times the comparator's mean) and the difference
     measured (analysis.power), from the spread of its paired differences."""
     alpha = power.level(ALPHA, int(table["p"].notna().sum()))
-    sd, n = table["sd_difference"], table["n_pairs"]
+    n = table["n_pairs"]
+    sd = table["sd_difference"].where(n >= power.MIN_PAIRS)  # fewer pairs: no estimate of the spread
     claimed = pd.to_numeric(table["claimed_size"], errors="coerce") * table["mean_against"].abs()
     table["power_alpha"] = alpha
     table["detectable_difference"] = [power.detectable_difference(s, k, alpha) for s, k in zip(sd, n)]

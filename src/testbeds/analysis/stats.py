@@ -306,7 +306,8 @@ def comparisons_table(runs: pd.DataFrame, baselines: dict[str, str]) -> pd.DataF
         table["detectable_diff"] = [
             power.detectable_difference(s, n, alpha) for s, n in zip(table.sd_diff, table.n_pairs)
         ]
-        table["seeds_for_diff"] = [power.seeds_needed(d, s, alpha) for d, s in zip(table["diff"], table.sd_diff)]
+        spread = table.sd_diff.where(table.n_pairs >= power.MIN_PAIRS)  # fewer pairs: no estimate of the spread
+        table["seeds_for_diff"] = [power.seeds_needed(d, s, alpha) for d, s in zip(table["diff"], spread)]
     return table
 
 
