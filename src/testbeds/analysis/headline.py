@@ -15,7 +15,8 @@ from testbeds.analysis.stats import ALPHA
 from testbeds.analysis.tables import provisional_cells
 
 
-def _num(value, digits: int = 4) -> str:
+def _num(value, digits: int = 3) -> str:
+    """Three significant digits (a cell stays short enough not to wrap)."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     return f"{value:.{digits}g}"
