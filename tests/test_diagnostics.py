@@ -105,3 +105,13 @@ def test_no_generic_file_names_an_optimisers_diagnostics():
         if word in path.read_text()
     ]
     assert len(generic) > 15 and found == []
+
+
+def test_muon_reports_the_same_momentum_rms_in_every_framework():
+    # one gradient stream, momentum as an average in all three (optax keeps a sum: mutation, its (1 - μ) dropped)
+    spec = with_defaults({"algorithm": "muon"})
+    found = {name: run(spec) for name, run in FRAMEWORKS.items()}
+    values = {name: f["hidden"]["momentum_rms"] for name, f in found.items()}
+    assert values["torch"] > 0.01
+    assert values["mlx"] == pytest.approx(values["torch"], rel=1e-4)
+    assert values["jax"] == pytest.approx(values["torch"], rel=1e-4)

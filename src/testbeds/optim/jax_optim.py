@@ -152,6 +152,12 @@ def diagnostics(opt_state, spec: dict, step: int, lr: float) -> dict[str, dict[s
         return {"all": {"averaging_weight": weight / float(state.weight_sum)}}
     if name == "adafactor":
         return {"all": {"relative_step": relative_step(step, lr)}}
+    if name == "muon":  # optax.trace keeps the momentum as a sum: (1 - μ) times it is the average the others keep
+        traces = [jax.tree.leaves(t) for _, t in optax.tree_utils.tree_get_all_with_path(opt_state, "trace")]
+        leaves = [leaf for trace in traces for leaf in trace]
+        squares = sum(float(jnp.sum(jnp.square(leaf.astype(jnp.float32)))) for leaf in leaves)
+        scale = 1 - resolve_options(spec)["momentum"]
+        return {"hidden": {"momentum_rms": scale * (squares / sum(leaf.size for leaf in leaves)) ** 0.5}}
     return {}
 
 

@@ -258,6 +258,10 @@ def diagnostics(opt: optim.Optimizer, spec: dict, step: int, lr: float) -> dict[
         return {"all": {"averaging_weight": float((weight / opt.state["weight_sum"]).item())}}
     if isinstance(opt, optim.Adafactor):
         return {"all": {"relative_step": relative_step(step, lr)}}
+    if isinstance(opt, optim.MultiOptimizer) and isinstance(opt.optimizers[0], AdamWMatchedMuon):
+        buffers = [v for key, v in tree_flatten(opt.optimizers[0].state) if key.endswith(".v")]
+        squares = sum(float(mx.sum(mx.square(v.astype(mx.float32))).item()) for v in buffers)
+        return {"hidden": {"momentum_rms": (squares / sum(v.size for v in buffers)) ** 0.5}} if buffers else {}
     return {}
 
 

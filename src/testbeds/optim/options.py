@@ -129,6 +129,9 @@ ALGORITHMS: dict[str, Algorithm] = {
             "adam_beta2": (0.95, BETA),
             "eps": (1e-8, POSITIVE),
         },
+        # the RMS of Muon's momentum (as an average) on the hidden matrices: the gradient scale that its
+        # orthogonalised step does not follow
+        diagnostics=lambda options: ("momentum_rms",),
         factories=_same_name_factories("muon"),
     ),
     "schedule_free_adamw": Algorithm(

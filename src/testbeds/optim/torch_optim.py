@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 
 import torch
 from lion_pytorch import Lion
@@ -199,7 +200,15 @@ def diagnostics(opt: torch.optim.Optimizer, spec: dict, step: int, lr: float) ->
         return {"all": {"averaging_weight": group["lr_max"] ** group["weight_lr_power"] / group["weight_sum"]}}
     if isinstance(opt, torch.optim.Adafactor):
         return {"all": {"relative_step": relative_step(step, lr)}}
+    if isinstance(opt, Partitioned) and isinstance(opt.parts[0], torch.optim.Muon):
+        buffers = [state["momentum_buffer"] for state in opt.parts[0].state.values()]
+        return {"hidden": {"momentum_rms": rms(buffers)}} if buffers else {}
     return {}
+
+
+def rms(arrays: list) -> float:
+    """The root mean square over every element of ``arrays``."""
+    return math.sqrt(sum(float((a.double() ** 2).sum()) for a in arrays) / sum(a.numel() for a in arrays))
 
 
 def matrix_decay_groups(named_parameters, weight_decay: float) -> list[dict]:
