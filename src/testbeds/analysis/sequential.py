@@ -17,6 +17,7 @@ family-wise error is kept by Bonferroni's rule: each claim's boundaries at α/m.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -35,10 +36,15 @@ def crossing_probability(bounds: list[float], fractions: list[float]) -> float:
 
 def obrien_fleming(looks: int, alpha: float = 0.05) -> list[float]:
     """The classic two-sided O'Brien-Fleming boundaries c·√(K/k) for ``looks`` equally spaced looks."""
+    return list(_obrien_fleming(looks, alpha))
+
+
+@functools.cache
+def _obrien_fleming(looks: int, alpha: float) -> tuple[float, ...]:
     fractions = [k / looks for k in range(1, looks + 1)]
     shape = [math.sqrt(looks / k) for k in range(1, looks + 1)]
     c = optimize.brentq(lambda c: crossing_probability([c * s for s in shape], fractions) - alpha, 0.5, 20.0)
-    return [c * s for s in shape]
+    return tuple(c * s for s in shape)
 
 
 def obrien_fleming_spending(fraction: float, alpha: float = 0.05) -> float:
@@ -49,13 +55,18 @@ def obrien_fleming_spending(fraction: float, alpha: float = 0.05) -> float:
 def spending_bounds(fractions: list[float], alpha: float = 0.05) -> list[float]:
     """Lan-DeMets boundaries of O'Brien-Fleming type at any increasing ``fractions`` ending at 1: each look's
     boundary spends what the spending function adds since the previous look."""
+    return list(_spending_bounds(tuple(fractions), alpha))
+
+
+@functools.cache
+def _spending_bounds(fractions: tuple[float, ...], alpha: float) -> tuple[float, ...]:
     bounds: list[float] = []
     for k, t in enumerate(fractions):
         spent = obrien_fleming_spending(t, alpha)
         bounds.append(
             optimize.brentq(lambda b: crossing_probability([*bounds, b], fractions[: k + 1]) - spent, 0.1, 40.0)
         )
-    return bounds
+    return tuple(bounds)
 
 
 def boundaries(looks: list[int], alpha: float = 0.05) -> list[float]:
