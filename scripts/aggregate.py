@@ -8,7 +8,7 @@ from pathlib import Path
 
 import _bootstrap  # noqa: F401
 
-from testbeds.analysis import aggregate, headline, tables
+from testbeds.analysis import aggregate, headline, plots, tables
 from testbeds.config import load_config
 from testbeds.runio import atomic_write_text
 
@@ -31,7 +31,9 @@ def main() -> None:
     built = aggregate.build_tables(tables.load_cells(args.cells), claim_list, settings)
     for name, frame in built.items():
         atomic_write_text(args.out / name, frame.to_csv(index=False))
-    atomic_write_text(args.out / aggregate.FRONT_PAGE, headline.render(built, settings))
+    claims = built["claims.csv"]
+    figure = plots.claims_forest(claims) if len(claims) and claims["n_pairs"].gt(0).any() else None
+    atomic_write_text(args.out / aggregate.FRONT_PAGE, headline.render(built, settings, figure))
     runs = built["runs.csv"]
     print(f"{args.out}: {len(runs)} runs ({(runs['status'] != 'ok').sum()} not ok), {len(built)} tables")
 

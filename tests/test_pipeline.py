@@ -182,6 +182,7 @@ def test_grid_runs_end_to_end_and_is_incremental(workflow_copy):
     snakemake(workflow_copy, *cfg, "--report", str(report))
     html = report.read_text(errors="replace")
     assert "learning_curves.png" in html and "embedded" in html
+    assert "every claim on one axis" in html  # the front page's picture of the claims
     assert "p adj. (raw; test)" in html and "source projects" in html
     assert (
         "lds: tuned, budget 2 per optimizer at tuning seed 1000 (no evaluated run uses it), on the test split" in html

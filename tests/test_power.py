@@ -99,3 +99,15 @@ def test_an_undecided_claim_says_the_seeds_that_would_decide_it():
     text = "\n".join(headline.claim_lines(table))
     assert f"about {five['seeds_for_difference']:.0f} seeds for the measured -0.1 (-5.0%)" in text
     assert "with 2 pairs the spread of the differences cannot be estimated" in text
+
+
+def test_every_claim_is_drawn_on_one_axis_above_the_claims_table():
+    # mutation: the figure dropped from the front page, or drawn below the table
+    from testbeds.analysis import plots
+
+    table = claims.with_power(pd.DataFrame([claim_row(5), claim_row(5, id="d", verdict="supported")]))
+    png = plots.claims_forest(table)
+    assert png.startswith(b"\x89PNG") and len(png) > 5000
+    text = "\n".join(headline.claims_section(table, png))
+    assert text.index(".. image:: data:image/png;base64,") < text.index("The source projects' claims")
+    assert ".. image::" not in "\n".join(headline.claims_section(table))

@@ -5,6 +5,7 @@ every pair head to head."""
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Mapping
 
@@ -172,6 +173,14 @@ def claim_lines(claims: pd.DataFrame) -> list[str]:
     )
 
 
+def claims_section(claims: pd.DataFrame, figure: bytes | None = None) -> list[str]:
+    """The claims' table, with the picture of every claim (a PNG, embedded in the page) above it."""
+    if not len(claims):
+        return []
+    picture = [f".. image:: data:image/png;base64,{base64.b64encode(figure).decode()}"] if figure else []
+    return [*picture, *(["   :alt: every claim on one axis", ""] if figure else []), *claim_lines(claims)]
+
+
 def seeds_note(c) -> str:
     """What an undecided claim's seeds could detect and the seeds that would decide it (80% power at the level
     its verdict passes first, from the spread of its paired differences: analysis.power)."""
@@ -258,9 +267,10 @@ def ranking_lines(
     return lines
 
 
-def render(tables: Mapping[str, pd.DataFrame], settings: dict) -> str:
+def render(tables: Mapping[str, pd.DataFrame], settings: dict, claims_figure: bytes | None = None) -> str:
     """The report's front page from the tables (by file name, as ``analysis.aggregate.build_tables`` returns
-    them; a table left out counts as empty) and the aggregation settings (tuning, baselines, schedule_free)."""
+    them; a table left out counts as empty) and the aggregation settings (tuning, baselines, schedule_free);
+    ``claims_figure`` (a PNG: ``plots.claims_forest``) is shown above the claims' table, in the page itself."""
 
     def table(name: str) -> pd.DataFrame:
         return tables.get(name, pd.DataFrame())
@@ -277,7 +287,7 @@ def render(tables: Mapping[str, pd.DataFrame], settings: dict) -> str:
     devices = "; ".join(f"{workload}: {device} ({n} runs)" for (workload, device), n in used.items())
     data = runs.groupby("workload")["data_source"].first()
     sources = "; ".join(f"{workload}: {source}" for workload, source in data.items())
-    lines = claim_lines(claims) if len(claims) else []
+    lines = claims_section(claims, claims_figure)
     lines += [
         f"**Protocol:** {protocol(tuning, runs, settings.get('schedule_free', []))}.",
         "",

@@ -144,6 +144,43 @@ def optimizer_diagnostics(diagnostics: pd.DataFrame, out: str) -> None:
     plt.close(fig)
 
 
+VERDICT_COLOURS = {"supported": "#2a9d45", "contradicted": "#c0392b"}  # anything else: undecided, grey
+
+
+def claims_forest(claims: pd.DataFrame) -> bytes:
+    """Every claim on one axis, relative to its comparator's mean: the measured difference with its 95%
+    interval (coloured by verdict), the size its source states (x) and its smallest effect that counts (|),
+    as a PNG."""
+    import io
+
+    rows = claims[claims["mean_against"].abs() > 0].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(11, 0.55 * len(rows) + 1.4))
+    for i, c in rows.iterrows():
+        base = abs(c["mean_against"])
+        colour = VERDICT_COLOURS.get(str(c["verdict"]).split(":")[0], "#7f7f7f")
+        ax.plot([c["ci_low"] / base, c["ci_high"] / base], [i, i], color=colour, lw=2.5)
+        ax.plot(c["difference"] / base, i, "o", color=colour, ms=7)
+        if np.isfinite(c["claimed_size"]):
+            ax.plot(c["claimed_size"], i, "x", color="black", ms=8, mew=2)
+        if c["min_effect"]:
+            side = -1 if c["direction"] == "min" else 1
+            ax.plot(side * c["min_effect"] / base, i, "|", color="black", ms=16, mew=1.5)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(range(len(rows)), [f"{c.id}: {c.verdict}" for c in rows.itertuples()], fontsize=8)
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel(
+        "arm − comparator, relative to the comparator's mean: measured (95% CI), x the source's size, "
+        "| the smallest effect that counts",
+        fontsize=8,
+    )
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=90)
+    plt.close(fig)
+    return out.getvalue()
+
+
 def wallclock(curves: pd.DataFrame, runs: pd.DataFrame, out: str) -> None:
     """The eval metric against the training-only clock, one line per run, coloured by optimizer. (The file
     keeps its name, wallclock.png; the clock is the one that measures the optimizer.)"""
