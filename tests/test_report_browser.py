@@ -27,6 +27,28 @@ ARGS = [
 ]
 
 
+FRONT_PAGE_LAYOUT = """() => {
+  const page = document.documentElement.clientWidth;
+  const tables = [...document.querySelectorAll('.prose table')];
+  const lines = (cell) => {
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+  };
+  const numbers = document.querySelectorAll(
+    '.prose table.testbeds-numbers td, .prose table.testbeds-claims td:nth-child(n+3)');
+  const figure = document.querySelector('.prose img[alt="every claim on one axis"]');
+  return {
+    page,
+    tables: tables.length,
+    widest: Math.max(...tables.map((t) => t.getBoundingClientRect().right)),
+    description: document.querySelector('.prose').getBoundingClientRect().width,
+    wrapped: [...numbers].filter((td) => lines(td) > 1).map((td) => td.innerText),
+    claims_figure: figure ? figure.naturalWidth : 0,
+  };
+}"""
+
+
 def test_report_renders_offline_with_every_figure(workflow_copy):  # conftest: the end-to-end test's grid
     cfg = ("--configfile", "config/test.yaml")
     snakemake(workflow_copy, "--cores", "2", *cfg)
@@ -53,6 +75,16 @@ def test_report_renders_offline_with_every_figure(workflow_copy):  # conftest: t
         assert "a transformer filter approaches the Kalman filter" in front  # each claim with its verdict
         assert "p adj. (raw; test)" in front and "mean rank" in front  # per-workload tables and the ranking
         assert "Head to head" in front and "Δ vs baseline" in front
+        # the front page uses the window's width (workflow/report/stylesheet.css): no table is wider than the page,
+        # no number wraps, the picture of the claims loads (mutation: the stylesheet left out of the profile)
+        front_shot = REPO / "results" / "report_front_page.png"
+        front_shot.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(front_shot), full_page=False)
+        layout = page.evaluate(FRONT_PAGE_LAYOUT)
+        assert layout["tables"] >= 5 and layout["widest"] <= layout["page"], layout
+        assert layout["description"] > 0.8 * layout["page"], layout
+        assert layout["wrapped"] == [], layout["wrapped"][:5]
+        assert layout["claims_figure"] > 300
         for figure in figures:
             category = {"summary": "Summary"}.get(figure.split("/")[2], figure.split("/")[2])
             page.goto(report.as_uri())

@@ -63,8 +63,9 @@ def saturated_cells(runs: pd.DataFrame) -> list[str]:
     return flagged
 
 
-def list_table(title: str, header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = [f".. list-table:: {title}", "   :header-rows: 1", ""]
+def list_table(title: str, header: list[str], rows: list[list[str]], css: str = "testbeds-numbers") -> list[str]:
+    """A reStructuredText list-table; ``css``: its class in workflow/report/stylesheet.css (numbers do not wrap)."""
+    lines = [f".. list-table:: {title}", "   :header-rows: 1", f"   :class: {css}", ""]
     for row in [header] + rows:
         lines.append("   * - " + str(row[0]))
         lines.extend(f"     - {cell}" for cell in row[1:])
@@ -168,9 +169,8 @@ def claim_lines(claims: pd.DataFrame) -> list[str]:
             ]
         )
     header = ["verdict", "claim", "measured as", "difference [95% CI]; relative", "p Holm (raw; test)", "scale"]
-    return list_table(
-        f"The source projects' claims, measured on this grid (verdicts at Holm-adjusted p < {ALPHA})", header, rows
-    )
+    title = f"The source projects' claims, measured on this grid (verdicts at Holm-adjusted p < {ALPHA})"
+    return list_table(title, header, rows, css="testbeds-claims")
 
 
 def claims_section(claims: pd.DataFrame, figure: bytes | None = None) -> list[str]:
