@@ -142,6 +142,8 @@ METHODS = (
     "Nemenyi",
     "performance profile",
     "expected validation performance",
+    "Bonferroni",  # α/m: the power figures' level (analysis.power) and each claim's sequential boundaries
+    "O'Brien-Fleming",  # analysis.sequential
 )
 
 
