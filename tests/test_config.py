@@ -20,6 +20,13 @@ def test_paper_config_is_valid():
     assert config["grid"]["seeds"] == list(range(10))
 
 
+@pytest.mark.parametrize("extra", [["study.yaml"], ["study.yaml", "study_charlm.yaml"]], ids=["study", "charlm"])
+def test_study_configs_are_valid(extra):
+    config = cfg.load_config([cfg.DEFAULT_CONFIG, *(cfg.REPO / "config" / name for name in extra)])
+    cfg.validate(config)
+    assert cfg.tuning_settings(config, "charlm")["studies"] == 3 and len(config["grid"]["seeds"]) == 5
+
+
 @pytest.mark.parametrize(
     "mutate, key",
     [
