@@ -177,8 +177,13 @@ def claims_section(claims: pd.DataFrame, figure: bytes | None = None) -> list[st
     """The claims' table, with the picture of every claim (a PNG, embedded in the page) above it."""
     if not len(claims):
         return []
-    picture = [f".. image:: data:image/png;base64,{base64.b64encode(figure).decode()}"] if figure else []
-    return [*picture, *(["   :alt: every claim on one axis", ""] if figure else []), *claim_lines(claims)]
+    if not figure:
+        return claim_lines(claims)
+    # the URI over several indented lines (docutils joins them): one line would pass docutils' line-length limit
+    uri = f"data:image/png;base64,{base64.b64encode(figure).decode()}"
+    chunks = [uri[i : i + 2000] for i in range(0, len(uri), 2000)]
+    picture = [f".. image:: {chunks[0]}", *(f"   {chunk}" for chunk in chunks[1:]), "   :alt: every claim on one axis"]
+    return [*picture, "", *claim_lines(claims)]
 
 
 def seeds_note(c) -> str:
