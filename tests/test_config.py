@@ -20,7 +20,11 @@ def test_paper_config_is_valid():
     assert config["grid"]["seeds"] == list(range(10))
 
 
-@pytest.mark.parametrize("extra", [["study.yaml"], ["study.yaml", "study_charlm.yaml"]], ids=["study", "charlm"])
+@pytest.mark.parametrize(
+    "extra",
+    [["study.yaml"], ["study.yaml", "study_charlm.yaml"], ["study.yaml", "study_heat2d.yaml"]],
+    ids=["study", "charlm", "heat2d"],
+)
 def test_study_configs_are_valid(extra):
     config = cfg.load_config([cfg.DEFAULT_CONFIG, *(cfg.REPO / "config" / name for name in extra)])
     cfg.validate(config)
