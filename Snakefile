@@ -19,18 +19,19 @@ configfile: "config/config.yaml"
 
 try:  # one pass: the schemas and the cross-field rules, naming the dotted key of a problem
     cfg.validate(config)
-    cfg.validate_claims(cfg.load_config(["config/claims.yaml"]))
+    CLAIM_LIST = cfg.load_claims(config)
 except cfg.ConfigError as err:
     raise WorkflowError(f"Error validating config: {err}")
 
 
-# in pipeline order: data, tune and select, train (and evaluate), cells, aggregate (quick jobs that read many
+# in pipeline order: data, tune and select, train (and evaluate), cells, a sequential design's looks, aggregate (quick jobs that read many
 # files say `localrule: True`: they run where Snakemake runs, not as cluster jobs)
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/tune.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/cells.smk"
+include: "workflow/rules/looks.smk"
 include: "workflow/rules/aggregate.smk"
 
 

@@ -48,6 +48,9 @@ def test_study_configs_are_valid(extra):
         (lambda c: c["workloads"]["charlm"]["train"].update(lr_schedule="10-1e-3"), "lr_schedule"),
         (lambda c: c["workloads"]["charlm"].update(baseline="adam95"), "baseline"),
         (lambda c: c["workloads"]["charlm"]["variants"].update(wide={"model.width": 3}), "model.width"),
+        (lambda c: c["claims"].update(sequential={"looks": [5, 5, 10]}), "claims.sequential.looks"),
+        (lambda c: c["claims"].update(sequential={"looks": [1, 5]}), "claims.sequential.looks"),
+        (lambda c: c["claims"].update(sequential={"seeds": [5, 10]}), "claims.sequential"),
     ],
 )
 def test_bad_config_rejected_naming_the_key(config, mutate, key):
@@ -83,3 +86,14 @@ def test_dotted_override_parsing():
     tree = {"train": {"steps": 1}}
     with pytest.raises(cfg.ConfigError, match="train.step"):
         settings.set_dotted(tree, "train.step", 3)
+
+
+def test_a_claims_file_that_does_not_exist_is_named(config):
+    config["claims"]["file"] = "config/claimz.yaml"
+    with pytest.raises(cfg.ConfigError, match=r"claims\.file: config/claimz\.yaml does not exist"):
+        cfg.load_claims(config)
+
+
+def test_a_claim_cells_seeds_at_a_look_are_the_grids_then_the_next_integers(config):
+    config["grid"]["seeds"] = [3, 7]
+    assert cfg.look_seeds(config, 5) == [3, 7, 8, 9, 10] and cfg.look_seeds(config, 1) == [3]

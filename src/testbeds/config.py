@@ -77,14 +77,24 @@ def validate(config: dict) -> None:
     check_consistency(config)
 
 
-def validate_claims(claims: dict) -> None:
-    """config/claims.yaml against workflow/schemas/claims.schema.yaml; raises ConfigError naming the key."""
+def validate_claims(claims: dict, where: str | Path = "config/claims.yaml") -> None:
+    """A claims file (``where``) against workflow/schemas/claims.schema.yaml; raises ConfigError naming the key."""
     import jsonschema
 
     schema = load_config([REPO / "workflow" / "schemas" / "claims.schema.yaml"])
     problem = _first_error(jsonschema.Draft202012Validator(schema), claims)
     if problem:
-        raise ConfigError(f"config/claims.yaml: {problem}")
+        raise ConfigError(f"{where}: {problem}")
+
+
+def load_claims(config: dict) -> list[dict]:
+    """The claims of ``claims.file``, validated."""
+    path = claims_file(config)
+    if not path.is_file():
+        raise ConfigError(f"claims.file: {path} does not exist")
+    claims = load_config([path])
+    validate_claims(claims, path)
+    return claims["claims"]
 
 
 @functools.cache
@@ -222,6 +232,9 @@ def check_consistency(config: dict) -> None:
         if name not in config["workloads"]:
             raise ConfigError(f"grid.workloads: '{name}' has no entry under 'workloads'")
     check_imported_runs_somewhere(config)
+    looks = sequential_looks(config)
+    if looks and any(b <= a for a, b in zip(looks, looks[1:])):
+        raise ConfigError(f"claims.sequential.looks: the seeds of each look must increase, got {looks}")
     for name, workload in config["workloads"].items():
         for opt in workload["optimizers"]:
             if opt not in optimizers:
@@ -447,6 +460,22 @@ def grid_cells(config: dict) -> list[dict]:
         for o in config["workloads"][w]["optimizers"]
         if runs_on(config, w, o)
     ]
+
+
+def claims_file(config: dict) -> Path:
+    """The claims the report measures (claims.file; config/claims.yaml by default)."""
+    return Path(config.get("claims", {}).get("file", "config/claims.yaml"))
+
+
+def sequential_looks(config: dict) -> list[int] | None:
+    """The seeds of each look of a sequential design (claims.sequential.looks), or None: a fixed design."""
+    return config.get("claims", {}).get("sequential", {}).get("looks")
+
+
+def look_seeds(config: dict, count: int) -> list[int]:
+    """The first ``count`` seeds of a claim's cells: grid.seeds, then the integers after their largest."""
+    seeds = list(config["grid"]["seeds"])
+    return (seeds + list(range(max(seeds) + 1, max(seeds) + 1 + count)))[:count]
 
 
 def grid_runs(config: dict) -> list[dict]:
