@@ -24,11 +24,13 @@ def main() -> None:
         '{workload: {budget, seed}}, "seeds": [...], "clock": "steps" | "train_seconds", "unavailable": '
         '{workload: [optimizers its framework lacks]}, "schedule_free": [optimizers]}',
     )
+    parser.add_argument("--looks", type=Path, default=None, help="a sequential design's last look (results/looks/)")
     parser.add_argument("--out", type=Path, required=True, help="tables directory")
     args = parser.parse_args()
     settings = json.loads(args.settings)
     claim_list = load_config([args.claims])["claims"] if args.claims else []
-    built = aggregate.build_tables(tables.load_cells(args.cells), claim_list, settings)
+    sequential = json.loads(args.looks.read_text()) if args.looks else None
+    built = aggregate.build_tables(tables.load_cells(args.cells), claim_list, settings, sequential)
     for name, frame in built.items():
         atomic_write_text(args.out / name, frame.to_csv(index=False))
     claims = built["claims.csv"]

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from testbeds import config as cfg
 from testbeds.runio import MetricsLog
@@ -109,3 +110,31 @@ def kill_and_resume(train, run: dict, data, tmp_path: Path, monkeypatch, kill_af
     train(run, data, tmp_path / "killed", log=messages.append)
     assert metrics_without_time(tmp_path / "killed") == metrics_without_time(tmp_path / "straight")
     return messages
+
+
+def sequential_grid(workdir: Path) -> tuple[str, ...]:
+    """A tiny sequential design in a workflow copy (charlm, looks of 2 and 3 seeds) with two claims whose
+    outcome does not depend on the machine: "decided" (Kβ's test bits per character below 1000: supported at
+    the first look) and "undecided" (Adam β₂ = 0.95 against a twin with the same settings: identical runs, no
+    spread, open at every look). Returns the config arguments."""
+    config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
+    arm = {"source": "test", "workload": "charlm", "variant": "base", "metric": "primary", "direction": "min"}
+    claims = [
+        {**arm, "id": "decided", "statement": "Kβ below 1000 bpc", "optimizer": "kbeta", "against": {"value": 1000}},
+        {
+            **arm,
+            "id": "undecided",
+            "statement": "Adam below its twin",
+            "optimizer": "adam95",
+            "against": {"optimizer": "adam95_twin"},
+        },
+    ]
+    (workdir / "sequential_claims.yaml").write_text(yaml.safe_dump({"claims": claims}))
+    extra = {
+        "grid": {"workloads": ["charlm"], "seeds": [0]},
+        "optimizers": {"adam95_twin": config["optimizers"]["adam95"]},
+        "workloads": {"charlm": {"optimizers": ["kbeta", "adam95", "adam95_twin"]}},
+        "claims": {"file": "sequential_claims.yaml", "sequential": {"looks": [2, 3]}},
+    }
+    (workdir / "sequential.yaml").write_text(yaml.safe_dump(extra))
+    return ("--configfile", "config/test.yaml", "sequential.yaml")

@@ -181,3 +181,22 @@ def test_an_attribution_line_says_how_much_of_the_difference_remains_with_the_sa
     row = one(claim, frame)
     assert row["attribution"] == "both ramped (A − B_ramp): -0.25, 25% of the claim's, n = 3"
     assert one(CLAIM, frame)["attribution"] == ""
+
+
+def test_in_a_sequential_design_a_claim_is_measured_on_the_seeds_it_stopped_with_and_takes_the_looks_verdict():
+    # A's cell ran 6 seeds (a claim sharing it stayed open), but this claim stopped supported at look 1 with 3:
+    # its difference is over those 3 (mutation: measuring every run gives n_pairs 6 and another mean)
+    a, b = [1.0, 1.1, 0.9, 5.0, 5.0, 5.0], [2.0, 2.1, 1.9, 2.0, 2.0, 2.0]
+    looks = {
+        "looks": [3, 6],
+        "alpha": 0.05,
+        "claims": {
+            "c": {"status": "supported", "look": 1, "seeds": [0, 1, 2], "z": -3.9, "bound": 3.0, "arm_diverged": 0}
+        },
+    }
+    row = claims.claims_table([CLAIM], runs(a, b), {}, sequential=looks).iloc[0].to_dict()
+    assert row["n_pairs"] == 3 and row["difference"] == pytest.approx(-1.0)
+    assert row["verdict"] == "supported" and (row["look"], row["looks"], row["seeds_used"]) == (1, 2, 3)
+    looks["claims"]["c"].update(status="inconclusive", look=2, seeds=list(range(6)), arm_diverged=1)
+    row = claims.claims_table([CLAIM], runs(a, b), {}, sequential=looks).iloc[0].to_dict()
+    assert row["verdict"] == "inconclusive at the last look: the arm diverged on 1 seed" and row["n_pairs"] == 6

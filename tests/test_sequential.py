@@ -1,6 +1,9 @@
 """Group-sequential boundaries and decisions (analysis.sequential) against published values and by simulation."""
 
+import math
+
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -40,3 +43,87 @@ def test_a_claim_stops_at_the_first_look_it_crosses():
     noise = np.random.default_rng(1).normal(0, 1, 15)
     verdict, seeds = sequential.run_claim(noise, [5, 10, 15], bounds, claimed_side=-1.0)
     assert (verdict, seeds) == ("inconclusive", 15)
+
+
+def claim(claim_id: str, arm: str, against: dict, **extra) -> dict:
+    return dict(
+        id=claim_id,
+        source="s",
+        statement="x",
+        workload="w",
+        variant="v",
+        optimizer=arm,
+        against=against,
+        metric="primary",
+        direction="min",
+        **extra,
+    )
+
+
+def runs(values: dict[str, list]) -> pd.DataFrame:
+    """Runs of cells w/v/OPTIMIZER by seed (None: diverged)."""
+    rows = [
+        dict(
+            workload="w",
+            variant="v",
+            optimizer=o,
+            seed=s,
+            status="ok" if x is not None else "diverged",
+            primary_metric="loss",
+            direction="min",
+            primary_value=math.nan if x is None else x,
+            steps=10,
+        )
+        for o, xs in values.items()
+        for s, x in enumerate(xs)
+    ]
+    return pd.DataFrame(rows)
+
+
+CLEAR = [1.0, 1.01, 0.99, 1.02, 0.98, 1.0, 1.01, 0.99]  # far below B's 2: crosses at the first look
+NOISE = [2.3, 1.6, 2.1, 1.8, 2.4, 1.7, 2.05, 1.95]  # around B's 2: never crosses
+TWO = [2.0, 2.02, 1.98, 2.01, 1.99, 2.0, 2.03, 1.97]
+
+
+def test_a_look_stops_the_claims_that_cross_and_retests_only_the_open_ones():
+    claims = [claim("clear", "A", {"optimizer": "B"}), claim("noise", "C", {"optimizer": "B"})]
+    grid = runs({"A": CLEAR, "B": TWO, "C": NOISE})
+    first = sequential.look(claims, grid, 0, [4, 8], [0, 1, 2, 3])
+    assert first["claims"]["clear"]["status"] == "supported" and first["claims"]["noise"]["status"] == "open"
+    assert [c["id"] for c in sequential.open_claims(first, claims)] == ["noise"]
+    # the next look's runs hold no new seed for the stopped claim's arm: it keeps its look and seeds
+    # (mutation: retesting every claim at every look makes "clear" look 2 with 8 seeds)
+    later = runs({"A": CLEAR[:4], "B": TWO, "C": NOISE})
+    second = sequential.look(claims, later, 1, [4, 8], list(range(8)), previous=first)
+    assert second["claims"]["clear"] == first["claims"]["clear"]
+    assert second["claims"]["noise"]["status"] == "inconclusive" and second["claims"]["noise"]["seeds"] == list(
+        range(8)
+    )
+
+
+def test_each_claim_is_tested_at_alpha_over_the_number_of_claims():
+    # Bonferroni across the claims: mutation: alpha instead of alpha / m lowers both claims' boundary
+    claims = [claim("a", "A", {"optimizer": "B"}), claim("c", "C", {"optimizer": "B"})]
+    result = sequential.look(claims, runs({"A": CLEAR, "B": TWO, "C": NOISE}), 0, [4, 8], [0, 1, 2, 3])
+    assert result["claims"]["a"]["bound"] == pytest.approx(sequential.boundaries([4, 8], 0.025)[0], abs=1e-5)
+    assert result["alpha"] == 0.025
+
+
+def test_a_claim_is_not_supported_at_a_look_where_its_arm_diverged():
+    # mutation: dropping the diverged pair and deciding on the others supports it at the first look
+    diverged = [None, *CLEAR[1:]]
+    result = sequential.look(
+        [claim("c", "A", {"optimizer": "B"})], runs({"A": diverged, "B": TWO}), 0, [4, 8], [0, 1, 2, 3]
+    )
+    assert result["claims"]["c"]["status"] == "open" and result["claims"]["c"]["arm_diverged"] == 1
+
+
+def test_support_needs_the_smallest_effect_and_contradiction_the_other_side_of_zero():
+    # A is 1 below B: past a min_effect of 0.5, not past one of 1.5 (then open, not contradicted: the
+    # difference is on the claimed side of zero). Mutation: testing support against zero supports both.
+    grid = runs({"A": CLEAR, "B": TWO})
+    small = sequential.look([claim("c", "A", {"optimizer": "B"}, min_effect=0.5)], grid, 0, [4, 8], [0, 1, 2, 3])
+    large = sequential.look([claim("c", "A", {"optimizer": "B"}, min_effect=1.5)], grid, 0, [4, 8], [0, 1, 2, 3])
+    assert small["claims"]["c"]["status"] == "supported" and large["claims"]["c"]["status"] == "open"
+    against_value = sequential.look([claim("v", "A", {"value": 0.5})], grid, 0, [4, 8], [0, 1, 2, 3])
+    assert against_value["claims"]["v"]["status"] == "contradicted"  # A is far above 0.5, claimed below

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import copy_repo, snakemake
+from helpers import copy_repo, sequential_grid, snakemake
 from slurm_cluster import Cluster, unavailable_reason
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))]
@@ -63,3 +63,17 @@ def test_grid_runs_through_sbatch_and_matches_a_local_run(cluster, tmp_path):
         pd.read_csv(on_slurm / "results/tables/runs.csv")[columns],
         pd.read_csv(local / "results/tables/runs.csv")[columns],
     )
+
+
+def test_a_sequential_designs_looks_run_locally_and_each_looks_runs_through_sbatch(cluster, tmp_path):
+    workdir = copy_repo(tmp_path / "sequential")
+    grid = sequential_grid(workdir)
+    result = snakemake(
+        workdir, "--profile", "profiles/slurm", "--slurm-init-seconds-before-status-checks", "2", "--cores", "2", *grid
+    )
+    output = result.stdout + result.stderr
+    assert re.findall(r"^localcheckpoint (\w+):", output, re.M) == ["look", "look"]  # not submitted
+    # the corpus, the first look's 2 seeds in 3 cells, then seed 2 in the open claim's 2 cells
+    assert len(re.findall(r"has been submitted with SLURM jobid (\d+)", output)) == 1 + 6 + 2
+    claims = pd.read_csv(workdir / "results/tables/claims.csv").set_index("id")
+    assert claims["look"].to_dict() == {"decided": 1, "undecided": 2}

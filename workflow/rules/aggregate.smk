@@ -2,6 +2,7 @@ rule aggregate:
     input:
         cells=cell_files(),
         claims=CLAIMS,
+        looks=last_look_file(),
     output:
         **table_outputs(),
     log:
@@ -13,8 +14,10 @@ rule aggregate:
         code=code_version("scripts/aggregate.py"),
         settings=json.dumps(aggregate_settings(), sort_keys=True),
         out=out_folder("runs"),
+        looks=lambda wc, input: option("--looks", input.looks or None),
     shell:
-        "python scripts/aggregate.py --cells {input.cells:q} --claims {input.claims:q} --settings {params.settings:q} --out {params.out:q} > {log:q} 2>&1"
+        "python scripts/aggregate.py --cells {input.cells:q} --claims {input.claims:q} {params.looks:q} "
+        "--settings {params.settings:q} --out {params.out:q} > {log:q} 2>&1"
 
 
 rule plot_workload:

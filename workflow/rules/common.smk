@@ -4,7 +4,7 @@ import importlib.util
 import json
 
 from testbeds import tuning
-from testbeds.analysis import aggregate
+from testbeds.analysis import aggregate, claims, sequential
 from testbeds.codeversion import code_version
 from testbeds.workloads import workload as workload_spec
 
@@ -17,7 +17,7 @@ ROUND = "results/tuning/{workload}/{variant}/{optimizer}/study{study}/round{roun
 WORKLOADS = config["grid"]["workloads"]
 SEEDS = config["grid"]["seeds"]
 CELLS = cfg.grid_cells(config)
-CLAIMS = "config/claims.yaml"  # the source projects' claims the report measures (workflow/schemas/claims.schema.yaml)
+CLAIMS = str(cfg.claims_file(config))  # the claims the report measures (workflow/schemas/claims.schema.yaml)
 
 
 wildcard_constraints:
@@ -28,6 +28,7 @@ wildcard_constraints:
     trial=r"\d+",
     study=r"\d+",
     round=r"\d+",
+    look=r"\d+",
     datakey=r"[0-9a-f]{12}",
     vocab=r"\d+",
 
@@ -196,20 +197,83 @@ def round_summaries(wildcards):
 
 # ---------------------------------------------------------------- cells: the runs that stand for a cell
 def cell_of(wildcards):
-    return {k: getattr(wildcards, k) for k in ("workload", "variant", "optimizer")}
+    """A cell's (workload, variant, optimizer) from a job's wildcards or a dict."""
+    return {k: wildcards[k] for k in ("workload", "variant", "optimizer")}
+
+
+def finals_of(cell, seeds):
+    """The final.json of each of ``seeds`` in a cell: fresh runs at the chosen settings (the tuning seed is
+    none of them). A cell whose trials all diverged has none."""
+    if budget(cell["workload"]) and read_selection(cell)["status"] != "ok":
+        return []
+    return [f"{RUN}/final.json".format(**cell, seed=s) for s in seeds]
 
 
 def cell_finals(wildcards):
-    """The final.json of each seed of a cell: fresh runs at the chosen settings (the tuning seed is none of
-    them). A cell whose trials all diverged has none."""
     cell = cell_of(wildcards)
-    if budget(wildcards.workload) and read_selection(wildcards)["status"] != "ok":
-        return []
-    return [f"{RUN}/final.json".format(**cell, seed=s) for s in SEEDS]
+    return finals_of(cell, cell_seeds(cell))
+
+
+def cell_seeds(cell):
+    """grid.seeds; in a sequential design, a claim's cell runs the seeds of the last look any claim of it ran
+    to (known once that look's checkpoint has run)."""
+    key = tuple(cell.values())
+    ran = last_look()["claims"] if LOOKS and any(key in claim_cells(c) for c in GRID_CLAIMS) else {}
+    stopped = [ran[c["id"]]["seeds"] for c in GRID_CLAIMS if c["id"] in ran and key in claim_cells(c)]
+    return max([SEEDS, *stopped], key=len)
 
 
 def cell_selection(wildcards):
     return selection_file(wildcards) if budget(wildcards.workload) else []
+
+
+# ---------------------------------------------------------------- claims and a sequential design's looks
+def claim_cells(claim):
+    """The (workload, variant, optimizer) of a claim's arm and of the cell it is compared with."""
+    return [tuple(cell.values()) for cell in claims.arms(claim) if cell is not None]
+
+
+# the claims whose cells the grid runs: they share the family-wise level
+GRID_CLAIMS = [c for c in CLAIM_LIST if set(claim_cells(c)) <= {tuple(cell.values()) for cell in CELLS}]
+LOOKS = cfg.sequential_looks(config) if GRID_CLAIMS else None  # None: every cell runs grid.seeds
+
+
+def look_result(index):
+    """The results of look ``index`` once its checkpoint has run (Snakemake re-evaluates after it)."""
+    with open(checkpoints.look.get(look=index).output[0]) as handle:
+        return json.load(handle)
+
+
+def last_look():
+    return look_result(len(LOOKS) - 1)
+
+
+LOOK = "results/looks/look{look}.json"  # a look's results (read through its checkpoint where planning needs them)
+
+
+def previous_look(wildcards):
+    index = int(wildcards.look)
+    return LOOK.format(look=index - 1) if index else []
+
+
+def look_finals(wildcards):
+    """A look's runs: this look's seeds in the cells of the claims the previous look left open."""
+    index = int(wildcards.look)
+    still_open = sequential.open_claims(look_result(index - 1) if index else None, GRID_CLAIMS)
+    cells = sorted({cell for claim in still_open for cell in claim_cells(claim)})
+    seeds = cfg.look_seeds(config, LOOKS[index])
+    return [path for cell in cells for path in finals_of(dict(zip(("workload", "variant", "optimizer"), cell)), seeds)]
+
+
+def look_settings(wildcards):
+    seeds = cfg.look_seeds(config, LOOKS[int(wildcards.look)])
+    return json.dumps({"ids": [c["id"] for c in GRID_CLAIMS], "looks": LOOKS, "seeds": seeds})
+
+
+def last_look_file():
+    """The aggregate's input in a sequential design: the last look's results (a plain path: a job whose input
+    function waits on a checkpoint is not re-run for its other inputs while its own outputs exist)."""
+    return LOOK.format(look=len(LOOKS) - 1) if LOOKS else []
 
 
 # ---------------------------------------------------------------- data

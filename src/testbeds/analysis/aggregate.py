@@ -51,9 +51,12 @@ TABLES = (
 FRONT_PAGE = "headline.rst"  # the report's front page, rendered from the tables
 
 
-def build_tables(cells: list[dict], claim_list: list[dict], settings: dict) -> dict[str, pd.DataFrame]:
-    """Every table of ``TABLES``, by file name, from the cells (``tables.load_cells``), the claims to measure
-    and the settings (baselines, targets, tuning, seeds, clock, unavailable: scripts/aggregate.py's --settings)."""
+def build_tables(
+    cells: list[dict], claim_list: list[dict], settings: dict, sequential: dict | None = None
+) -> dict[str, pd.DataFrame]:
+    """Every table of ``TABLES``, by file name, from the cells (``tables.load_cells``), the claims to measure,
+    the settings (baselines, targets, tuning, seeds, clock, unavailable: scripts/aggregate.py's --settings) and,
+    in a sequential design, the last look's results (analysis.sequential.look)."""
     finals = [Path(path) for cell in cells for path in cell["finals"]]
     runs = tables.runs_table(finals)
     failed = tables.failed_cell_runs(cells, settings.get("seeds", []), runs)
@@ -68,12 +71,16 @@ def build_tables(cells: list[dict], claim_list: list[dict], settings: dict) -> d
         "tuning.csv": tables.tuning_table(cells),
         "selected.csv": tables.selected_table(cells),
     }
-    built = {**recorded, **statistics(recorded, claim_list, settings, tables.chosen_trial_curves(cells))}
+    built = {**recorded, **statistics(recorded, claim_list, settings, tables.chosen_trial_curves(cells), sequential)}
     return {table.file: built[table.file] for table in TABLES}
 
 
 def statistics(
-    recorded: dict[str, pd.DataFrame], claim_list: list[dict], settings: dict, trial_curves: pd.DataFrame | None = None
+    recorded: dict[str, pd.DataFrame],
+    claim_list: list[dict],
+    settings: dict,
+    trial_curves: pd.DataFrame | None = None,
+    sequential: dict | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The statistics' tables from the recorded ones (runs, curves, selected) and the tuning trials' curves."""
     runs, curves = recorded["runs.csv"], recorded["curves.csv"]
@@ -99,5 +106,5 @@ def statistics(
         "ranks.csv": stats.ranking_table(stats.rank_blocks(runs)),
         "coverage.csv": stats.coverage_table(summary, settings.get("unavailable")),
         "head_to_head.csv": stats.head_to_head(runs),
-        "claims.csv": claims.claims_table(claim_list, runs, settings.get("tuning", {}), provisional),
+        "claims.csv": claims.claims_table(claim_list, runs, settings.get("tuning", {}), provisional, sequential),
     }

@@ -22,6 +22,14 @@ def arm_runs(runs: pd.DataFrame, arm: dict) -> pd.DataFrame:
     return runs[(runs[ARM] == pd.Series(arm)[ARM]).all(axis=1)]
 
 
+def arms(claim: dict) -> tuple[dict, dict | None]:
+    """A claim's arm and the cell it is compared with (None against a fixed ``value``)."""
+    arm = {key: claim[key] for key in ARM}
+    if "value" in claim["against"]:
+        return arm, None
+    return arm, {**arm, **claim["against"]}
+
+
 def metric_column(metric: str) -> str:
     return "primary_value" if metric == "primary" else f"metric.{metric}"
 
@@ -34,6 +42,14 @@ def arm_values(runs: pd.DataFrame, arm: dict, metric: str) -> pd.Series:
         return pd.Series(dtype=float)
     values = pd.to_numeric(cell[column], errors="coerce").where(cell["status"] == "ok")
     return pd.Series(values.to_numpy(), index=cell["seed"].to_numpy(), dtype=float)
+
+
+def against_values(claim: dict, runs: pd.DataFrame, seeds: pd.Index) -> pd.Series:
+    """What a claim's arm is compared with, by seed: the other cell's metric, or the fixed value at ``seeds``."""
+    arm, other = arms(claim)
+    if other is None:
+        return pd.Series(float(claim["against"]["value"]), index=seeds)
+    return arm_values(runs, other, claim["metric"])
 
 
 def threshold(claim: dict) -> float:
@@ -59,17 +75,12 @@ def measure(claim: dict, runs: pd.DataFrame, tuning: dict, provisional: dict | N
     """One claim: the mean of arm − against over matched seeds whose runs both succeeded (or over the arm's
     runs against a fixed value), its t-interval, the relative change, the raw p of its test (the verdict
     comes after the Holm adjustment across claims, in ``claims_table``) and what qualifies it."""
-    arm = {key: claim[key] for key in ARM}
-    against = claim["against"]
-    other = {**arm, **{k: v for k, v in against.items() if k != "value"}}
-    fixed = "value" in against
+    arm, compared = arms(claim)
+    fixed = compared is None
+    other = arm if fixed else compared
     a = arm_values(runs, arm, claim["metric"])
-    if fixed:
-        b = pd.Series(float(against["value"]), index=a.index)
-        other_label = f"{against['value']:g}"
-    else:
-        b = arm_values(runs, other, claim["metric"])
-        other_label = "/".join(other[k] for k in ARM)
+    b = against_values(claim, runs, a.index)
+    other_label = f"{claim['against']['value']:g}" if fixed else "/".join(other[k] for k in ARM)
     matched = pd.concat({"a": a, "b": b}, axis=1, join="inner")
     pairs = matched.dropna()
     diff = (pairs["a"] - pairs["b"]).to_numpy()
@@ -238,9 +249,20 @@ def holm(p_values: pd.Series) -> pd.Series:
     return out
 
 
-def claims_table(claims: list[dict], runs: pd.DataFrame, tuning: dict, provisional: dict | None = None) -> pd.DataFrame:
-    """Every claim measured, its p adjusted (Holm) across the report's claims, and its verdict at that level."""
-    table = pd.DataFrame([measure(claim, runs, tuning, provisional) for claim in claims])
+def claims_table(
+    claims: list[dict],
+    runs: pd.DataFrame,
+    tuning: dict,
+    provisional: dict | None = None,
+    sequential: dict | None = None,
+) -> pd.DataFrame:
+    """Every claim measured, its p adjusted (Holm) across the report's claims, and its verdict at that level;
+    in a sequential design (``sequential``: the last look's results, analysis.sequential.look) each claim is
+    measured on the seeds it stopped with and its verdict is its group-sequential test's."""
+    stopped = (sequential or {}).get("claims", {})
+    table = pd.DataFrame(
+        [measure(claim, on_seeds(runs, stopped.get(claim["id"])), tuning, provisional) for claim in claims]
+    )
     if table.empty:
         return table
     table["p_holm"] = holm(table["p"])
@@ -249,8 +271,42 @@ def claims_table(claims: list[dict], runs: pd.DataFrame, tuning: dict, provision
         verdict(row, p, p_zero)
         for row, p, p_zero in zip(table.to_dict("records"), table["p_holm"], table["p_zero_holm"])
     ]
+    if sequential:
+        table = with_looks(table, sequential)
     table["min_effect_note"] = [clears_min_effect(row) for row in table.to_dict("records")]
     return with_power(table)
+
+
+def on_seeds(runs: pd.DataFrame, result: dict | None) -> pd.DataFrame:
+    """The runs of the seeds a claim stopped with (every run without a sequential result)."""
+    return runs if result is None else runs[runs["seed"].isin(result["seeds"])]
+
+
+SEQUENTIAL_VERDICTS = {
+    "supported": "supported",
+    "contradicted": "contradicted",
+    "inconclusive": "inconclusive at the last look",
+}
+
+
+def with_looks(table: pd.DataFrame, sequential: dict) -> pd.DataFrame:
+    """A sequential design's columns (the look each claim stopped at, of how many, its seeds, its statistic and
+    boundary) and its verdicts; a claim no look tested keeps the fixed design's ("not run in this grid")."""
+    results = [sequential["claims"].get(i) for i in table["id"]]
+    table["look"] = [r["look"] if r else math.nan for r in results]
+    table["looks"] = len(sequential["looks"])
+    table["seeds_used"] = [len(r["seeds"]) if r else math.nan for r in results]
+    table["z"] = [r["z"] if r and r["z"] is not None else math.nan for r in results]
+    table["bound"] = [r["bound"] if r else math.nan for r in results]
+    table["sequential_alpha"] = sequential["alpha"]
+    for i, r in enumerate(results):
+        if r is not None:
+            n = r["arm_diverged"]
+            diverged = f": the arm diverged on {n} seed{'s' * (n != 1)}" if n else ""
+            table.loc[i, "verdict"] = SEQUENTIAL_VERDICTS[r["status"]] + (
+                diverged if r["status"] != "supported" else ""
+            )
+    return table
 
 
 def with_power(table: pd.DataFrame) -> pd.DataFrame:

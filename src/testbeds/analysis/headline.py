@@ -148,8 +148,9 @@ def workload_table(
 def claim_lines(claims: pd.DataFrame) -> list[str]:
     """The source projects' claims: what each says, what the grid measured (mean difference over matched
     seeds with its 95% interval, the relative change beside the claimed one), the Holm-adjusted and raw p of
-    its test, the verdict at the adjusted level and what qualifies it, with seeds and scale."""
-    rows = []
+    its test (in a sequential design: its statistic, boundary and the look it stopped at), the verdict and what
+    qualifies it, with seeds and scale."""
+    rows, sequential = [], "look" in claims
     for c in claims.itertuples():
         size = f" (claimed {c.claimed_size:+.0%})" if math.isfinite(c.claimed_size) else ""
         relative = f"{c.relative_change:+.1%}" if math.isfinite(c.relative_change) else "–"
@@ -158,18 +159,29 @@ def claim_lines(claims: pd.DataFrame) -> list[str]:
         removed = f", {c.n_pairs_removed_diverged} removed: diverged" if c.n_pairs_removed_diverged else ""
         if c.verdict.startswith("inconclusive"):
             notes = "; ".join(n for n in (seeds_note(c), notes) if n)
+        test, stopped = f"{_num(c.p_holm, 2)} ({_num(c.p, 2)}; {c.test})", ""
+        if sequential and math.isfinite(c.look):
+            test = f"z {_num(c.z, 3)}, boundary ±{_num(c.bound, 3)}"
+            stopped = f"; stopped at look {int(c.look)} of {c.looks}"
         rows.append(
             [
                 f"**{c.verdict}**" + (f" — {notes}" if notes else ""),
                 f"{c.statement} — {c.source}",
                 f"{c.metric}: {c.arm} − {c.against}",
                 f"{_num(c.difference, 3)} [{_num(c.ci_low, 3)}, {_num(c.ci_high, 3)}]; {relative}{size}",
-                f"{_num(c.p_holm, 2)} ({_num(c.p, 2)}; {c.test})",
-                f"{c.n_pairs} of {c.n_runs} seeds{removed}; budget {c.tuning_budget}, {c.steps} steps",
+                test,
+                f"{c.n_pairs} of {c.n_runs} seeds{removed}{stopped}; budget {c.tuning_budget}, {c.steps} steps",
             ]
         )
     header = ["verdict", "claim", "measured as", "difference [95% CI]; relative", "p Holm (raw; test)", "scale"]
     title = f"The source projects' claims, measured on this grid (verdicts at Holm-adjusted p < {ALPHA})"
+    if sequential:
+        header[4] = "paired t on the z scale (group-sequential)"
+        title = (
+            f"The source projects' claims, measured on this grid: seeds added in {int(claims['looks'].iloc[0])} "
+            f"looks, each claim stopped once its statistic crossed its O'Brien-Fleming-type boundary (level "
+            f"{_num(claims['sequential_alpha'].iloc[0], 2)} per claim, Bonferroni over the claims)"
+        )
     return list_table(title, header, rows, css="testbeds-claims")
 
 

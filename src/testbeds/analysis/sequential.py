@@ -13,6 +13,10 @@ well-kept Python package computes them (gsDesign and ldbounds are R).
 A look's statistic is the paired t-test's, carried to the z scale through its own p-value
 (z = Φ⁻¹(F_t(t; n − 1))), so that each look alone keeps the t-test's level with few seeds. Across claims the
 family-wise error is kept by Bonferroni's rule: each claim's boundaries at α/m.
+
+In the pipeline (``claims.sequential.looks``), ``look`` tests every claim still open on one look's seeds
+(scripts/look.py, a checkpoint per look: workflow/rules/looks.smk) and ``open_claims`` says whose cells get
+the next look's seeds.
 """
 
 from __future__ import annotations
@@ -21,7 +25,11 @@ import functools
 import math
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, stats
+
+from testbeds.analysis import claims
+from testbeds.analysis.stats import ALPHA
 
 
 def crossing_probability(bounds: list[float], fractions: list[float]) -> float:
@@ -89,11 +97,14 @@ def z_statistic(differences: np.ndarray, shift: float = 0.0) -> float:
     return float(stats.norm.ppf(stats.t.cdf(t, len(d) - 1)))
 
 
-def decision(z: float, bound: float, claimed_side: float, last: bool) -> str:
-    """A claim at one look: "supported" past the boundary on the claimed side, "contradicted" past it on the
-    other, else "open" (or "inconclusive" at the last look)."""
-    if math.isfinite(z) and abs(z) >= bound:
-        return "supported" if math.copysign(1.0, z) == claimed_side else "contradicted"
+def decision(z_claim: float, z_zero: float, bound: float, claimed_side: float, last: bool) -> str:
+    """A claim at one look: "supported" when the statistic of "the difference is the claim's threshold"
+    (``z_claim``) is past the boundary on the claimed side, "contradicted" when that of "the difference is 0"
+    (``z_zero``) is past it on the other side, else "open" (or "inconclusive" at the last look)."""
+    if math.isfinite(z_claim) and z_claim * claimed_side >= bound:
+        return "supported"
+    if math.isfinite(z_zero) and -z_zero * claimed_side >= bound:
+        return "contradicted"
     return "inconclusive" if last else "open"
 
 
@@ -101,7 +112,70 @@ def run_claim(differences: np.ndarray, looks: list[int], bounds: list[float], cl
     """The verdict and the seeds used of a claim whose paired differences (in seed order, at least the last
     look's count) are tested at each look until one crosses."""
     for k, n in enumerate(looks):
-        verdict = decision(z_statistic(differences[:n]), bounds[k], claimed_side, k == len(looks) - 1)
+        z = z_statistic(differences[:n])
+        verdict = decision(z, z, bounds[k], claimed_side, k == len(looks) - 1)
         if verdict != "open":
             return verdict, n
     raise AssertionError("the last look always decides")
+
+
+def claim_at_look(claim: dict, runs: pd.DataFrame, bound: float, last: bool) -> dict:
+    """One claim at one look, on ``runs`` (the look's seeds): the paired t statistics over complete pairs (arm
+    − against, or arm − its fixed value) on the z scale, and the decision. A claim whose own arm diverged on a
+    seed is not supported at this look (divergence must not count for it): it stays open, or ends
+    inconclusive."""
+    a = claims.arm_values(runs, claims.arms(claim)[0], claim["metric"])
+    b = claims.against_values(claim, runs, a.index)
+    pairs = pd.concat({"a": a, "b": b}, axis=1, join="inner").dropna()
+    differences = (pairs["a"] - pairs["b"]).to_numpy()
+    z_claim, z_zero = z_statistic(differences, claims.threshold(claim)), z_statistic(differences)
+    claimed_side = -1.0 if claim["direction"] == "min" else 1.0
+    status = decision(z_claim, z_zero, bound, claimed_side, last)
+    diverged = int(a.isna().sum())
+    if status == "supported" and diverged:
+        status = "inconclusive" if last else "open"
+    return {
+        "status": status,
+        "z": _json_number(z_claim),
+        "z_zero": _json_number(z_zero),
+        "n_pairs": len(pairs),
+        "arm_diverged": diverged,
+    }
+
+
+def _json_number(value: float) -> float | None:
+    return round(value, 6) if math.isfinite(value) else None  # JSON has no NaN
+
+
+def look(
+    claim_list: list[dict],
+    runs: pd.DataFrame,
+    index: int,
+    looks: list[int],
+    seeds: list[int],
+    previous: dict | None = None,
+    alpha: float = ALPHA,
+) -> dict:
+    """Look ``index`` (from 0) of a sequential design: every claim still open after the ``previous`` look is
+    tested on the runs of ``seeds`` (this look's) against its boundary at level α/m over the m claims
+    (Bonferroni); a claim that stopped earlier keeps its verdict, look and seeds."""
+    bound = boundaries(looks, alpha / len(claim_list))[index]
+    runs = runs[runs["seed"].isin(seeds)]
+    decided = {} if previous is None else previous["claims"]
+    results = {}
+    for claim in claim_list:
+        earlier = decided.get(claim["id"])
+        if earlier is not None and earlier["status"] != "open":
+            results[claim["id"]] = earlier
+            continue
+        tested = claim_at_look(claim, runs, bound, index == len(looks) - 1)
+        results[claim["id"]] = {**tested, "look": index + 1, "seeds": list(seeds), "bound": round(bound, 6)}
+    return {"look": index + 1, "looks": list(looks), "alpha": alpha / len(claim_list), "claims": results}
+
+
+def open_claims(result: dict | None, claim_list: list[dict]) -> list[dict]:
+    """The claims a look leaves open (every claim before the first look; a claim the look did not test, as
+    in a look file left by an earlier grid that Snakemake is about to re-run, counts as open)."""
+    if result is None:
+        return list(claim_list)
+    return [c for c in claim_list if result["claims"].get(c["id"], {"status": "open"})["status"] == "open"]
