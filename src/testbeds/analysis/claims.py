@@ -315,12 +315,12 @@ def with_power(table: pd.DataFrame) -> pd.DataFrame:
     its ``min_effect``, the size its source reports (relative, times the comparator's mean) and the difference
     measured (analysis.power), from the spread of its paired differences."""
     alpha = power.level(ALPHA, int(table["p"].notna().sum()))
-    n = table["n_pairs"]
-    sd = table["sd_difference"].where(n >= power.MIN_PAIRS)  # fewer pairs: no estimate of the spread
-    claimed = pd.to_numeric(table["claimed_size"], errors="coerce") * table["mean_against"].abs()
+    wanted = {
+        "seeds_for_min_effect": table["min_effect"],
+        "seeds_for_claimed_size": pd.to_numeric(table["claimed_size"], errors="coerce") * table["mean_against"].abs(),
+        "seeds_for_difference": table["difference"],
+    }
+    columns = power.seeds_columns(table["sd_difference"], table["n_pairs"], wanted, alpha)
     table["power_alpha"] = alpha
-    table["detectable_difference"] = [power.detectable_difference(s, k, alpha) for s, k in zip(sd, n)]
-    table["seeds_for_min_effect"] = [power.seeds_needed(e, s, alpha) for e, s in zip(table["min_effect"], sd)]
-    table["seeds_for_claimed_size"] = [power.seeds_needed(c, s, alpha) for c, s in zip(claimed, sd)]
-    table["seeds_for_difference"] = [power.seeds_needed(d, s, alpha) for d, s in zip(table["difference"], sd)]
-    return table
+    table["detectable_difference"] = columns.pop("detectable")
+    return table.assign(**columns)

@@ -65,6 +65,17 @@ def seeds_needed(difference: float, sd: float, alpha: float) -> float:
     return float(math.ceil(n))
 
 
+def seeds_columns(sd, pairs, wanted: dict, alpha: float) -> dict[str, list[float]]:
+    """Per row of a table of paired comparisons (the spread ``sd`` of its differences over ``pairs`` pairs):
+    ``detectable``, the difference its pairs detect, and for each name of ``wanted`` (a column of
+    differences) the seeds that would detect it; NaN where fewer than 3 pairs leave no estimate of the spread."""
+    spread = [s if n >= MIN_PAIRS else math.nan for s, n in zip(sd, pairs)]
+    columns = {"detectable": [detectable_difference(s, n, alpha) for s, n in zip(spread, pairs)]}
+    for name, differences in wanted.items():
+        columns[name] = [seeds_needed(d, s, alpha) for d, s in zip(differences, spread)]
+    return columns
+
+
 def seeds_text(seeds: float) -> str:
     """ "about 14 seeds", "more than 100,000 seeds" or ""."""
     if math.isinf(seeds):

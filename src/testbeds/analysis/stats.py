@@ -304,12 +304,10 @@ def comparisons_table(runs: pd.DataFrame, baselines: dict[str, str]) -> pd.DataF
             table[f"{test}_adjusted"] = adjusted(table[test])
     if len(table):
         alpha = power.level(ALPHA, int(table["p"].notna().sum()))
+        columns = power.seeds_columns(table["sd_diff"], table["n_pairs"], {"seeds_for_diff": table["diff"]}, alpha)
         table["power_alpha"] = alpha
-        table["detectable_diff"] = [
-            power.detectable_difference(s, n, alpha) for s, n in zip(table.sd_diff, table.n_pairs)
-        ]
-        spread = table.sd_diff.where(table.n_pairs >= power.MIN_PAIRS)  # fewer pairs: no estimate of the spread
-        table["seeds_for_diff"] = [power.seeds_needed(d, s, alpha) for d, s in zip(table["diff"], spread)]
+        table["detectable_diff"] = columns.pop("detectable")
+        table = table.assign(**columns)
     return table
 
 
