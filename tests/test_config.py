@@ -22,13 +22,25 @@ def test_paper_config_is_valid():
 
 @pytest.mark.parametrize(
     "extra",
-    [["study.yaml"], ["study.yaml", "study_charlm.yaml"], ["study.yaml", "study_heat2d.yaml"]],
-    ids=["study", "charlm", "heat2d"],
+    [
+        ["study.yaml"],
+        ["study.yaml", "study_charlm.yaml"],
+        ["study.yaml", "study_heat2d.yaml"],
+        ["study.yaml", "study_charlm.yaml", "study_sequential.yaml"],
+    ],
+    ids=["study", "charlm", "heat2d", "charlm-sequential"],
 )
 def test_study_configs_are_valid(extra):
     config = cfg.load_config([cfg.DEFAULT_CONFIG, *(cfg.REPO / "config" / name for name in extra)])
     cfg.validate(config)
     assert cfg.tuning_settings(config, "charlm")["studies"] == 3 and len(config["grid"]["seeds"]) == 5
+    assert cfg.sequential_looks(config) == ([5, 10, 15] if "study_sequential.yaml" in extra else None)
+
+
+def test_the_sequential_example_is_valid_on_the_default_grid():
+    config = cfg.load_config([cfg.DEFAULT_CONFIG, cfg.REPO / "config" / "sequential.yaml"])
+    cfg.validate(config)
+    assert cfg.sequential_looks(config) == [5, 10, 20] and cfg.claims_file(config).name == "claims.yaml"
 
 
 @pytest.mark.parametrize(
