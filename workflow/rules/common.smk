@@ -14,6 +14,7 @@ CELL = "results/tuning/{workload}/{variant}/{optimizer}"  # one (workload, varia
 TRIAL = "results/tuning/{workload}/{variant}/{optimizer}/trial{trial}"
 RUN = "results/runs/{workload}/{variant}/{optimizer}/seed{seed}"  # a final run at the chosen settings
 ROUND = "results/tuning/{workload}/{variant}/{optimizer}/study{study}/round{round}.json"  # before extension round
+LOOK = "results/looks/look{look}.json"  # a sequential design's look: which claims stopped, which stay open
 WORKLOADS = config["grid"]["workloads"]
 SEEDS = config["grid"]["seeds"]
 CELLS = cfg.grid_cells(config)
@@ -217,10 +218,11 @@ def cell_finals(wildcards):
 def cell_seeds(cell):
     """grid.seeds; in a sequential design, a claim's cell runs the seeds of the last look any claim of it ran
     to (known once that look's checkpoint has run)."""
-    key = tuple(cell.values())
-    ran = last_look()["claims"] if LOOKS and any(key in claim_cells(c) for c in GRID_CLAIMS) else {}
-    stopped = [ran[c["id"]]["seeds"] for c in GRID_CLAIMS if c["id"] in ran and key in claim_cells(c)]
-    return max([SEEDS, *stopped], key=len)
+    own = [c["id"] for c in GRID_CLAIMS if tuple(cell.values()) in claim_cells(c)] if LOOKS else []
+    if not own:
+        return SEEDS
+    ran = last_look()["claims"]
+    return max([SEEDS, *(ran[i]["seeds"] for i in own if i in ran)], key=len)
 
 
 def cell_selection(wildcards):
@@ -248,9 +250,6 @@ def last_look():
     return look_result(len(LOOKS) - 1)
 
 
-LOOK = "results/looks/look{look}.json"  # a look's results (read through its checkpoint where planning needs them)
-
-
 def previous_look(wildcards):
     index = int(wildcards.look)
     return LOOK.format(look=index - 1) if index else []
@@ -262,7 +261,7 @@ def look_finals(wildcards):
     still_open = sequential.open_claims(look_result(index - 1) if index else None, GRID_CLAIMS)
     cells = sorted({cell for claim in still_open for cell in claim_cells(claim)})
     seeds = cfg.look_seeds(config, LOOKS[index])
-    return [path for cell in cells for path in finals_of(dict(zip(("workload", "variant", "optimizer"), cell)), seeds)]
+    return [path for cell in cells for path in finals_of(dict(zip(claims.ARM, cell)), seeds)]
 
 
 def look_settings(wildcards):
