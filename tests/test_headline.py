@@ -164,3 +164,33 @@ def test_each_claims_attribution_line_is_its_own_claims_row():
         assert claim["attribution"].startswith("against SGD (kbeta − sgd): ")
         assert f"attribution: {claim['attribution']}" in row[0]
     assert measured["attribution"].nunique() == 2  # w1's and w2's differ
+
+
+def test_a_sequential_designs_claims_show_their_statistic_boundary_and_stopping_look():
+    """In a sequential design each claim row shows its z statistic against its boundary and the look it stopped
+    at, measured on the seeds it stopped with; steps print as an integer beside a claim the grid did not run
+    (mutations: the fixed design's p column kept; "100.0 steps" from the float column a not-run claim makes)."""
+    stop = {"arm_diverged": 0, "bound": 2.8}
+    looks = {
+        "looks": [2, 4],
+        "alpha": 0.025,
+        "claims": {
+            "w1-kbeta": {**stop, "status": "supported", "look": 1, "seeds": [0, 1], "z": -5.0},
+            "w2-kbeta": {**stop, "status": "inconclusive", "look": 2, "seeds": [0, 1, 2, 3], "z": 1.0, "bound": 2.1},
+        },
+    }
+    elsewhere = {**CLAIMS[0], "id": "elsewhere", "workload": "w3"}
+    recorded = {
+        "runs.csv": grid(),
+        "curves.csv": pd.DataFrame(columns=[*tables.ID_COLUMNS, "step"]),
+        "selected.csv": pd.DataFrame(),
+    }
+    settings = {"baselines": BASELINES}
+    built = {**recorded, **aggregate.statistics(recorded, [*CLAIMS, elsewhere], settings, sequential=looks)}
+    (title, rows), *_ = [(t, r) for t, r in list_tables(headline.render(built, settings)).items() if "claims" in t]
+    header, w1, w2, not_run = rows
+    assert "O'Brien-Fleming" in title and header[4] == "paired t on the z scale (group-sequential)"
+    assert w1[0] == "**supported**" and w1[4] == "z -5, boundary ±2.8"
+    assert w1[5] == "2 of 2 seeds; stopped at look 1 of 2; budget 0, 100 steps"
+    assert w2[0].startswith("**inconclusive at the last look**") and "stopped at look 2 of 2" in w2[5]
+    assert not_run[0] == "**not run in this grid**" and not_run[5].endswith("– steps")

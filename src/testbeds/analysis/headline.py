@@ -170,7 +170,7 @@ def claim_lines(claims: pd.DataFrame) -> list[str]:
                 f"{c.metric}: {c.arm} − {c.against}",
                 f"{_num(c.difference, 3)} [{_num(c.ci_low, 3)}, {_num(c.ci_high, 3)}]; {relative}{size}",
                 test,
-                f"{c.n_pairs} of {c.n_runs} seeds{removed}{stopped}; budget {c.tuning_budget}, {c.steps} steps",
+                f"{c.n_pairs} of {c.n_runs} seeds{removed}{stopped}; budget {c.tuning_budget}, {_num(c.steps, 6)} steps",
             ]
         )
     header = ["verdict", "claim", "measured as", "difference [95% CI]; relative", "p Holm (raw; test)", "scale"]
