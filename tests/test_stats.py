@@ -205,6 +205,10 @@ def test_rankings_and_profiles_count_only_optimizers_that_ran_every_problem():
     profile = stats.performance_profile(profiles, taus=np.array([1.0]), optimizers=["kbeta", "x", "y"])
     assert set(profile["optimizer"]) == {"kbeta", "x", "y"}
     assert profile.set_index("optimizer").loc["x", "rho"] == pytest.approx(1.0)  # fastest of the ranked ones
+    # no optimizer ran every problem (each workload its own set): an empty profile and no scores, not a crash
+    # (mutation: the frames built without their columns: KeyError 'optimizer' in the aggregate step)
+    empty = stats.performance_profile(profiles, taus=np.array([1.0]), optimizers=[])
+    assert empty.empty and stats.benchmark_scores(empty).columns.tolist() == ["optimizer", "score"]
 
 
 def test_head_to_head_counts_the_problems_each_pair_shares():

@@ -212,6 +212,9 @@ def wallclock(curves: pd.DataFrame, runs: pd.DataFrame, out: str) -> None:
 
 def performance_profiles(profile: pd.DataFrame, scores: pd.DataFrame, out: str) -> None:
     """ρ(τ) per optimizer across workloads, with each optimizer's benchmark score in the legend."""
+    if profile.empty:
+        empty_figure(out, "no optimizer ran every problem of the grid: no performance profile")
+        return
     fig, ax = plt.subplots(figsize=(7, 4.5))
     score_of = dict(zip(scores["optimizer"], scores["score"]))
     for optimizer, curve in profile.groupby("optimizer"):

@@ -453,7 +453,7 @@ def performance_profile(
             rows.append(
                 {"optimizer": optimizer, "tau": float(tau), "rho": float(np.sum(problems["weight"] * (ratio <= tau)))}
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["optimizer", "tau", "rho"])  # none: no optimizer ran every problem
 
 
 def benchmark_scores(profile: pd.DataFrame, tau_max: float = TAU_MAX) -> pd.DataFrame:
@@ -463,7 +463,7 @@ def benchmark_scores(profile: pd.DataFrame, tau_max: float = TAU_MAX) -> pd.Data
         curve = curve[curve["tau"] <= tau_max].sort_values("tau")
         area = np.trapezoid(curve["rho"], curve["tau"])
         rows.append({"optimizer": optimizer, "score": float(area / (tau_max - 1.0))})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["optimizer", "score"])
 
 
 def expected_best(values: np.ndarray, k: int, direction: str) -> float:
