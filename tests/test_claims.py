@@ -200,3 +200,6 @@ def test_in_a_sequential_design_a_claim_is_measured_on_the_seeds_it_stopped_with
     looks["claims"]["c"].update(status="inconclusive", look=2, seeds=list(range(6)), arm_diverged=1)
     row = claims.claims_table([CLAIM], runs(a, b), {}, sequential=looks).iloc[0].to_dict()
     assert row["verdict"] == "inconclusive at the last look: the arm diverged on 1 seed" and row["n_pairs"] == 6
+    looks["claims"]["c"].update(arm_diverged=0, comparator_diverged=2)
+    row = claims.claims_table([CLAIM], runs(a, b), {}, sequential=looks).iloc[0].to_dict()
+    assert row["verdict"] == "inconclusive at the last look: the comparator diverged on 2 seeds"

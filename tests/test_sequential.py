@@ -127,3 +127,15 @@ def test_support_needs_the_smallest_effect_and_contradiction_the_other_side_of_z
     assert small["claims"]["c"]["status"] == "supported" and large["claims"]["c"]["status"] == "open"
     against_value = sequential.look([claim("v", "A", {"value": 0.5})], grid, 0, [4, 8], [0, 1, 2, 3])
     assert against_value["claims"]["v"]["status"] == "contradicted"  # A is far above 0.5, claimed below
+
+
+def test_a_claim_is_not_contradicted_at_a_look_where_its_comparator_diverged():
+    # A is far above B (claimed below): contradicted on complete pairs, but B diverged on seed 0, and dropping
+    # that pair removed evidence for A (mutation: no comparator check contradicts it at the first look)
+    grid = runs({"A": [3.0, 3.01, 2.99, 3.02], "B": [None, *TWO[1:4]]})
+    result = sequential.look([claim("c", "A", {"optimizer": "B"})], grid, 0, [4, 8], [0, 1, 2, 3])
+    assert result["claims"]["c"]["status"] == "open" and result["claims"]["c"]["comparator_diverged"] == 1
+    clean = sequential.look(
+        [claim("c", "A", {"optimizer": "B"})], runs({"A": [3.0, 3.01, 2.99, 3.02], "B": TWO}), 0, [4, 8], [0, 1, 2, 3]
+    )
+    assert clean["claims"]["c"]["status"] == "contradicted"

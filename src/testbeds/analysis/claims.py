@@ -301,12 +301,17 @@ def with_looks(table: pd.DataFrame, sequential: dict) -> pd.DataFrame:
     table["sequential_alpha"] = sequential["alpha"]
     for i, r in enumerate(results):
         if r is not None:
-            n = r["arm_diverged"]
-            diverged = f": the arm diverged on {n} seed{'s' * (n != 1)}" if n else ""
-            table.loc[i, "verdict"] = SEQUENTIAL_VERDICTS[r["status"]] + (
-                diverged if r["status"] != "supported" else ""
-            )
+            table.loc[i, "verdict"] = SEQUENTIAL_VERDICTS[r["status"]] + divergence_note(r)
     return table
+
+
+def divergence_note(result: dict) -> str:
+    """Why an undecided claim of a sequential design may have been held back: the runs that diverged."""
+    if result["status"] in ("supported", "contradicted"):
+        return ""
+    counts = [("the arm", result["arm_diverged"]), ("the comparator", result.get("comparator_diverged", 0))]
+    parts = [f"{who} diverged on {n} seed{'s' * (n != 1)}" for who, n in counts if n]
+    return ": " + "; ".join(parts) if parts else ""
 
 
 def with_power(table: pd.DataFrame) -> pd.DataFrame:

@@ -121,9 +121,10 @@ def run_claim(differences: np.ndarray, looks: list[int], bounds: list[float], cl
 
 def claim_at_look(claim: dict, runs: pd.DataFrame, bound: float, last: bool) -> dict:
     """One claim at one look, on ``runs`` (the look's seeds): the paired t statistics over complete pairs (arm
-    − against, or arm − its fixed value) on the z scale, and the decision. A claim whose own arm diverged on a
-    seed is not supported at this look (divergence must not count for it): it stays open, or ends
-    inconclusive."""
+    − against, or arm − its fixed value) on the z scale, and the decision. Divergence never decides for the
+    side that diverged: a claim whose own arm diverged on a seed is not supported at this look, and one whose
+    comparator diverged is not contradicted (dropping that pair removed evidence for the arm); it stays open,
+    or ends inconclusive."""
     a = claims.arm_values(runs, claims.arms(claim)[0], claim["metric"])
     b = claims.against_values(claim, runs, a.index)
     pairs = pd.concat({"a": a, "b": b}, axis=1, join="inner").dropna()
@@ -131,8 +132,8 @@ def claim_at_look(claim: dict, runs: pd.DataFrame, bound: float, last: bool) -> 
     z_claim, z_zero = z_statistic(differences, claims.threshold(claim)), z_statistic(differences)
     claimed_side = -1.0 if claim["direction"] == "min" else 1.0
     status = decision(z_claim, z_zero, bound, claimed_side, last)
-    diverged = int(a.isna().sum())
-    if status == "supported" and diverged:
+    diverged, comparator_diverged = int(a.isna().sum()), int(b.isna().sum())
+    if (status == "supported" and diverged) or (status == "contradicted" and comparator_diverged):
         status = "inconclusive" if last else "open"
     return {
         "status": status,
@@ -140,6 +141,7 @@ def claim_at_look(claim: dict, runs: pd.DataFrame, bound: float, last: bool) -> 
         "z_zero": _json_number(z_zero),
         "n_pairs": len(pairs),
         "arm_diverged": diverged,
+        "comparator_diverged": comparator_diverged,
     }
 
 
