@@ -13,7 +13,7 @@ miss of 0.1 decade in one dimension). Prints, per setting (budget + extension ro
 optimum position over the tuning seeds, the overall mean, and the worst position's mean over the best's, and
 writes results/benchmarks/tuning_regret.csv.
 
-    python benchmarks/tuning_regret.py [--seeds 300] [--settings 2+1 4+2 2+4]
+    python benchmarks/tuning_regret.py [--seeds 300] [--first-seed 0] [--settings 2+1 4+2 2+4]
 """
 
 from __future__ import annotations
@@ -71,11 +71,12 @@ def tune(space: dict, optimum: dict, budget: int, extend: int, seed: int) -> dic
     return tuning.choose(trials, space, budget, extend)["settings"]
 
 
-def regrets(dims: int, budget: int, extend: int, seeds: int) -> list[float]:
-    """Mean regret at each optimum position over tuning seeds 0..seeds-1."""
+def regrets(dims: int, budget: int, extend: int, seeds: int, first_seed: int = 0) -> list[float]:
+    """Mean regret at each optimum position over tuning seeds first_seed .. first_seed + seeds - 1."""
     space = SPACES[dims]
+    tuned = range(first_seed, first_seed + seeds)
     return [
-        float(np.mean([response(tune(space, optimum, budget, extend, s), optimum) for s in range(seeds)]))
+        float(np.mean([response(tune(space, optimum, budget, extend, s), optimum) for s in tuned]))
         for optimum in positions(dims)
     ]
 
@@ -85,13 +86,14 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=300, help="tuning seeds per optimum position")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first tuning seed (another block of seeds)")
     parser.add_argument("--settings", nargs="+", default=["2+1", "4+2", "2+4"], help="budget+extension rounds")
     args = parser.parse_args()
     rows = []
     for dims in (1, 2):
         for setting in args.settings:
             budget, extend = map(int, setting.split("+"))
-            per_position = regrets(dims, budget, extend, args.seeds)
+            per_position = regrets(dims, budget, extend, args.seeds, args.first_seed)
             row = {
                 "dimensions": dims,
                 "budget": budget,
