@@ -3,12 +3,14 @@ Snakemake run in it, the plug-in workload and optimiser of tests/plugins, a simu
 checkpoints and the metrics to compare after it. Test modules import from here, never from each other."""
 
 import csv
+import math
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -138,3 +140,41 @@ def sequential_grid(workdir: Path) -> tuple[str, ...]:
     }
     (workdir / "sequential.yaml").write_text(yaml.safe_dump(extra))
     return ("--configfile", "config/test.yaml", "sequential.yaml")
+
+
+def make_claim(claim_id: str, optimizer: str, against: dict, workload: str = "w", variant: str = "v", **extra) -> dict:
+    """A claim of config/claims.yaml's form about a loss (lower is better) of ``optimizer`` against ``against``."""
+    arm = {"workload": workload, "variant": variant, "optimizer": optimizer}
+    return {
+        "id": claim_id,
+        "source": "s",
+        "statement": f"{optimizer} below {against}",
+        **arm,
+        "against": against,
+        "metric": "primary",
+        "direction": "min",
+        **extra,
+    }
+
+
+def run_row(workload: str, variant: str, optimizer: str, seed: int, value: float | None, **extra) -> dict:
+    """One row of runs.csv for the analysis' tests: a loss (lower is better); None: a run that diverged."""
+    return dict(
+        workload=workload,
+        variant=variant,
+        optimizer=optimizer,
+        seed=seed,
+        status="ok" if value is not None else "diverged",
+        primary_metric="loss",
+        direction="min",
+        primary_value=math.nan if value is None else value,
+        steps=100,
+        **extra,
+    )
+
+
+def cell_runs(values: dict[str, list], workload: str = "w", variant: str = "v") -> pd.DataFrame:
+    """The runs of cells WORKLOAD/VARIANT/OPTIMIZER, one per seed in order (None: diverged)."""
+    return pd.DataFrame(
+        [run_row(workload, variant, o, seed, x) for o, xs in values.items() for seed, x in enumerate(xs)]
+    )

@@ -1,8 +1,6 @@
 """Claims: constructed supporting, contradicting and inconclusive results get their verdicts, at a level
 adjusted across the claims, with what qualifies them."""
 
-import math
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,18 +9,9 @@ from scipy import stats as sps
 from testbeds import config as cfg
 from testbeds.analysis import claims
 
-CLAIM = {
-    "id": "c",
-    "source": "000",
-    "statement": "A is lower than B",
-    "workload": "w",
-    "variant": "v",
-    "optimizer": "A",
-    "against": {"optimizer": "B"},
-    "metric": "primary",
-    "direction": "min",
-    "size": -0.5,
-}
+from helpers import cell_runs, make_claim
+
+CLAIM = make_claim("c", "A", {"optimizer": "B"}, source="000", statement="A is lower than B", size=-0.5)
 
 
 def one(claim: dict, frame: pd.DataFrame, tuning: dict | None = None, provisional: dict | None = None) -> dict:
@@ -31,26 +20,11 @@ def one(claim: dict, frame: pd.DataFrame, tuning: dict | None = None, provisiona
 
 
 def runs(a: list, b: list, trivial: float | None = None) -> pd.DataFrame:
-    rows = []
-    for optimizer, values in (("A", a), ("B", b)):
-        for seed, value in enumerate(values):
-            ok = value is not None
-            rows.append(
-                dict(
-                    workload="w",
-                    variant="v",
-                    optimizer=optimizer,
-                    seed=seed,
-                    status="ok" if ok else "diverged",
-                    primary_metric="loss",
-                    direction="min",
-                    primary_value=value if ok else math.nan,
-                    **({"trivial.loss": trivial} if trivial is not None else {}),
-                    steps=100,
-                    **{"metric.other": (value or 0) * 2},
-                )
-            )
-    return pd.DataFrame(rows)
+    frame = cell_runs({"A": a, "B": b})
+    frame["metric.other"] = frame["primary_value"].fillna(0.0) * 2
+    if trivial is not None:
+        frame["trivial.loss"] = trivial
+    return frame
 
 
 def test_a_supporting_result_is_supported_with_the_paired_interval():

@@ -9,6 +9,8 @@ import pandas as pd
 
 from testbeds.analysis import aggregate, headline, power, tables
 
+from helpers import cell_runs, make_claim
+
 VALUES = {  # workload -> optimizer -> one value per seed; w2's are ten times w1's, with other differences
     "w1": {"adam": [2.0, 2.2, 2.1, 2.4], "kbeta": [1.0, 1.3, 1.1, 1.2], "sgd": [3.0, 3.5, 3.2, 3.1]},
     "w2": {"adam": [10.0, 12.0, 9.0, 11.0], "kbeta": [30.0, 33.0, 29.0, 35.0], "sgd": [5.0, 4.0, 6.0, 5.5]},
@@ -17,28 +19,8 @@ BASELINES = {"w1": "adam", "w2": "sgd"}
 
 
 def grid() -> pd.DataFrame:
-    rows = []
-    for workload, optimizers in VALUES.items():
-        for optimizer, values in optimizers.items():
-            for seed, value in enumerate(values):
-                rows.append(
-                    dict(
-                        workload=workload,
-                        variant="base",
-                        optimizer=optimizer,
-                        seed=seed,
-                        status="ok",
-                        primary_metric="loss",
-                        curve_metric="loss",
-                        direction="min",
-                        primary_value=value,
-                        steps=100,
-                        device="cpu",
-                        data_source="d",
-                        split="test",
-                    )
-                )
-    return pd.DataFrame(rows)
+    frame = pd.concat([cell_runs(optimizers, workload=w, variant="base") for w, optimizers in VALUES.items()])
+    return frame.assign(curve_metric="loss", device="cpu", data_source="d", split="test").reset_index(drop=True)
 
 
 def list_tables(text: str) -> dict[str, list[list[str]]]:
@@ -67,17 +49,9 @@ def render(runs: pd.DataFrame, claim_list: list[dict]):
 
 
 CLAIMS = [
-    {
-        "id": f"{w}-kbeta",
-        "source": "s",
-        "statement": f"kbeta beats {BASELINES[w]} on {w}",
-        "workload": w,
-        "variant": "base",
-        "optimizer": "kbeta",
-        "against": {"optimizer": BASELINES[w]},
-        "metric": "primary",
-        "direction": "min",
-    }
+    make_claim(
+        f"{w}-kbeta", "kbeta", {"optimizer": BASELINES[w]}, w, "base", statement=f"kbeta beats {BASELINES[w]} on {w}"
+    )
     for w in VALUES
 ]
 

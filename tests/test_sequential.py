@@ -1,13 +1,13 @@
 """Group-sequential boundaries and decisions (analysis.sequential) against published values and by simulation."""
 
-import math
-
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 
 from testbeds.analysis import sequential
+
+from helpers import cell_runs as runs
+from helpers import make_claim
 
 
 def test_classic_obrien_fleming_boundaries_match_jennison_and_turnbull():
@@ -45,48 +45,13 @@ def test_a_claim_stops_at_the_first_look_it_crosses():
     assert (verdict, seeds) == ("inconclusive", 15)
 
 
-def claim(claim_id: str, arm: str, against: dict, **extra) -> dict:
-    return dict(
-        id=claim_id,
-        source="s",
-        statement="x",
-        workload="w",
-        variant="v",
-        optimizer=arm,
-        against=against,
-        metric="primary",
-        direction="min",
-        **extra,
-    )
-
-
-def runs(values: dict[str, list]) -> pd.DataFrame:
-    """Runs of cells w/v/OPTIMIZER by seed (None: diverged)."""
-    rows = [
-        dict(
-            workload="w",
-            variant="v",
-            optimizer=o,
-            seed=s,
-            status="ok" if x is not None else "diverged",
-            primary_metric="loss",
-            direction="min",
-            primary_value=math.nan if x is None else x,
-            steps=10,
-        )
-        for o, xs in values.items()
-        for s, x in enumerate(xs)
-    ]
-    return pd.DataFrame(rows)
-
-
 CLEAR = [1.0, 1.01, 0.99, 1.02, 0.98, 1.0, 1.01, 0.99]  # far below B's 2: crosses at the first look
 NOISE = [2.3, 1.6, 2.1, 1.8, 2.4, 1.7, 2.05, 1.95]  # around B's 2: never crosses
 TWO = [2.0, 2.02, 1.98, 2.01, 1.99, 2.0, 2.03, 1.97]
 
 
 def test_a_look_stops_the_claims_that_cross_and_retests_only_the_open_ones():
-    claims = [claim("clear", "A", {"optimizer": "B"}), claim("noise", "C", {"optimizer": "B"})]
+    claims = [make_claim("clear", "A", {"optimizer": "B"}), make_claim("noise", "C", {"optimizer": "B"})]
     grid = runs({"A": CLEAR, "B": TWO, "C": NOISE})
     first = sequential.look(claims, grid, 0, [4, 8], [0, 1, 2, 3])
     assert first["claims"]["clear"]["status"] == "supported" and first["claims"]["noise"]["status"] == "open"
@@ -103,7 +68,7 @@ def test_a_look_stops_the_claims_that_cross_and_retests_only_the_open_ones():
 
 def test_each_claim_is_tested_at_alpha_over_the_number_of_claims():
     # Bonferroni across the claims: mutation: alpha instead of alpha / m lowers both claims' boundary
-    claims = [claim("a", "A", {"optimizer": "B"}), claim("c", "C", {"optimizer": "B"})]
+    claims = [make_claim("a", "A", {"optimizer": "B"}), make_claim("c", "C", {"optimizer": "B"})]
     result = sequential.look(claims, runs({"A": CLEAR, "B": TWO, "C": NOISE}), 0, [4, 8], [0, 1, 2, 3])
     assert result["claims"]["a"]["bound"] == pytest.approx(sequential.boundaries([4, 8], 0.025)[0], abs=1e-5)
     assert result["alpha"] == 0.025
@@ -113,7 +78,7 @@ def test_a_claim_is_not_supported_at_a_look_where_its_arm_diverged():
     # mutation: dropping the diverged pair and deciding on the others supports it at the first look
     diverged = [None, *CLEAR[1:]]
     result = sequential.look(
-        [claim("c", "A", {"optimizer": "B"})], runs({"A": diverged, "B": TWO}), 0, [4, 8], [0, 1, 2, 3]
+        [make_claim("c", "A", {"optimizer": "B"})], runs({"A": diverged, "B": TWO}), 0, [4, 8], [0, 1, 2, 3]
     )
     assert result["claims"]["c"]["status"] == "open" and result["claims"]["c"]["arm_diverged"] == 1
 
@@ -122,10 +87,10 @@ def test_support_needs_the_smallest_effect_and_contradiction_the_other_side_of_z
     # A is 1 below B: past a min_effect of 0.5, not past one of 1.5 (then open, not contradicted: the
     # difference is on the claimed side of zero). Mutation: testing support against zero supports both.
     grid = runs({"A": CLEAR, "B": TWO})
-    small = sequential.look([claim("c", "A", {"optimizer": "B"}, min_effect=0.5)], grid, 0, [4, 8], [0, 1, 2, 3])
-    large = sequential.look([claim("c", "A", {"optimizer": "B"}, min_effect=1.5)], grid, 0, [4, 8], [0, 1, 2, 3])
+    small = sequential.look([make_claim("c", "A", {"optimizer": "B"}, min_effect=0.5)], grid, 0, [4, 8], [0, 1, 2, 3])
+    large = sequential.look([make_claim("c", "A", {"optimizer": "B"}, min_effect=1.5)], grid, 0, [4, 8], [0, 1, 2, 3])
     assert small["claims"]["c"]["status"] == "supported" and large["claims"]["c"]["status"] == "open"
-    against_value = sequential.look([claim("v", "A", {"value": 0.5})], grid, 0, [4, 8], [0, 1, 2, 3])
+    against_value = sequential.look([make_claim("v", "A", {"value": 0.5})], grid, 0, [4, 8], [0, 1, 2, 3])
     assert against_value["claims"]["v"]["status"] == "contradicted"  # A is far above 0.5, claimed below
 
 
@@ -133,9 +98,13 @@ def test_a_claim_is_not_contradicted_at_a_look_where_its_comparator_diverged():
     # A is far above B (claimed below): contradicted on complete pairs, but B diverged on seed 0, and dropping
     # that pair removed evidence for A (mutation: no comparator check contradicts it at the first look)
     grid = runs({"A": [3.0, 3.01, 2.99, 3.02], "B": [None, *TWO[1:4]]})
-    result = sequential.look([claim("c", "A", {"optimizer": "B"})], grid, 0, [4, 8], [0, 1, 2, 3])
+    result = sequential.look([make_claim("c", "A", {"optimizer": "B"})], grid, 0, [4, 8], [0, 1, 2, 3])
     assert result["claims"]["c"]["status"] == "open" and result["claims"]["c"]["comparator_diverged"] == 1
     clean = sequential.look(
-        [claim("c", "A", {"optimizer": "B"})], runs({"A": [3.0, 3.01, 2.99, 3.02], "B": TWO}), 0, [4, 8], [0, 1, 2, 3]
+        [make_claim("c", "A", {"optimizer": "B"})],
+        runs({"A": [3.0, 3.01, 2.99, 3.02], "B": TWO}),
+        0,
+        [4, 8],
+        [0, 1, 2, 3],
     )
     assert clean["claims"]["c"]["status"] == "contradicted"
